@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AmqpTopicServer } from '@roomcast/amqp-transport';
+import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
+import { loadConfig, logLevels, runService } from '@roomcast/config';
+import { probeRedis } from '@roomcast/presence-store';
+import { PresenceEnv } from './config/presence.env';
+import { PresenceModule } from './presence.module';
+
+runService('presence', async () => {
+  const config = loadConfig(PresenceEnv);
+  await probeRedis(config.REDIS_URL);
+  const app = await NestFactory.create(PresenceModule.forRoot(config), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  app.connectMicroservice(
+    {
+      strategy: new AmqpTopicServer({
+        urls: [config.AMQP_URL],
+        exchange: config.EXCHANGE,
+        queue: config.PRESENCE_QUEUE,
+        durable: true,
+        bindings: [ALL_PRESENCE_PATTERN],
+        // One at a time keeps each socket's events (connect, join, leave) applied in order.
+        prefetch: 1,
+      }),
+    },
+    { inheritAppConfig: true },
+  );
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  await app.listen(config.PORT, '0.0.0.0');
+  process.stdout.write(`[presence] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
+});

@@ -1,0 +1,47 @@
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import {
+  PresenceEvent,
+  type ConnectEvent,
+  type DisconnectEvent,
+  type GoodbyeEvent,
+  type HeartbeatEvent,
+  type RoomEvent,
+} from '@roomcast/contracts';
+import { PresenceService } from './presence.service';
+
+/** Gateway events from the `presence.#` bindings of the shared presence queue. */
+@Controller()
+export class PresenceController {
+  constructor(private readonly presence: PresenceService) {}
+
+  @EventPattern(PresenceEvent.Connect)
+  async onConnect(@Payload() e: ConnectEvent) {
+    await this.presence.connect(e.instanceId, e.socketId, e.user);
+  }
+
+  @EventPattern(PresenceEvent.Join)
+  async onJoin(@Payload() e: RoomEvent) {
+    await this.presence.join(e.socketId, e.room);
+  }
+
+  @EventPattern(PresenceEvent.Leave)
+  async onLeave(@Payload() e: RoomEvent) {
+    await this.presence.leave(e.socketId, e.room);
+  }
+
+  @EventPattern(PresenceEvent.Disconnect)
+  async onDisconnect(@Payload() e: DisconnectEvent) {
+    await this.presence.disconnect(e.socketId);
+  }
+
+  @EventPattern(PresenceEvent.Heartbeat)
+  async onHeartbeat(@Payload() e: HeartbeatEvent) {
+    await this.presence.heartbeat(e.instanceId, e.startedAt, e.rooms);
+  }
+
+  @EventPattern(PresenceEvent.Goodbye)
+  async onGoodbye(@Payload() e: GoodbyeEvent) {
+    await this.presence.removeInstance(e.instanceId, 'goodbye');
+  }
+}

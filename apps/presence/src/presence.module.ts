@@ -1,0 +1,43 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AmqpTopicClient } from '@roomcast/amqp-transport';
+import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
+import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
+import { PresenceController } from './presence.controller';
+import { PresenceService } from './presence.service';
+import { SweeperService } from './sweeper.service';
+
+@Module({})
+export class PresenceModule {
+  static forRoot(config: PresenceEnv): DynamicModule {
+    return {
+      module: PresenceModule,
+      imports: [
+        OpsModule.forRoot({ service: 'presence', instance: config.INSTANCE_ID }),
+        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+      ],
+      controllers: [OpsController, PresenceController],
+      providers: [
+        { provide: PRESENCE_CONFIG, useValue: config },
+        {
+          provide: AmqpTopicClient,
+          useFactory: async () => {
+            const client = new AmqpTopicClient({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
+            await client.connect();
+            return client;
+          },
+        },
+        {
+          provide: READINESS_CHECKS,
+          inject: [PresenceStore, AmqpTopicClient],
+          useFactory: (store: PresenceStore, broker: AmqpTopicClient): ReadinessCheck[] => [
+            { name: 'redis', check: () => store.ping() },
+            { name: 'rabbitmq', check: () => broker.isConnected },
+          ],
+        },
+        PresenceService,
+        SweeperService,
+      ],
+    };
+  }
+}

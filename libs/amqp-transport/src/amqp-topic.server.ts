@@ -1,0 +1,184 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { isTopicPattern, topicMatches } from '@roomcast/contracts';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { AmqpStatus } from './amqp.constants';
+import { AmqpTopicContext } from './amqp.context';
+import type { AmqpTopicServerOptions } from './amqp.interfaces';
+import { openConnection } from './connection';
+
+type AmqpServerEvents = {
+  connect: () => void;
+  disconnect: (arg: { err: Error }) => void;
+};
+
+/**
+ * A Nest transport strategy that consumes one queue bound to a topic exchange. Handlers are
+ * matched by routing key, with AMQP wildcards (`@EventPattern('room.*')`). Bindings can change
+ * at run time (`bind` / `unbind`); after a reconnect the queue is declared again and every
+ * current binding is restored, which amqp-connection-manager does not do by itself.
+ */
+export class AmqpTopicServer
+  extends Server<AmqpServerEvents, AmqpStatus>
+  implements CustomTransportStrategy
+{
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger = new Logger(AmqpTopicServer.name);
+
+  private readonly options: Required<AmqpTopicServerOptions>;
+  private readonly dynamicBindings = new Set<string>();
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+  private queueName?: string;
+  private connected = false;
+
+  constructor(options: AmqpTopicServerOptions) {
+    super();
+    this.options = {
+      queue: '',
+      durable: true,
+      bindings: [],
+      prefetch: 1,
+      noAck: false,
+      connectTimeoutMs: 5000,
+      heartbeatSeconds: 5,
+      ...options,
+    };
+  }
+
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      this.connection = await openConnection(this.options);
+    } catch (err) {
+      callback(err);
+      return;
+    }
+    this.connection.on('connect', () => this._status$.next(AmqpStatus.Connected));
+    this.connection.on('disconnect', ({ err }) => {
+      this.connected = false;
+      this._status$.next(AmqpStatus.Disconnected);
+      this.logger.warn(`broker connection lost (${err?.message ?? 'closed'}); reconnecting`);
+    });
+    this.channel = this.connection.createChannel({
+      json: false,
+      setup: (channel: ConfirmChannel) => this.setup(channel),
+    });
+    try {
+      await this.channel.waitForConnect();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /** The queue this server consumes (server-named queues get a new name after a reconnect). */
+  get queue(): string | undefined {
+    return this.queueName;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Routing keys currently bound at run time (static bindings excluded). */
+  get bindings(): ReadonlySet<string> {
+    return this.dynamicBindings;
+  }
+
+  async bind(pattern: string): Promise<void> {
+    this.dynamicBindings.add(pattern);
+    await this.applyBinding(pattern, 'bind');
+  }
+
+  async unbind(pattern: string): Promise<void> {
+    this.dynamicBindings.delete(pattern);
+    await this.applyBinding(pattern, 'unbind');
+  }
+
+  async close(): Promise<void> {
+    this.connected = false;
+    await this.channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+    this.channel = undefined;
+    this.connection = undefined;
+  }
+
+  on<K extends keyof AmqpServerEvents>(event: K, callback: AmqpServerEvents[K]): void {
+    if (!this.connection) throw new Error('AmqpTopicServer.on() called before listen()');
+    this.connection.on(event, callback);
+  }
+
+  unwrap<T>(): T {
+    if (!this.connection) throw new Error('AmqpTopicServer is not listening yet');
+    return this.connection as T;
+  }
+
+  /** Exact patterns first, then the first wildcard pattern that matches the routing key. */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    const exact = this.messageHandlers.get(pattern);
+    if (exact) return exact;
+    for (const [handlerPattern, handler] of this.messageHandlers) {
+      if (isTopicPattern(handlerPattern) && topicMatches(handlerPattern, pattern)) return handler;
+    }
+    return null;
+  }
+
+  private async setup(channel: ConfirmChannel): Promise<void> {
+    const { exchange, queue, durable, prefetch, noAck } = this.options;
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    const declared = await channel.assertQueue(
+      queue,
+      queue === '' ? { exclusive: true, autoDelete: true, durable: false } : { durable },
+    );
+    this.queueName = declared.queue;
+    const patterns = new Set([...this.options.bindings, ...this.dynamicBindings]);
+    await Promise.all([...patterns].map((p) => channel.bindQueue(declared.queue, exchange, p)));
+    if (!noAck) await channel.prefetch(prefetch);
+    await channel.consume(declared.queue, (msg) => msg && void this.handleMessage(msg, channel), {
+      noAck,
+    });
+    this.connected = true;
+    this.logger.log(`consuming ${declared.queue} with ${patterns.size} binding(s)`);
+  }
+
+  private async applyBinding(pattern: string, op: 'bind' | 'unbind'): Promise<void> {
+    const channel = this.channel;
+    const queue = this.queueName;
+    if (!channel || !queue || !this.connected) return; // setup() applies the set on reconnect
+    try {
+      if (op === 'bind') await channel.bindQueue(queue, this.options.exchange, pattern);
+      else await channel.unbindQueue(queue, this.options.exchange, pattern);
+    } catch (err) {
+      // Lost link mid-call: setup() will restore exactly the current set on reconnect.
+      if (this.connected) throw err;
+    }
+  }
+
+  private async handleMessage(msg: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    const pattern = msg.fields.routingKey;
+    const settle = (ok: boolean) => {
+      if (this.options.noAck) return;
+      if (ok) channel.ack(msg);
+      else channel.nack(msg, false, false);
+    };
+    let data: unknown;
+    try {
+      data = JSON.parse(msg.content.toString('utf8'));
+    } catch {
+      this.logger.error(`dropping undecodable message on ${pattern}`);
+      return settle(false);
+    }
+    if (!this.getHandlerByPattern(pattern)) {
+      this.logger.error(`no handler for routing key ${pattern}; message dropped`);
+      return settle(false);
+    }
+    try {
+      await this.handleEvent(pattern, { pattern, data }, new AmqpTopicContext([msg, channel, pattern]));
+      settle(true);
+    } catch (err) {
+      this.logger.error(`handler for ${pattern} failed: ${(err as Error).message}`);
+      settle(false);
+    }
+  }
+}

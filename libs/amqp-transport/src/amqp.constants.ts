@@ -1,0 +1,12 @@
+export const AMQP_TOPIC_TRANSPORT = Symbol('AMQP_TOPIC_TRANSPORT');
+
+export const AmqpStatus = {
+  Connected: 'connected',
+  Disconnected: 'disconnected',
+} as const;
+export type AmqpStatus = (typeof AmqpStatus)[keyof typeof AmqpStatus];
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
+export const DEFAULT_HEARTBEAT_SECONDS = 5;
+export const DEFAULT_RECONNECT_SECONDS = 1;

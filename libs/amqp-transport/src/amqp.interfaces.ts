@@ -1,0 +1,54 @@
+export interface AmqpConnectionOptions {
+  /** Broker URLs, tried in turn. */
+  urls: string[];
+  /** The durable topic exchange to publish to and bind on. */
+  exchange: string;
+  /**
+   * Fail start-up when the broker does not answer within this time.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * AMQP heartbeat, which is also how fast a dead broker link is noticed.
+   * @default 5
+   */
+  heartbeatSeconds?: number;
+}
+
+export interface AmqpTopicServerOptions extends AmqpConnectionOptions {
+  /**
+   * Queue name. An empty name asks the broker for a server-named, exclusive, auto-delete queue
+   * that lives exactly as long as this process's connection.
+   * @default ''
+   */
+  queue?: string;
+  /**
+   * Durability of a named queue (ignored for a server-named one).
+   * @default true
+   */
+  durable?: boolean;
+  /**
+   * Patterns bound for the server's whole life, on top of those added with `bind()`.
+   * @default []
+   */
+  bindings?: string[];
+  /**
+   * Deliveries in flight before the broker waits for acks (ignored with `noAck`).
+   * @default 1
+   */
+  prefetch?: number;
+  /**
+   * Consume without acknowledgements: for fan-out traffic that has no value after a crash.
+   * @default false
+   */
+  noAck?: boolean;
+}
+
+export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
+  /**
+   * A publish not confirmed by the broker within this time is rejected, so callers fail fast
+   * instead of buffering without bound while the broker is away.
+   * @default 5000
+   */
+  publishTimeoutMs?: number;
+}

@@ -1,0 +1,28 @@
+import { UnreachableError, START_HINTS } from '@roomcast/config';
+import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_RECONNECT_SECONDS,
+} from './amqp.constants';
+import type { AmqpConnectionOptions } from './amqp.interfaces';
+
+/**
+ * Opens a managed connection and waits for its first connect, so a broker that is down fails
+ * start-up with the URL named; after that, amqp-connection-manager reconnects on its own.
+ */
+export async function openConnection(options: AmqpConnectionOptions): Promise<AmqpConnectionManager> {
+  const connection = amqp.connect(options.urls, {
+    heartbeatIntervalInSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
+    reconnectTimeInSeconds: DEFAULT_RECONNECT_SECONDS,
+  });
+  // Without a listener, a failed connect attempt would be an unhandled 'error' event.
+  connection.on('connectFailed', () => undefined);
+  try {
+    await connection.connect({ timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw new UnreachableError('RabbitMQ', options.urls.join(','), START_HINTS.rabbitmq, err);
+  }
+  return connection;
+}

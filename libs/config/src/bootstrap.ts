@@ -1,0 +1,54 @@
+import { ConfigError } from './load-config';
+
+/** A dependency (Redis, RabbitMQ) did not answer at start-up. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly dependency: string,
+    readonly url: string,
+    readonly hint: string,
+    cause?: unknown,
+  ) {
+    super(`cannot reach ${dependency} at ${redactUrl(url)}`, { cause });
+    this.name = 'UnreachableError';
+  }
+}
+
+export const START_HINTS = {
+  redis:
+    'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 (or set REDIS_URL)',
+  rabbitmq: 'start it with: rabbitmq-server -detached (or set AMQP_URL)',
+} as const;
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+/**
+ * Runs a service's start-up and turns the failures a user can fix (bad config, a dependency that
+ * is down) into one clear line and exit code 1, instead of a hang or a wall of stack traces.
+ */
+export function runService(service: string, start: () => Promise<unknown>): void {
+  start().catch((err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UnreachableError) {
+      const hint = err instanceof UnreachableError ? `; ${err.hint}` : '';
+      process.stderr.write(`[${service}] ${err.message}${hint}\n`);
+    } else {
+      process.stderr.write(`[${service}] failed to start: ${String((err as Error)?.stack ?? err)}\n`);
+    }
+    process.exit(1);
+  });
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LEVELS)[number];
+
+/** The Nest logger levels at and above `level`. */
+export function logLevels(level: LogLevel): LogLevel[] {
+  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
+}

@@ -1,0 +1,31 @@
+export const ErrorCode = {
+  InvalidPayload: 'INVALID_PAYLOAD',
+  NotInRoom: 'NOT_IN_ROOM',
+  Forbidden: 'FORBIDDEN',
+  RateLimited: 'RATE_LIMITED',
+  TooLarge: 'TOO_LARGE',
+  Unavailable: 'UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error the client can act on: it becomes `{ ok: false, error: { code, message } }`. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChatError';
+  }
+}
+
+export type AckOk<T extends object> = { ok: true } & T;
+export interface AckError {
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+export type Ack<T extends object> = AckOk<T> | AckError;
+
+export function ackError(code: ErrorCode, message: string): AckError {
+  return { ok: false, error: { code, message } };
+}

@@ -1,0 +1,18 @@
+/** Events a client emits (PROTOCOL.md, "Client to server"). */
+export const ClientEvent = {
+  Join: 'room:join',
+  Leave: 'room:leave',
+  Send: 'message:send',
+  History: 'room:history',
+  Members: 'room:members',
+  Typing: 'typing',
+} as const;
+export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
+
+/** Events the server emits to clients (PROTOCOL.md, "Server to client"). */
+export const ServerEvent = {
+  Message: 'message',
+  Presence: 'presence',
+  Typing: 'typing',
+} as const;
+export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -1,0 +1,25 @@
+import type { User } from './types';
+
+export interface ConnectEvent {
+  instanceId: string;
+  socketId: string;
+  user: User;
+}
+export interface DisconnectEvent {
+  instanceId: string;
+  socketId: string;
+}
+export interface RoomEvent {
+  instanceId: string;
+  socketId: string;
+  room: string;
+}
+export interface HeartbeatEvent {
+  instanceId: string;
+  startedAt: number;
+  connections: number;
+  rooms: number;
+}
+export interface GoodbyeEvent {
+  instanceId: string;
+}

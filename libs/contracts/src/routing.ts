@@ -1,0 +1,42 @@
+/** Room names are used inside AMQP routing keys, so `.`, `*` and `#` must never get in. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const PRIVATE_ROOM_PREFIX = 'private-';
+
+export function isValidRoomName(room: unknown): room is string {
+  return typeof room === 'string' && ROOM_NAME_PATTERN.test(room);
+}
+
+export function isPrivateRoom(room: string): boolean {
+  return room.startsWith(PRIVATE_ROOM_PREFIX);
+}
+
+const ROOM_KEY_PREFIX = 'room.';
+
+/** The routing key of a room's traffic on the `chat_events` exchange. */
+export function roomRoutingKey(room: string): string {
+  return ROOM_KEY_PREFIX + room;
+}
+
+/** The topic pattern that matches every room key. */
+export const ALL_ROOMS_PATTERN = `${ROOM_KEY_PREFIX}*`;
+
+export function roomFromRoutingKey(key: string): string | undefined {
+  return key.startsWith(ROOM_KEY_PREFIX) ? key.slice(ROOM_KEY_PREFIX.length) : undefined;
+}
+
+/** Routing keys of the events gateways publish for the presence service. */
+export const PresenceEvent = {
+  Connect: 'presence.connect',
+  Disconnect: 'presence.disconnect',
+  Join: 'presence.join',
+  Leave: 'presence.leave',
+  Heartbeat: 'presence.heartbeat',
+  Goodbye: 'presence.goodbye',
+} as const;
+export type PresenceEvent = (typeof PresenceEvent)[keyof typeof PresenceEvent];
+export const ALL_PRESENCE_PATTERN = 'presence.#';
+
+/** The local Socket.IO room that holds every socket of one user (`:` never occurs in chat rooms). */
+export function userSocketRoom(userId: string): string {
+  return `user:${userId}`;
+}

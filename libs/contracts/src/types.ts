@@ -1,0 +1,36 @@
+export interface User {
+  id: string;
+  name: string;
+}
+
+export interface Message {
+  id: string;
+  room: string;
+  seq: number;
+  text: string;
+  user: User;
+  ts: number;
+  serverId: string;
+  clientId?: string;
+}
+
+export interface PresenceNotice {
+  room: string;
+  event: 'join' | 'leave';
+  user: User;
+}
+
+export interface TypingNotice {
+  room: string;
+  user: User;
+  typing: boolean;
+}
+
+/**
+ * What travels on a room's routing key. One envelope type per room key keeps a gateway's
+ * delivery path a single switch; `t` is short because every room message carries it.
+ */
+export type RoomEnvelope =
+  | { t: 'message'; message: Message }
+  | { t: 'presence'; presence: PresenceNotice }
+  | { t: 'typing'; typing: TypingNotice };

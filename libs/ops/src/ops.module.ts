@@ -1,0 +1,68 @@
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Module,
+  ServiceUnavailableException,
+  type DynamicModule,
+} from '@nestjs/common';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+/** A dependency check for GET /ready: resolves true when the dependency answers. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<boolean> | boolean;
+}
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
+
+/** Declare in the app module, beside a READINESS_CHECKS provider. */
+@Controller()
+export class OpsController {
+  constructor(
+    private readonly registry: Registry,
+    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+  ) {}
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** 200 while the process lives. */
+  @Get('health')
+  health() {
+    return { status: 'ok' };
+  }
+
+  /** 200 when every dependency answers, else 503 naming the ones that do not. */
+  @Get('ready')
+  async ready() {
+    const results = await Promise.all(
+      this.checks.map(async (c) => ({ name: c.name, ok: await Promise.resolve(c.check()).catch(() => false) })),
+    );
+    const down = results.filter((r) => !r.ok).map((r) => r.name);
+    if (down.length > 0) throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
+    return { status: 'ready' };
+  }
+}
+
+/**
+ * Per-process operations endpoints: GET /metrics (a Prometheus registry with default process
+ * metrics) for OpsController's GET /metrics, GET /health and GET /ready.
+ */
+@Module({})
+export class OpsModule {
+  static forRoot(labels: { service: string; instance: string }): DynamicModule {
+    const registry = new Registry();
+    registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: registry });
+    return {
+      module: OpsModule,
+      global: true,
+      providers: [{ provide: Registry, useValue: registry }],
+      exports: [Registry],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './keys';
+export * from './presence.store';
+export * from './redis';
+export * from './presence-store.module';

@@ -1,0 +1,31 @@
+/**
+ * The Redis key layout, in one place. Lua scripts receive the prefix and build the same names
+ * (see scripts.ts); these builders are for the reads done from TypeScript.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+  /** HASH socketId -> {"i": instanceId, "u": userId} */
+  conns = () => `${this.prefix}conns`;
+  /** HASH userId -> live connection count (its length is the online user count) */
+  users = () => `${this.prefix}users`;
+  /** HASH userId -> display name */
+  names = () => `${this.prefix}names`;
+  /** HASH instanceId -> JSON {startedAt, lastSeenAt, rooms} from the latest heartbeat */
+  instances = () => `${this.prefix}instances`;
+  /** ZSET instanceId scored by last heartbeat (ms), read by the sweeper */
+  instancesSeen = () => `${this.prefix}instances-seen`;
+  /** SET socketIds connected through an instance */
+  instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
+  /** ZSET room scored by its distinct member count */
+  rooms = () => `${this.prefix}rooms`;
+  /** HASH room -> connection count */
+  roomConns = () => `${this.prefix}room-conns`;
+  /** HASH userId -> connections of that user in the room */
+  roomUsers = (room: string) => `${this.prefix}room:${room}:users`;
+  /** STRING the room's last assigned seq */
+  roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
+  /** ZSET message JSON scored by seq */
+  roomHistory = (room: string) => `${this.prefix}room:${room}:history`;
+  /** STRING a lock so only one presence replica sweeps at a time */
+  sweepLock = () => `${this.prefix}sweep-lock`;
+}

@@ -1,0 +1,205 @@
+import type { Message, User } from '@roomcast/contracts';
+import type Redis from 'ioredis';
+import { RedisKeys } from './keys';
+import * as scripts from './scripts';
+
+export interface RoomDeparture {
+  room: string;
+  user: User;
+}
+
+export interface InstanceStats {
+  id: string;
+  connections: number;
+  rooms: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface ClusterStats {
+  online: number;
+  connections: number;
+  rooms: number;
+  instances: InstanceStats[];
+}
+
+export interface RoomStats {
+  room: string;
+  users: number;
+  connections: number;
+}
+
+export interface HistoryQuery {
+  beforeSeq?: number;
+  afterSeq?: number;
+  limit: number;
+}
+
+type Reply = string | number | null | Reply[];
+
+/**
+ * The one owner of roomcast's Redis layout: presence (who is online, where) and room history.
+ * Every write is a single Lua script, so it is atomic across gateways and presence replicas.
+ */
+export class PresenceStore {
+  readonly keys: RedisKeys;
+  private readonly shas = new Map<string, string>();
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
+
+  async connect(instanceId: string, socketId: string, user: User, now = Date.now()): Promise<boolean> {
+    const r = await this.run(scripts.CONNECT, socketId, instanceId, user.id, user.name, now);
+    return r === 1;
+  }
+
+  /** Returns the user when this connection made it a new member of the room. */
+  async join(socketId: string, room: string): Promise<User | null> {
+    return toUser(await this.run(scripts.JOIN, socketId, room));
+  }
+
+  /** Returns the user when this was its last connection in the room. */
+  async leave(socketId: string, room: string): Promise<User | null> {
+    return toUser(await this.run(scripts.LEAVE, socketId, room));
+  }
+
+  async disconnect(socketId: string): Promise<RoomDeparture[]> {
+    return toDepartures(await this.run(scripts.DISCONNECT, socketId));
+  }
+
+  async heartbeat(instanceId: string, startedAt: number, rooms: number, now = Date.now()) {
+    await this.redis
+      .multi()
+      .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now, rooms }))
+      .zadd(this.keys.instancesSeen(), now, instanceId)
+      .exec();
+  }
+
+  /** Forgets an instance and every connection it had: a goodbye, or a crash found by the sweeper. */
+  async removeInstance(instanceId: string): Promise<RoomDeparture[]> {
+    return toDepartures(await this.run(scripts.REMOVE_INSTANCE, instanceId));
+  }
+
+  /** Instances whose last heartbeat is older than `before` (ms since the epoch). */
+  async staleInstances(before: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.instancesSeen(), '-inf', `(${before}`);
+  }
+
+  /** A short lock so that one presence replica sweeps at a time. */
+  async tryLockSweep(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.sweepLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async clusterStats(): Promise<ClusterStats> {
+    const k = this.keys;
+    const [online, connections, rooms, instances] = await Promise.all([
+      this.redis.hlen(k.users()),
+      this.redis.hlen(k.conns()),
+      this.redis.zcard(k.rooms()),
+      this.redis.hgetall(k.instances()),
+    ]);
+    const ids = Object.keys(instances).sort();
+    const counts = await Promise.all(ids.map((id) => this.redis.scard(k.instanceConns(id))));
+    return {
+      online,
+      connections,
+      rooms,
+      instances: ids.map((id, i) => {
+        const hb = JSON.parse(instances[id]) as { startedAt: number; lastSeenAt: number; rooms: number };
+        return { id, connections: counts[i], rooms: hb.rooms, startedAt: hb.startedAt, lastSeenAt: hb.lastSeenAt };
+      }),
+    };
+  }
+
+  async topRooms(limit: number): Promise<RoomStats[]> {
+    const flat = await this.redis.zrevrange(this.keys.rooms(), 0, limit - 1, 'WITHSCORES');
+    const rooms: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) rooms.push(flat[i]);
+    if (rooms.length === 0) return [];
+    const conns = await this.redis.hmget(this.keys.roomConns(), ...rooms);
+    return rooms.map((room, i) => ({
+      room,
+      users: Number(flat[i * 2 + 1]),
+      connections: Number(conns[i] ?? 0),
+    }));
+  }
+
+  async roomStats(room: string): Promise<RoomStats & { members: User[] }> {
+    const [members, conns] = await Promise.all([
+      this.members(room),
+      this.redis.hget(this.keys.roomConns(), room),
+    ]);
+    return { room, users: members.length, connections: Number(conns ?? 0), members };
+  }
+
+  async members(room: string): Promise<User[]> {
+    const ids = await this.redis.hkeys(this.keys.roomUsers(room));
+    if (ids.length === 0) return [];
+    const names = await this.redis.hmget(this.keys.names(), ...ids);
+    return ids.map((id, i) => ({ id, name: names[i] ?? id })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Assigns the room's next seq and stores the message with it, atomically. */
+  async appendMessage(message: Omit<Message, 'seq'>, maxRetained: number): Promise<number> {
+    const json = JSON.stringify(message);
+    return Number(await this.run(scripts.APPEND_MESSAGE, message.room, json.slice(1), maxRetained));
+  }
+
+  /** The last `limit` messages, oldest first. */
+  async recentMessages(room: string, limit: number): Promise<Message[]> {
+    return parseAll(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), "-1"));
+  }
+
+  async history(room: string, q: HistoryQuery): Promise<Message[]> {
+    const key = this.keys.roomHistory(room);
+    if (q.afterSeq !== undefined) {
+      const max = q.beforeSeq !== undefined ? `(${q.beforeSeq}` : '+inf';
+      return parseAll(await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit));
+    }
+    if (q.beforeSeq !== undefined) {
+      const newestFirst = await this.redis.zrevrangebyscore(key, `(${q.beforeSeq}`, '-inf', 'LIMIT', 0, q.limit);
+      return parseAll(newestFirst.reverse());
+    }
+    return this.recentMessages(room, q.limit);
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.redis.ping()) === 'PONG';
+  }
+
+  private async run(script: string, ...args: (string | number)[]): Promise<Reply> {
+    let sha = this.shas.get(script);
+    if (!sha) {
+      sha = (await this.redis.script('LOAD', script)) as string;
+      this.shas.set(script, sha);
+    }
+    try {
+      return (await this.redis.evalsha(sha, 0, this.keys.prefix, ...args.map(String))) as Reply;
+    } catch (err) {
+      // A restarted Redis has forgotten its scripts.
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      return (await this.redis.eval(script, 0, this.keys.prefix, ...args.map(String))) as Reply;
+    }
+  }
+}
+
+function toUser(r: Reply): User | null {
+  return Array.isArray(r) ? { id: String(r[0]), name: String(r[1]) } : null;
+}
+
+function toDepartures(r: Reply): RoomDeparture[] {
+  const flat = Array.isArray(r) ? r : [];
+  const out: RoomDeparture[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    out.push({ room: String(flat[i]), user: { id: String(flat[i + 1]), name: String(flat[i + 2]) } });
+  }
+  return out;
+}
+
+function parseAll(items: string[]): Message[] {
+  return items.map((s) => JSON.parse(s) as Message);
+}

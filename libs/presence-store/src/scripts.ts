@@ -1,0 +1,112 @@
+/**
+ * Lua scripts: each presence change is one atomic step, so concurrent gateways and presence
+ * replicas never leave counts half-updated. Key names mirror keys.ts (ARGV[1] is the prefix).
+ */
+const LEAVE_FN = `
+local function leave(p, sid, u, room)
+  if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
+  local rk = p..'room:'..room..':users'
+  local n = redis.call('HINCRBY', rk, u, -1)
+  if n <= 0 then redis.call('HDEL', rk, u) end
+  if redis.call('HINCRBY', p..'room-conns', room, -1) <= 0 then redis.call('HDEL', p..'room-conns', room) end
+  local users = redis.call('HLEN', rk)
+  if users == 0 then redis.call('ZREM', p..'rooms', room) else redis.call('ZADD', p..'rooms', users, room) end
+  return n <= 0
+end
+`;
+
+const DISCONNECT_FN = `
+${LEAVE_FN}
+-- Removes one connection; appends to out a {room, userId, name} per room the user left for good.
+local function disconnect(p, sid, out)
+  local c = redis.call('HGET', p..'conns', sid)
+  if not c then return end
+  local conn = cjson.decode(c)
+  local name = redis.call('HGET', p..'names', conn.u) or conn.u
+  for _, room in ipairs(redis.call('SMEMBERS', p..'conn:'..sid..':rooms')) do
+    if leave(p, sid, conn.u, room) then
+      table.insert(out, room); table.insert(out, conn.u); table.insert(out, name)
+    end
+  end
+  redis.call('DEL', p..'conn:'..sid..':rooms')
+  redis.call('HDEL', p..'conns', sid)
+  redis.call('SREM', p..'inst:'..conn.i..':conns', sid)
+  if redis.call('HINCRBY', p..'users', conn.u, -1) <= 0 then
+    redis.call('HDEL', p..'users', conn.u)
+    redis.call('HDEL', p..'names', conn.u)
+  end
+end
+`;
+
+/** ARGV: prefix, socketId, instanceId, userId, name, nowMs. Returns 1 if new. */
+export const CONNECT = `
+local p, sid, inst, u = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('HEXISTS', p..'conns', sid) == 1 then return 0 end
+redis.call('HSET', p..'conns', sid, cjson.encode({i = inst, u = u}))
+redis.call('SADD', p..'inst:'..inst..':conns', sid)
+redis.call('HINCRBY', p..'users', u, 1)
+redis.call('HSET', p..'names', u, ARGV[5])
+redis.call('ZADD', p..'instances-seen', 'NX', ARGV[6], inst)
+return 1
+`;
+
+/** ARGV: prefix, socketId, room. Returns {userId, name} when the user is new in the room. */
+export const JOIN = `
+local p, sid, room = ARGV[1], ARGV[2], ARGV[3]
+local c = redis.call('HGET', p..'conns', sid)
+if not c then return false end
+if redis.call('SADD', p..'conn:'..sid..':rooms', room) == 0 then return false end
+local u = cjson.decode(c).u
+local rk = p..'room:'..room..':users'
+local n = redis.call('HINCRBY', rk, u, 1)
+redis.call('HINCRBY', p..'room-conns', room, 1)
+redis.call('ZADD', p..'rooms', redis.call('HLEN', rk), room)
+if n == 1 then return {u, redis.call('HGET', p..'names', u) or u} end
+return false
+`;
+
+/** ARGV: prefix, socketId, room. Returns {userId, name} when the user's last connection left. */
+export const LEAVE = `
+${LEAVE_FN}
+local p, sid, room = ARGV[1], ARGV[2], ARGV[3]
+local c = redis.call('HGET', p..'conns', sid)
+if not c then return false end
+local u = cjson.decode(c).u
+if leave(p, sid, u, room) then return {u, redis.call('HGET', p..'names', u) or u} end
+return false
+`;
+
+/** ARGV: prefix, socketId. Returns a flat list room, userId, name per room left. */
+export const DISCONNECT = `
+${DISCONNECT_FN}
+local out = {}
+disconnect(ARGV[1], ARGV[2], out)
+return out
+`;
+
+/** ARGV: prefix, instanceId. Drops the instance and all its connections; returns as DISCONNECT. */
+export const REMOVE_INSTANCE = `
+${DISCONNECT_FN}
+local p, inst = ARGV[1], ARGV[2]
+local out = {}
+for _, sid in ipairs(redis.call('SMEMBERS', p..'inst:'..inst..':conns')) do
+  disconnect(p, sid, out)
+end
+redis.call('DEL', p..'inst:'..inst..':conns')
+redis.call('HDEL', p..'instances', inst)
+redis.call('ZREM', p..'instances-seen', inst)
+return out
+`;
+
+/**
+ * ARGV: prefix, room, message JSON without its opening brace, max retained, minimum ts to keep.
+ * Assigns the room's next seq and stores the message in one step, so history order is seq order.
+ */
+export const APPEND_MESSAGE = `
+local p, room = ARGV[1], ARGV[2]
+local seq = redis.call('INCR', p..'room:'..room..':seq')
+local hk = p..'room:'..room..':history'
+redis.call('ZADD', hk, seq, '{"seq":'..seq..','..ARGV[3])
+redis.call('ZREMRANGEBYRANK', hk, 0, -(tonumber(ARGV[4]) + 1))
+return seq
+`;
