@@ -22,7 +22,10 @@ export class PresenceModule {
         {
           provide: AmqpTopicClient,
           useFactory: async () => {
-            const client = new AmqpTopicClient({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
+            const client = new AmqpTopicClient({
+              urls: [config.AMQP_URL],
+              exchange: config.EXCHANGE,
+            });
             await client.connect();
             return client;
           },

@@ -37,7 +37,9 @@ export class PresenceService {
 
   async removeInstance(instanceId: string, reason: string): Promise<void> {
     const departures = await this.store.removeInstance(instanceId);
-    this.logger.log(`removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`);
+    this.logger.log(
+      `removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`,
+    );
     await this.announceDepartures(departures);
   }
 

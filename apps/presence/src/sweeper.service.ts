@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { PresenceStore } from '@roomcast/presence-store';
 import { PRESENCE_CONFIG, PresenceEnv } from './config/presence.env';
 import { PresenceService } from './presence.service';

@@ -89,7 +89,8 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
     const channel = connection.createChannel({
       json: false,
       confirm: true,
-      setup: (ch: ConfirmChannel) => ch.assertExchange(this.options.exchange, 'topic', { durable: true }),
+      setup: (ch: ConfirmChannel) =>
+        ch.assertExchange(this.options.exchange, 'topic', { durable: true }),
     });
     await channel.waitForConnect();
     this.connection = connection;

@@ -174,7 +174,11 @@ export class AmqpTopicServer
       return settle(false);
     }
     try {
-      await this.handleEvent(pattern, { pattern, data }, new AmqpTopicContext([msg, channel, pattern]));
+      await this.handleEvent(
+        pattern,
+        { pattern, data },
+        new AmqpTopicContext([msg, channel, pattern]),
+      );
       settle(true);
     } catch (err) {
       this.logger.error(`handler for ${pattern} failed: ${(err as Error).message}`);

@@ -11,7 +11,9 @@ import type { AmqpConnectionOptions } from './amqp.interfaces';
  * Opens a managed connection and waits for its first connect, so a broker that is down fails
  * start-up with the URL named; after that, amqp-connection-manager reconnects on its own.
  */
-export async function openConnection(options: AmqpConnectionOptions): Promise<AmqpConnectionManager> {
+export async function openConnection(
+  options: AmqpConnectionOptions,
+): Promise<AmqpConnectionManager> {
   const connection = amqp.connect(options.urls, {
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
     reconnectTimeInSeconds: DEFAULT_RECONNECT_SECONDS,

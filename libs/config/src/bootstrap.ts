@@ -39,7 +39,9 @@ export function runService(service: string, start: () => Promise<unknown>): void
       const hint = err instanceof UnreachableError ? `; ${err.hint}` : '';
       process.stderr.write(`[${service}] ${err.message}${hint}\n`);
     } else {
-      process.stderr.write(`[${service}] failed to start: ${String((err as Error)?.stack ?? err)}\n`);
+      process.stderr.write(
+        `[${service}] failed to start: ${String((err as Error)?.stack ?? err)}\n`,
+      );
     }
     process.exit(1);
   });

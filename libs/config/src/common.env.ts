@@ -6,29 +6,29 @@ export class CommonEnv {
   @IsInt()
   @Min(0)
   @Max(65535)
-  PORT = 3000;
+  PORT: number = 3000;
 
   @IsString()
   @Matches(/^amqps?:\/\//, { message: 'AMQP_URL must start with amqp:// or amqps://' })
-  AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+  AMQP_URL: string = 'amqp://guest:guest@127.0.0.1:5672';
 
   @IsString()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
-  REDIS_URL = 'redis://127.0.0.1:6379';
+  REDIS_URL: string = 'redis://127.0.0.1:6379';
 
   /** The topic exchange every service publishes to. */
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
-  EXCHANGE = 'chat_events';
+  EXCHANGE: string = 'chat_events';
 
   /** Prefix of every Redis key, so several clusters (or test runs) can share one Redis. */
   @IsString()
   @Matches(/^[A-Za-z0-9_:.-]{1,64}$/)
-  REDIS_PREFIX = 'roomcast:';
+  REDIS_PREFIX: string = 'roomcast:';
 
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/)
-  INSTANCE_ID = `${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
+  INSTANCE_ID: string = `${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

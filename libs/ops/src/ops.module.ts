@@ -40,10 +40,14 @@ export class OpsController {
   @Get('ready')
   async ready() {
     const results = await Promise.all(
-      this.checks.map(async (c) => ({ name: c.name, ok: await Promise.resolve(c.check()).catch(() => false) })),
+      this.checks.map(async (c) => ({
+        name: c.name,
+        ok: await Promise.resolve(c.check()).catch(() => false),
+      })),
     );
     const down = results.filter((r) => !r.ok).map((r) => r.name);
-    if (down.length > 0) throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
+    if (down.length > 0)
+      throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
     return { status: 'ready' };
   }
 }

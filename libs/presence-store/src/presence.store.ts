@@ -52,7 +52,12 @@ export class PresenceStore {
     this.keys = new RedisKeys(prefix);
   }
 
-  async connect(instanceId: string, socketId: string, user: User, now = Date.now()): Promise<boolean> {
+  async connect(
+    instanceId: string,
+    socketId: string,
+    user: User,
+    now = Date.now(),
+  ): Promise<boolean> {
     const r = await this.run(scripts.CONNECT, socketId, instanceId, user.id, user.name, now);
     return r === 1;
   }
@@ -74,7 +79,11 @@ export class PresenceStore {
   async heartbeat(instanceId: string, startedAt: number, rooms: number, now = Date.now()) {
     await this.redis
       .multi()
-      .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now, rooms }))
+      .hset(
+        this.keys.instances(),
+        instanceId,
+        JSON.stringify({ startedAt, lastSeenAt: now, rooms }),
+      )
       .zadd(this.keys.instancesSeen(), now, instanceId)
       .exec();
   }
@@ -109,8 +118,18 @@ export class PresenceStore {
       connections,
       rooms,
       instances: ids.map((id, i) => {
-        const hb = JSON.parse(instances[id]) as { startedAt: number; lastSeenAt: number; rooms: number };
-        return { id, connections: counts[i], rooms: hb.rooms, startedAt: hb.startedAt, lastSeenAt: hb.lastSeenAt };
+        const hb = JSON.parse(instances[id]) as {
+          startedAt: number;
+          lastSeenAt: number;
+          rooms: number;
+        };
+        return {
+          id,
+          connections: counts[i],
+          rooms: hb.rooms,
+          startedAt: hb.startedAt,
+          lastSeenAt: hb.lastSeenAt,
+        };
       }),
     };
   }
@@ -140,7 +159,9 @@ export class PresenceStore {
     const ids = await this.redis.hkeys(this.keys.roomUsers(room));
     if (ids.length === 0) return [];
     const names = await this.redis.hmget(this.keys.names(), ...ids);
-    return ids.map((id, i) => ({ id, name: names[i] ?? id })).sort((a, b) => a.name.localeCompare(b.name));
+    return ids
+      .map((id, i) => ({ id, name: names[i] ?? id }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Assigns the room's next seq and stores the message with it, atomically. */
@@ -151,17 +172,26 @@ export class PresenceStore {
 
   /** The last `limit` messages, oldest first. */
   async recentMessages(room: string, limit: number): Promise<Message[]> {
-    return parseAll(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), "-1"));
+    return parseAll(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
   }
 
   async history(room: string, q: HistoryQuery): Promise<Message[]> {
     const key = this.keys.roomHistory(room);
     if (q.afterSeq !== undefined) {
       const max = q.beforeSeq !== undefined ? `(${q.beforeSeq}` : '+inf';
-      return parseAll(await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit));
+      return parseAll(
+        await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit),
+      );
     }
     if (q.beforeSeq !== undefined) {
-      const newestFirst = await this.redis.zrevrangebyscore(key, `(${q.beforeSeq}`, '-inf', 'LIMIT', 0, q.limit);
+      const newestFirst = await this.redis.zrevrangebyscore(
+        key,
+        `(${q.beforeSeq}`,
+        '-inf',
+        'LIMIT',
+        0,
+        q.limit,
+      );
       return parseAll(newestFirst.reverse());
     }
     return this.recentMessages(room, q.limit);
@@ -195,7 +225,10 @@ function toDepartures(r: Reply): RoomDeparture[] {
   const flat = Array.isArray(r) ? r : [];
   const out: RoomDeparture[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
-    out.push({ room: String(flat[i]), user: { id: String(flat[i + 1]), name: String(flat[i + 2]) } });
+    out.push({
+      room: String(flat[i]),
+      user: { id: String(flat[i + 1]), name: String(flat[i + 2]) },
+    });
   }
   return out;
 }

@@ -2,23 +2,23 @@ import { CommonEnv } from '@roomcast/config';
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 
 export class PresenceEnv extends CommonEnv {
-  override PORT = 3010;
+  override PORT: number = 3010;
 
   /** The durable queue presence replicas share (competing consumers). */
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
-  PRESENCE_QUEUE = 'roomcast.presence';
+  PRESENCE_QUEUE: string = 'roomcast.presence';
 
   /** A gateway silent for this long is taken as dead and its users are removed. */
   @IsInt()
   @Min(1000)
   @Max(600000)
-  INSTANCE_TTL_MS = 10000;
+  INSTANCE_TTL_MS: number = 10000;
 
   @IsInt()
   @Min(100)
   @Max(60000)
-  SWEEP_INTERVAL_MS = 1000;
+  SWEEP_INTERVAL_MS: number = 1000;
 }
 
 export const PRESENCE_CONFIG = Symbol('PRESENCE_CONFIG');

@@ -1,0 +1,153 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { AmqpTopicClient } from '@roomcast/amqp-transport';
+import {
+  ackError,
+  ChatError,
+  ClientEvent,
+  ErrorCode,
+  HistoryDto,
+  JoinRoomDto,
+  LeaveRoomDto,
+  MembersDto,
+  PresenceEvent,
+  SendMessageDto,
+  TypingDto,
+  userSocketRoom,
+  validatePayload,
+  type Ack,
+  type ConnectEvent,
+} from '@roomcast/contracts';
+import type { Server, Socket } from 'socket.io';
+import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { ChatService, stateOf, type SocketState } from './chat.service';
+import { openModeUser } from './identity';
+import { LocalDelivery } from './local-delivery';
+
+/** The largest payload a client may send; larger frames are cut off by the transport. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+/**
+ * The Socket.IO face of the gateway. Every handler answers through its ack, success or error,
+ * with a contract error code: nothing a client sends can crash or disconnect the server.
+ */
+@WebSocketGateway({
+  path: '/socket.io/',
+  maxHttpBufferSize: MAX_PAYLOAD_BYTES,
+  cors: { origin: true },
+})
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(ChatGateway.name);
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
+    private readonly chat: ChatService,
+    private readonly delivery: LocalDelivery,
+    private readonly broker: AmqpTopicClient,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  afterInit(io: Server): void {
+    this.delivery.attach(io);
+    io.use((socket, next) => {
+      const user = openModeUser(socket.handshake.auth);
+      if (!user) return next(new Error('unauthorized'));
+      const state: SocketState = { user, rooms: new Set() };
+      Object.assign(socket.data, state);
+      next();
+    });
+  }
+
+  handleConnection(socket: Socket): void {
+    const { user } = stateOf(socket);
+    this.metrics.connections.inc();
+    void socket.join(userSocketRoom(user.id));
+    const event: ConnectEvent = { instanceId: this.config.INSTANCE_ID, socketId: socket.id, user };
+    this.broker
+      .publishEvent(PresenceEvent.Connect, event)
+      .catch((err: Error) =>
+        this.logger.warn(`connect of ${socket.id} not announced: ${err.message}`),
+      );
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.metrics.connections.dec();
+    this.chat
+      .disconnect(socket)
+      .catch((err: Error) =>
+        this.logger.warn(`disconnect clean-up of ${socket.id}: ${err.message}`),
+      );
+  }
+
+  @SubscribeMessage(ClientEvent.Join)
+  join(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.Join, socket, () =>
+      this.chat.join(socket, validatePayload(JoinRoomDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Leave)
+  leave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.Leave, socket, () =>
+      this.chat.leave(socket, validatePayload(LeaveRoomDto, body).room),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Send)
+  send(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.Send, socket, () => {
+      const dto = validatePayload(SendMessageDto, body);
+      return this.chat.send(socket, dto.room, dto.text, dto.clientId);
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.History)
+  history(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.History, socket, () =>
+      this.chat.history(validatePayload(HistoryDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Members)
+  members(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.Members, socket, () =>
+      this.chat.members(validatePayload(MembersDto, body).room),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Typing)
+  typing(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return this.handle(ClientEvent.Typing, socket, () => {
+      const dto = validatePayload(TypingDto, body);
+      return this.chat.typing(socket, dto.room, dto.typing);
+    });
+  }
+
+  private async handle<T extends object>(
+    event: string,
+    socket: Socket,
+    run: () => Promise<T> | T,
+  ): Promise<Ack<T>> {
+    try {
+      return { ok: true, ...(await run()) };
+    } catch (err) {
+      if (err instanceof ChatError) return ackError(err.code, err.message);
+      this.logger.error(
+        `${event} from ${socket.id} failed: ${(err as Error)?.stack ?? String(err)}`,
+      );
+      return ackError(
+        ErrorCode.Unavailable,
+        'the server could not complete this request; retry later',
+      );
+    }
+  }
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AmqpTopicClient } from '@roomcast/amqp-transport';
+import {
+  ChatError,
+  ErrorCode,
+  isPrivateRoom,
+  PresenceEvent,
+  roomRoutingKey,
+  type HistoryDto,
+  type JoinRoomDto,
+  type Message,
+  type RoomEnvelope,
+  type RoomEvent,
+  type User,
+} from '@roomcast/contracts';
+import { PresenceStore } from '@roomcast/presence-store';
+import type { Socket } from 'socket.io';
+import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { LocalDelivery } from './local-delivery';
+import { RoomRegistry } from './room-registry';
+
+const RECENT_ON_JOIN = 50;
+
+/** What a socket carries between events. */
+export interface SocketState {
+  user: User;
+  rooms: Set<string>;
+}
+
+export function stateOf(socket: Socket): SocketState {
+  return socket.data as SocketState;
+}
+
+/** Room membership, sends and reads for one gateway instance. */
+@Injectable()
+export class ChatService {
+  private readonly logger = new Logger(ChatService.name);
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
+    private readonly store: PresenceStore,
+    private readonly broker: AmqpTopicClient,
+    private readonly registry: RoomRegistry,
+    private readonly delivery: LocalDelivery,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async join(socket: Socket, dto: JoinRoomDto) {
+    const { room } = dto;
+    this.assertMayEnter(room);
+    const state = stateOf(socket);
+    const isNew = !state.rooms.has(room);
+    if (isNew) {
+      state.rooms.add(room);
+      try {
+        await this.registry.add(room, socket.id);
+      } catch (err) {
+        state.rooms.delete(room);
+        void this.registry.remove(room, socket.id).catch(() => undefined);
+        throw unavailable('the message broker', err);
+      }
+      this.metrics.bindings.set(this.registry.boundCount);
+      this.delivery.holdBack(room, socket);
+      await socket.join(room);
+      await this.publishPresence(PresenceEvent.Join, {
+        instanceId: this.config.INSTANCE_ID,
+        socketId: socket.id,
+        room,
+      });
+    } else {
+      this.delivery.holdBack(room, socket);
+    }
+    let history: Message[];
+    let members: User[];
+    try {
+      [history, members] = await Promise.all([
+        dto.sinceSeq !== undefined
+          ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: this.config.HISTORY_MAX })
+          : this.store.recentMessages(room, RECENT_ON_JOIN),
+        this.store.members(room),
+      ]);
+    } catch (err) {
+      this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
+      throw unavailable('Redis', err);
+    }
+    const since = dto.sinceSeq ?? 0;
+    this.delivery.release(room, socket, history.at(-1)?.seq ?? since);
+    if (!members.some((m) => m.id === state.user.id)) members.push(state.user);
+    // Complete when the history starts right after what the client had (or at the room's start).
+    const complete = history.length === 0 || history[0].seq === since + 1;
+    return { room, members, history, complete };
+  }
+
+  async leave(socket: Socket, room: string) {
+    const state = stateOf(socket);
+    if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    await this.exitRoom(socket, room);
+    await this.publishPresence(PresenceEvent.Leave, {
+      instanceId: this.config.INSTANCE_ID,
+      socketId: socket.id,
+      room,
+    });
+    return { room };
+  }
+
+  /** Local clean-up of every room of a socket that disconnected. */
+  async disconnect(socket: Socket): Promise<void> {
+    const state = stateOf(socket);
+    if (!state?.rooms) return;
+    await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
+    await this.publishPresence(PresenceEvent.Disconnect, {
+      instanceId: this.config.INSTANCE_ID,
+      socketId: socket.id,
+    });
+  }
+
+  async send(socket: Socket, room: string, text: string, clientId?: string) {
+    const state = stateOf(socket);
+    if (!state.rooms.has(room))
+      throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
+    const draft: Omit<Message, 'seq'> = {
+      id: randomUUID(),
+      room,
+      text,
+      user: state.user,
+      ts: Date.now(),
+      serverId: this.config.INSTANCE_ID,
+      ...(clientId !== undefined ? { clientId } : {}),
+    };
+    let seq: number;
+    try {
+      seq = await this.store.appendMessage(draft, this.config.HISTORY_MAX);
+    } catch (err) {
+      throw unavailable('Redis', err);
+    }
+    const envelope: RoomEnvelope = { t: 'message', message: { ...draft, seq } };
+    try {
+      await this.broker.publishEvent(roomRoutingKey(room), envelope);
+    } catch (err) {
+      throw unavailable('the message broker', err);
+    }
+    this.metrics.accepted.inc();
+    return { id: draft.id, seq, ts: draft.ts };
+  }
+
+  async history(dto: HistoryDto) {
+    this.assertMayEnter(dto.room);
+    try {
+      const messages = await this.store.history(dto.room, {
+        beforeSeq: dto.beforeSeq,
+        afterSeq: dto.afterSeq,
+        limit: dto.limit ?? 50,
+      });
+      return { messages };
+    } catch (err) {
+      throw unavailable('Redis', err);
+    }
+  }
+
+  async members(room: string) {
+    this.assertMayEnter(room);
+    try {
+      return { members: await this.store.members(room) };
+    } catch (err) {
+      throw unavailable('Redis', err);
+    }
+  }
+
+  async typing(socket: Socket, room: string, typing: boolean) {
+    const state = stateOf(socket);
+    if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    const envelope: RoomEnvelope = { t: 'typing', typing: { room, user: state.user, typing } };
+    // Typing may be dropped under load: not worth a failed ack.
+    this.broker.publishEvent(roomRoutingKey(room), envelope).catch(() => undefined);
+    return {};
+  }
+
+  private async exitRoom(socket: Socket, room: string): Promise<void> {
+    stateOf(socket).rooms.delete(room);
+    this.delivery.forget(room, socket);
+    await socket.leave(room);
+    try {
+      await this.registry.remove(room, socket.id);
+    } catch (err) {
+      // The binding stays until the broker answers again; reconnect restores only live rooms.
+      this.logger.warn(`unbind of room ${room} failed: ${(err as Error).message}`);
+    }
+    this.metrics.bindings.set(this.registry.boundCount);
+  }
+
+  private assertMayEnter(room: string): void {
+    if (isPrivateRoom(room)) {
+      throw new ChatError(ErrorCode.Forbidden, 'private rooms need a token that lists them');
+    }
+  }
+
+  private async publishPresence(
+    event: PresenceEvent,
+    payload: RoomEvent | { instanceId: string; socketId: string },
+  ) {
+    try {
+      await this.broker.publishEvent(event, payload);
+    } catch (err) {
+      this.logger.warn(`presence event ${event} not published: ${(err as Error).message}`);
+    }
+  }
+}
+
+function unavailable(dependency: string, err: unknown): ChatError {
+  return new ChatError(
+    ErrorCode.Unavailable,
+    `${dependency} is not answering (${(err as Error)?.message ?? err}); retry later`,
+  );
+}

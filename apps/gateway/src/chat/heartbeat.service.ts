@@ -1,0 +1,56 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { AmqpTopicClient } from '@roomcast/amqp-transport';
+import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast/contracts';
+import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { RoomRegistry } from './room-registry';
+
+/**
+ * Tells presence this instance is alive; silence past the TTL makes presence drop its users.
+ * On a clean shutdown it says goodbye, so its users go at once instead of after the TTL.
+ */
+@Injectable()
+export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(HeartbeatService.name);
+  private readonly startedAt = Date.now();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
+    private readonly broker: AmqpTopicClient,
+    private readonly registry: RoomRegistry,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), this.config.HEARTBEAT_MS);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    const bye: GoodbyeEvent = { instanceId: this.config.INSTANCE_ID };
+    await this.broker.publishEvent(PresenceEvent.Goodbye, bye).catch((err: Error) => {
+      this.logger.warn(`goodbye not published: ${err.message}`);
+    });
+  }
+
+  private async beat(): Promise<void> {
+    const connections = (await this.metrics.connections.get()).values[0]?.value ?? 0;
+    const event: HeartbeatEvent = {
+      instanceId: this.config.INSTANCE_ID,
+      startedAt: this.startedAt,
+      connections,
+      rooms: this.registry.roomCount,
+    };
+    await this.broker.publishEvent(PresenceEvent.Heartbeat, event).catch((err: Error) => {
+      this.logger.warn(`heartbeat not published: ${err.message}`);
+    });
+  }
+}

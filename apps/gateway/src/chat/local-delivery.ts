@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { ServerEvent, userSocketRoom, type Message, type RoomEnvelope } from '@roomcast/contracts';
+import type { Server, Socket } from 'socket.io';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+
+/** How long after a join's history read live messages are still checked against it. */
+const FLOOR_MS = 2000;
+
+interface JoiningSocket {
+  socket: Socket;
+  /** Messages held while the history is read; null once released. */
+  held: Message[] | null;
+  /** The newest seq the join's history held: live messages up to it are not sent again. */
+  floor: number;
+}
+
+/**
+ * Emits broker deliveries to this instance's sockets: one Socket.IO room broadcast per message.
+ * A socket whose join is reading history is held out of the broadcast; once the read is done it
+ * gets what was held, and for a short while after only messages newer than its history, so the
+ * history in its join ack and the live stream neither overlap nor leave a gap.
+ */
+@Injectable()
+export class LocalDelivery {
+  private io?: Server;
+  private readonly joining = new Map<string, Map<string, JoiningSocket>>();
+
+  constructor(private readonly metrics: GatewayMetrics) {}
+
+  attach(io: Server): void {
+    this.io = io;
+  }
+
+  deliver(envelope: RoomEnvelope, hasLocalMembers: boolean): void {
+    this.metrics.deliveries.inc();
+    if (!hasLocalMembers || !this.io) {
+      this.metrics.unusedDeliveries.inc();
+      return;
+    }
+    switch (envelope.t) {
+      case 'message': {
+        const m = envelope.message;
+        const joining = this.joining.get(m.room);
+        if (joining) {
+          for (const j of joining.values()) {
+            if (j.held) j.held.push(m);
+            else if (m.seq > j.floor) j.socket.emit(ServerEvent.Message, m);
+          }
+          this.io
+            .to(m.room)
+            .except([...joining.keys()])
+            .emit(ServerEvent.Message, m);
+        } else {
+          this.io.to(m.room).emit(ServerEvent.Message, m);
+        }
+        this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
+        return;
+      }
+      case 'presence':
+        this.io.to(envelope.presence.room).emit(ServerEvent.Presence, envelope.presence);
+        return;
+      case 'typing': {
+        const t = envelope.typing;
+        this.io.to(t.room).except(userSocketRoom(t.user.id)).emit(ServerEvent.Typing, t);
+        return;
+      }
+    }
+  }
+
+  /** Starts holding live messages of `room` back from `socket` (call before socket.join). */
+  holdBack(room: string, socket: Socket): void {
+    let joining = this.joining.get(room);
+    if (!joining) this.joining.set(room, (joining = new Map()));
+    joining.set(socket.id, { socket, held: [], floor: Number.MAX_SAFE_INTEGER });
+  }
+
+  /** The history read is done: sends what was held and newer than the history, then lets go. */
+  release(room: string, socket: Socket, lastSeqInHistory: number): void {
+    const joining = this.joining.get(room);
+    const entry = joining?.get(socket.id);
+    if (!joining || !entry) return;
+    const held = entry.held ?? [];
+    entry.held = null;
+    entry.floor = lastSeqInHistory;
+    for (const m of held) if (m.seq > entry.floor) socket.emit(ServerEvent.Message, m);
+    setTimeout(() => {
+      if (joining.get(socket.id) === entry) joining.delete(socket.id);
+      if (joining.size === 0 && this.joining.get(room) === joining) this.joining.delete(room);
+    }, FLOOR_MS).unref();
+  }
+
+  /** Forgets a socket that left or disconnected mid-join. */
+  forget(room: string, socket: Socket): void {
+    const joining = this.joining.get(room);
+    joining?.delete(socket.id);
+    if (joining?.size === 0) this.joining.delete(room);
+  }
+}

@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
+import { roomRoutingKey } from '@roomcast/contracts';
+import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
+import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { ChatGateway } from './chat/chat.gateway';
+import { ChatService } from './chat/chat.service';
+import { DeliveryController } from './chat/delivery.controller';
+import { HeartbeatService } from './chat/heartbeat.service';
+import { LocalDelivery } from './chat/local-delivery';
+import { RoomRegistry } from './chat/room-registry';
+import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
+import { GatewayMetrics } from './metrics/gateway.metrics';
+
+@Module({})
+export class GatewayModule {
+  /** `server` is the transport consuming this instance's queue; rooms bind and unbind on it. */
+  static forRoot(config: GatewayEnv, server: AmqpTopicServer): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
+        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+      ],
+      controllers: [OpsController, DeliveryController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: AmqpTopicServer, useValue: server },
+        {
+          provide: AmqpTopicClient,
+          useFactory: async () => {
+            const client = new AmqpTopicClient({
+              urls: [config.AMQP_URL],
+              exchange: config.EXCHANGE,
+              publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+            });
+            await client.connect();
+            return client;
+          },
+        },
+        {
+          provide: RoomRegistry,
+          useFactory: () =>
+            new RoomRegistry({
+              bind: (room) => server.bind(roomRoutingKey(room)),
+              unbind: (room) => server.unbind(roomRoutingKey(room)),
+            }),
+        },
+        {
+          provide: READINESS_CHECKS,
+          inject: [PresenceStore, AmqpTopicClient],
+          useFactory: (store: PresenceStore, broker: AmqpTopicClient): ReadinessCheck[] => [
+            { name: 'redis', check: () => store.ping() },
+            { name: 'rabbitmq', check: () => broker.isConnected && server.isConnected },
+          ],
+        },
+        GatewayMetrics,
+        LocalDelivery,
+        ChatService,
+        ChatGateway,
+        HeartbeatService,
+      ],
+    };
+  }
+}

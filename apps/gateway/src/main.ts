@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { AmqpTopicServer } from '@roomcast/amqp-transport';
+import { loadConfig, logLevels, runService } from '@roomcast/config';
+import { probeRedis } from '@roomcast/presence-store';
+import { GatewayEnv } from './config/gateway.env';
+import { GatewayModule } from './gateway.module';
+
+runService('gateway', async () => {
+  const config = loadConfig(GatewayEnv);
+  await probeRedis(config.REDIS_URL);
+  // A server-named exclusive queue: it lives and dies with this instance, and room bindings
+  // are added to it only while the room has local members.
+  const server = new AmqpTopicServer({
+    urls: [config.AMQP_URL],
+    exchange: config.EXCHANGE,
+    queue: '',
+    noAck: true,
+  });
+  const app = await NestFactory.create(GatewayModule.forRoot(config, server), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  app.useWebSocketAdapter(new IoAdapter(app));
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  await app.listen(config.PORT, '0.0.0.0');
+  process.stdout.write(`[gateway] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
+});

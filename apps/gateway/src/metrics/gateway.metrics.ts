@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The gateway metrics named in PROTOCOL.md ("Metrics"). */
+@Injectable()
+export class GatewayMetrics {
+  readonly connections: Gauge;
+  readonly accepted: Counter;
+  readonly deliveries: Counter;
+  readonly unusedDeliveries: Counter;
+  readonly bindings: Gauge;
+  readonly deliveryLatency: Histogram;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: 'roomcast_connections',
+      help: 'Open Socket.IO connections',
+      registers,
+    });
+    this.accepted = new Counter({
+      name: 'roomcast_messages_accepted_total',
+      help: 'message:send calls acked ok',
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'roomcast_broker_deliveries_total',
+      help: 'Room messages this instance received from the broker',
+      registers,
+    });
+    this.unusedDeliveries = new Counter({
+      name: 'roomcast_broker_deliveries_unused_total',
+      help: 'Broker deliveries for rooms with no local member (wasted work)',
+      registers,
+    });
+    this.bindings = new Gauge({
+      name: 'roomcast_room_bindings',
+      help: "Rooms this instance's queue is bound to",
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'roomcast_delivery_latency_seconds',
+      help: 'From acceptance (message ts) to local emit',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,5 @@
+import { CommonEnv } from '@roomcast/config';
+
+export class StatsEnv extends CommonEnv {
+  override PORT: number = 3000;
+}

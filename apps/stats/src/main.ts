@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, logLevels, runService } from '@roomcast/config';
+import { probeRedis } from '@roomcast/presence-store';
+import { StatsEnv } from './config/stats.env';
+import { StatsModule } from './stats.module';
+
+runService('stats', async () => {
+  const config = loadConfig(StatsEnv);
+  await probeRedis(config.REDIS_URL);
+  const app = await NestFactory.create(StatsModule.forRoot(config), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      stopAtFirstError: true,
+    }),
+  );
+  app.enableShutdownHooks();
+  await app.listen(config.PORT, '0.0.0.0');
+  process.stdout.write(`[stats] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
+});

@@ -1,0 +1,28 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
+import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import type { StatsEnv } from './config/stats.env';
+import { StatsController } from './stats.controller';
+
+@Module({})
+export class StatsModule {
+  static forRoot(config: StatsEnv): DynamicModule {
+    return {
+      module: StatsModule,
+      imports: [
+        OpsModule.forRoot({ service: 'stats', instance: config.INSTANCE_ID }),
+        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+      ],
+      controllers: [OpsController, StatsController],
+      providers: [
+        {
+          provide: READINESS_CHECKS,
+          inject: [PresenceStore],
+          useFactory: (store: PresenceStore): ReadinessCheck[] => [
+            { name: 'redis', check: () => store.ping() },
+          ],
+        },
+      ],
+    };
+  }
+}
