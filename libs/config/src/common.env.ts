@@ -1,8 +1,11 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
 import { randomBytes } from 'node:crypto';
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 
 /** Settings every roomcast process shares. */
 export class CommonEnv {
+  @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(65535)

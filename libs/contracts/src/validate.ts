@@ -4,6 +4,8 @@ import { ChatError, ErrorCode } from './errors';
 
 type Constructor<T> = new () => T;
 
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Turns a client payload into a validated DTO or throws `INVALID_PAYLOAD` naming what is wrong.
  * Unknown fields are refused rather than dropped, so a client typo is told, not silently ignored.
@@ -14,6 +16,11 @@ export function validatePayload<T extends object>(dto: Constructor<T>, payload: 
   }
   if (Buffer.isBuffer(payload) || ArrayBuffer.isView(payload)) {
     throw new ChatError(ErrorCode.InvalidPayload, 'payload must be an object');
+  }
+  // class-transformer silently skips these keys, so they would never reach the whitelist check.
+  const poisoned = Object.keys(payload).find((k) => FORBIDDEN_KEYS.has(k));
+  if (poisoned !== undefined) {
+    throw new ChatError(ErrorCode.InvalidPayload, `property ${poisoned} should not exist`);
   }
   const instance = plainToInstance(dto, payload);
   const errors = validateSync(instance, {

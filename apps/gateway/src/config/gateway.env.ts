@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 import { CommonEnv } from '@roomcast/config';
 import { IsIn, IsInt, Max, Min } from 'class-validator';
 
@@ -9,18 +10,21 @@ export class GatewayEnv extends CommonEnv {
   AUTH_MODE: 'open' = 'open';
 
   /** Messages kept per room for history and recovery. */
+  @Type(() => Number)
   @IsInt()
   @Min(50)
   @Max(100000)
   HISTORY_MAX: number = 1000;
 
   /** How often this instance tells presence it is alive. */
+  @Type(() => Number)
   @IsInt()
   @Min(200)
   @Max(60000)
   HEARTBEAT_MS: number = 2000;
 
   /** A publish the broker has not confirmed by then fails the send with UNAVAILABLE. */
+  @Type(() => Number)
   @IsInt()
   @Min(100)
   @Max(60000)

@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 import { CommonEnv } from '@roomcast/config';
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 
@@ -10,11 +11,13 @@ export class PresenceEnv extends CommonEnv {
   PRESENCE_QUEUE: string = 'roomcast.presence';
 
   /** A gateway silent for this long is taken as dead and its users are removed. */
+  @Type(() => Number)
   @IsInt()
   @Min(1000)
   @Max(600000)
   INSTANCE_TTL_MS: number = 10000;
 
+  @Type(() => Number)
   @IsInt()
   @Min(100)
   @Max(60000)

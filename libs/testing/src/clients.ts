@@ -1,0 +1,45 @@
+import type { Message, PresenceNotice } from '@roomcast/contracts';
+import { io, type Socket } from 'socket.io-client';
+
+export interface TestClient {
+  socket: Socket;
+  messages: Message[];
+  presence: PresenceNotice[];
+  ack<T = Record<string, unknown>>(event: string, payload?: unknown): Promise<T>;
+  close(): void;
+}
+
+/** A socket.io client straight to one gateway, recording what it receives. */
+export async function connectClient(url: string, name?: string, timeoutMs = 5000): Promise<TestClient> {
+  const socket = io(url, {
+    auth: name === undefined ? {} : { name },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  const client: TestClient = {
+    socket,
+    messages: [],
+    presence: [],
+    ack: (event, payload) =>
+      socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<never>,
+    close: () => socket.close(),
+  };
+  socket.on('message', (m: Message) => client.messages.push(m));
+  socket.on('presence', (p: PresenceNotice) => client.presence.push(p));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return client;
+}
+
+/** Reads one metric's value (summed over label sets) from a /metrics page. */
+export async function readMetric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Installs dependencies and builds when they are missing or older than their sources, so that
+// `npm start` and `npm test` work on a fresh clone with nothing else run first.
+const { execSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' });
+const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, mtime(full));
+  }
+  return newest;
+}
+
+const lock = path.join(root, 'package-lock.json');
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+if (mtime(installed) < mtime(lock)) {
+  console.log('[setup] installing dependencies (npm ci)');
+  run('npm ci --no-audit --no-fund');
+}
+
+const stamp = path.join(root, 'dist', '.built');
+const sources = Math.max(
+  newestSource(path.join(root, 'apps')),
+  newestSource(path.join(root, 'libs')),
+  mtime(path.join(root, 'tsconfig.json')),
+  mtime(path.join(root, 'tsconfig.build.json')),
+);
+if (mtime(stamp) < sources) {
+  console.log('[setup] building (tsc)');
+  run('npm run build --silent');
+  fs.writeFileSync(stamp, new Date().toISOString());
+}

@@ -1,0 +1,23 @@
+// The services of a local cluster and how to run them, shared by `npm start` and `npm run start:dev`.
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const entry = (app) => path.join(root, 'dist', 'apps', app, 'src', 'main.js');
+
+function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)) {
+  const basePort = Number(env.GATEWAY_BASE_PORT ?? 3001);
+  const services = [
+    { name: 'presence', app: 'presence', env: { PORT: env.PRESENCE_PORT ?? '3010' } },
+    { name: 'stats', app: 'stats', env: { PORT: env.STATS_PORT ?? '3000' } },
+  ];
+  for (let i = 0; i < gateways; i++) {
+    services.push({
+      name: `gateway-${i + 1}`,
+      app: 'gateway',
+      env: { PORT: String(basePort + i), INSTANCE_ID: `gateway-${i + 1}` },
+    });
+  }
+  return services;
+}
+
+module.exports = { root, entry, clusterServices };
