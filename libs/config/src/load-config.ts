@@ -24,9 +24,8 @@ export function loadConfig<T extends object>(
   const errors = validateSync(config, { whitelist: true });
   if (errors.length > 0) {
     throw new ConfigError(
-      errors.flatMap((e) =>
-        Object.values(e.constraints ?? {}).map((c) => `${e.property}=${String(e.value)}: ${c}`),
-      ),
+      // The raw text the user set, and the first rule it breaks.
+      errors.map((e) => `${e.property}=${String(env[e.property])}: ${Object.values(e.constraints ?? {})[0]}`),
     );
   }
   return config;

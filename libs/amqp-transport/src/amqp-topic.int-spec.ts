@@ -1,0 +1,88 @@
+import { UnreachableError } from '@roomcast/config';
+import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { AmqpTopicClient } from './amqp-topic.client';
+import { AmqpTopicServer } from './amqp-topic.server';
+import { openConnection } from './connection';
+
+describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
+  let exchange: string;
+  let server: AmqpTopicServer;
+  let client: AmqpTopicClient;
+  const received: { key: string; data: unknown }[] = [];
+
+  beforeAll(async () => {
+    await requireServices('rabbitmq');
+  });
+
+  beforeEach(async () => {
+    exchange = runPrefix('amqp') + Math.random().toString(36).slice(2, 6);
+    received.length = 0;
+    server = new AmqpTopicServer({ urls: [AMQP_URL], exchange, noAck: true });
+    server.addHandler('room.*', async (data: unknown) => void received.push({ key: 'room.*', data }), true);
+    server.addHandler('room.special', async (data: unknown) => void received.push({ key: 'room.special', data }), true);
+    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    client = new AmqpTopicClient({ urls: [AMQP_URL], exchange });
+    await client.connect();
+  });
+
+  afterEach(async () => {
+    await client.close();
+    // Remove the exchange this test made; the exclusive queue goes with the connection.
+    const admin = await openConnection({ urls: [AMQP_URL], exchange });
+    const ch = admin.createChannel();
+    await ch.waitForConnect();
+    await ch.deleteExchange(exchange).catch(() => undefined);
+    await server.close();
+    await ch.close();
+    await admin.close();
+  });
+
+  it('receives a room only while bound to it', async () => {
+    await client.publishEvent('room.general', { n: 1 });
+    await server.bind('room.general');
+    await client.publishEvent('room.general', { n: 2 });
+    await client.publishEvent('room.other', { n: 3 });
+    await waitFor(() => received.length >= 1, 3000, 'the bound delivery');
+    await server.unbind('room.general');
+    await client.publishEvent('room.general', { n: 4 });
+    await client.publishEvent('room.special', { n: 0 }); // unbound: a marker that must not arrive
+    await server.bind('room.special');
+    await client.publishEvent('room.special', { n: 5 });
+    await waitFor(() => received.length >= 2, 3000, 'the second delivery');
+    expect(received).toEqual([
+      { key: 'room.*', data: { n: 2 } },
+      { key: 'room.special', data: { n: 5 } },
+    ]);
+  });
+
+  it('restores its queue and every binding after the connection drops', async () => {
+    await server.bind('room.a');
+    await server.bind('room.b');
+    await server.unbind('room.b');
+    const before = server.queue;
+    server.unwrap<AmqpConnectionManager>().reconnect();
+    await waitFor(() => server.isConnected && server.queue !== before, 10000, 'the reconnect');
+    await client.publishEvent('room.b', { n: 'b' });
+    await client.publishEvent('room.a', { n: 'a' });
+    await waitFor(() => received.length >= 1, 3000, 'a delivery after reconnect');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toEqual([{ key: 'room.*', data: { n: 'a' } }]);
+    expect([...server.bindings]).toEqual(['room.a']);
+  });
+
+  it('confirms many pipelined publishes', async () => {
+    await server.bind('room.load');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => client.publishEvent('room.load', { i })));
+    await waitFor(() => received.length === 200, 5000, '200 deliveries');
+    expect(received.map((r) => (r.data as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('names the URL when the broker cannot be reached', async () => {
+    const err = await openConnection({ urls: ['amqp://guest:guest@127.0.0.1:1'], exchange, connectTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect((err as Error).message).toBe('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
+  });
+});
