@@ -1,6 +1,15 @@
 // NestJS 12 ships ESM-only packages; Jest's CJS runtime on Node 20 cannot require() them, so the
 // @nestjs packages (and their ESM-only dependencies) are transpiled to CJS by babel on load.
-const esmPackages = ['@nestjs', 'file-type', 'uid', 'load-esm', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras'];
+const esmPackages = [
+  '@nestjs',
+  'file-type',
+  'uid',
+  'load-esm',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  'uint8array-extras',
+];
 const base = {
   testEnvironment: 'node',
   rootDir: __dirname,

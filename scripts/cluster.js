@@ -33,9 +33,9 @@ function stop(code = 0) {
     process.exit(code);
   }, 10000);
   deadline.unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r))))).then(
-    () => process.exit(code),
-  );
+  Promise.all(
+    children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r)))),
+  ).then(() => process.exit(code));
 }
 
 process.on('SIGINT', () => stop(0));
@@ -43,6 +43,10 @@ process.on('SIGTERM', () => stop(0));
 
 const services = clusterServices();
 services.forEach(start);
-const gateways = services.filter((s) => s.app === 'gateway').map((s) => `http://127.0.0.1:${s.env.PORT}`);
+const gateways = services
+  .filter((s) => s.app === 'gateway')
+  .map((s) => `http://127.0.0.1:${s.env.PORT}`);
 const stats = services.find((s) => s.name === 'stats');
-console.log(`roomcast: gateways ${gateways.join(' ')}; stats http://127.0.0.1:${stats.env.PORT}/stats; Ctrl-C stops all`);
+console.log(
+  `roomcast: gateways ${gateways.join(' ')}; stats http://127.0.0.1:${stats.env.PORT}/stats; Ctrl-C stops all`,
+);

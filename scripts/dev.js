@@ -11,8 +11,22 @@ if (!['gateway', 'presence', 'stats'].includes(app)) {
 execSync('node scripts/ensure-built.js', { cwd: root, stdio: 'inherit' });
 const bin = (name) => require.resolve(`${name}/package.json`).replace(/package\.json$/, '');
 const children = [
-  spawn(process.execPath, [`${bin('typescript')}bin/tsc`, '-p', 'tsconfig.build.json', '--watch', '--preserveWatchOutput'], { cwd: root, stdio: 'inherit' }),
-  spawn(process.execPath, [`${bin('tsc-alias')}dist/bin/index.js`, '-p', 'tsconfig.build.json', '--watch'], { cwd: root, stdio: 'inherit' }),
+  spawn(
+    process.execPath,
+    [
+      `${bin('typescript')}bin/tsc`,
+      '-p',
+      'tsconfig.build.json',
+      '--watch',
+      '--preserveWatchOutput',
+    ],
+    { cwd: root, stdio: 'inherit' },
+  ),
+  spawn(
+    process.execPath,
+    [`${bin('tsc-alias')}dist/bin/index.js`, '-p', 'tsconfig.build.json', '--watch'],
+    { cwd: root, stdio: 'inherit' },
+  ),
   spawn(process.execPath, ['--watch', entry(app)], { cwd: root, stdio: 'inherit' }),
 ];
 const stop = () => {

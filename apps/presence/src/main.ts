@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { AmqpTopicServer } from '@roomcast/amqp-transport';
+import { AmqpTopicServer, probeBroker } from '@roomcast/amqp-transport';
 import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
 import { loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
@@ -10,8 +10,11 @@ import { PresenceModule } from './presence.module';
 runService('presence', async () => {
   const config = loadConfig(PresenceEnv);
   await probeRedis(config.REDIS_URL);
+  await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
   const app = await NestFactory.create(PresenceModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
+    // Throw start-up errors to runService, which prints one line, instead of exiting here.
+    abortOnError: false,
   });
   app.connectMicroservice(
     {

@@ -11,6 +11,8 @@ runService('stats', async () => {
   await probeRedis(config.REDIS_URL);
   const app = await NestFactory.create(StatsModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
+    // Throw start-up errors to runService, which prints one line, instead of exiting here.
+    abortOnError: false,
   });
   app.useGlobalPipes(
     new ValidationPipe({

@@ -19,9 +19,19 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
     exchange = runPrefix('amqp') + Math.random().toString(36).slice(2, 6);
     received.length = 0;
     server = new AmqpTopicServer({ urls: [AMQP_URL], exchange, noAck: true });
-    server.addHandler('room.*', async (data: unknown) => void received.push({ key: 'room.*', data }), true);
-    server.addHandler('room.special', async (data: unknown) => void received.push({ key: 'room.special', data }), true);
-    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    server.addHandler(
+      'room.*',
+      async (data: unknown) => void received.push({ key: 'room.*', data }),
+      true,
+    );
+    server.addHandler(
+      'room.special',
+      async (data: unknown) => void received.push({ key: 'room.special', data }),
+      true,
+    );
+    await new Promise<void>((resolve, reject) =>
+      server.listen((err?: unknown) => (err ? reject(err) : resolve())),
+    );
     client = new AmqpTopicClient({ urls: [AMQP_URL], exchange });
     await client.connect();
   });
@@ -73,15 +83,21 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
 
   it('confirms many pipelined publishes', async () => {
     await server.bind('room.load');
-    await Promise.all(Array.from({ length: 200 }, (_, i) => client.publishEvent('room.load', { i })));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => client.publishEvent('room.load', { i })),
+    );
     await waitFor(() => received.length === 200, 5000, '200 deliveries');
-    expect(received.map((r) => (r.data as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(received.map((r) => (r.data as { i: number }).i)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i),
+    );
   });
 
   it('names the URL when the broker cannot be reached', async () => {
-    const err = await openConnection({ urls: ['amqp://guest:guest@127.0.0.1:1'], exchange, connectTimeoutMs: 1000 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await openConnection({
+      urls: ['amqp://guest:guest@127.0.0.1:1'],
+      exchange,
+      connectTimeoutMs: 1000,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toBe('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
   });

@@ -28,3 +28,9 @@ export async function openConnection(
   }
   return connection;
 }
+
+/** Fails start-up with the URL named when the broker does not answer. */
+export async function probeBroker(options: AmqpConnectionOptions): Promise<void> {
+  const connection = await openConnection(options);
+  await connection.close();
+}

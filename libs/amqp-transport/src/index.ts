@@ -3,4 +3,4 @@ export * from './amqp.interfaces';
 export * from './amqp.context';
 export * from './amqp-topic.server';
 export * from './amqp-topic.client';
-export { openConnection } from './connection';
+export { openConnection, probeBroker } from './connection';

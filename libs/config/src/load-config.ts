@@ -25,7 +25,9 @@ export function loadConfig<T extends object>(
   if (errors.length > 0) {
     throw new ConfigError(
       // The raw text the user set, and the first rule it breaks.
-      errors.map((e) => `${e.property}=${String(env[e.property])}: ${Object.values(e.constraints ?? {})[0]}`),
+      errors.map(
+        (e) => `${e.property}=${String(env[e.property])}: ${Object.values(e.constraints ?? {})[0]}`,
+      ),
     );
   }
   return config;

@@ -54,26 +54,36 @@ describe('validatePayload', () => {
     expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: '   ' }))).toBe(
       ErrorCode.InvalidPayload,
     );
-    expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'x'.repeat(4000) }))).toBeUndefined();
-    expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'x'.repeat(4001) }))).toBe(
-      ErrorCode.InvalidPayload,
-    );
+    expect(
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'x'.repeat(4000) })),
+    ).toBeUndefined();
+    expect(
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'x'.repeat(4001) })),
+    ).toBe(ErrorCode.InvalidPayload);
   });
 
   it('limits clientId to 1-64 characters', () => {
-    expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'a', clientId: '' }))).toBe(
-      ErrorCode.InvalidPayload,
-    );
     expect(
-      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'a', clientId: 'c'.repeat(65) })),
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'a', clientId: '' })),
+    ).toBe(ErrorCode.InvalidPayload);
+    expect(
+      codeOf(() =>
+        validatePayload(SendMessageDto, { room: 'r', text: 'a', clientId: 'c'.repeat(65) }),
+      ),
     ).toBe(ErrorCode.InvalidPayload);
   });
 
   it('limits history pages to 1-100 and typing to booleans', () => {
-    expect(codeOf(() => validatePayload(HistoryDto, { room: 'r', limit: 0 }))).toBe(ErrorCode.InvalidPayload);
-    expect(codeOf(() => validatePayload(HistoryDto, { room: 'r', limit: 101 }))).toBe(ErrorCode.InvalidPayload);
+    expect(codeOf(() => validatePayload(HistoryDto, { room: 'r', limit: 0 }))).toBe(
+      ErrorCode.InvalidPayload,
+    );
+    expect(codeOf(() => validatePayload(HistoryDto, { room: 'r', limit: 101 }))).toBe(
+      ErrorCode.InvalidPayload,
+    );
     expect(codeOf(() => validatePayload(HistoryDto, { room: 'r', limit: 100 }))).toBeUndefined();
-    expect(codeOf(() => validatePayload(TypingDto, { room: 'r', typing: 'yes' }))).toBe(ErrorCode.InvalidPayload);
+    expect(codeOf(() => validatePayload(TypingDto, { room: 'r', typing: 'yes' }))).toBe(
+      ErrorCode.InvalidPayload,
+    );
   });
 
   it('names the problem in the message', () => {

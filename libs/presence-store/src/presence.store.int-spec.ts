@@ -38,7 +38,12 @@ describe('PresenceStore (real Redis)', () => {
     expect(await store.join('s2', 'general')).toBeNull();
     const stats = await store.clusterStats();
     expect(stats).toMatchObject({ online: 1, connections: 2, rooms: 1 });
-    expect(await store.roomStats('general')).toEqual({ room: 'general', users: 1, connections: 2, members: [ann] });
+    expect(await store.roomStats('general')).toEqual({
+      room: 'general',
+      users: 1,
+      connections: 2,
+      members: [ann],
+    });
     expect(await store.leave('s1', 'general')).toBeNull();
     expect(await store.leave('s2', 'general')).toEqual(ann);
     expect((await store.clusterStats()).rooms).toBe(0);
@@ -100,15 +105,22 @@ describe('PresenceStore (real Redis)', () => {
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         store
-          .appendMessage({ id: `m${i}`, room: 'r', text: `t${i}`, user: ann, ts: i, serverId: 'g' }, 20)
+          .appendMessage(
+            { id: `m${i}`, room: 'r', text: `t${i}`, user: ann, ts: i, serverId: 'g' },
+            20,
+          )
           .then((s) => seqs.push(s)),
       ),
     );
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     const recent = await store.recentMessages('r', 50);
     expect(recent.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
-    expect((await store.history('r', { afterSeq: 25, limit: 100 })).map((m) => m.seq)).toEqual([26, 27, 28, 29, 30]);
-    expect((await store.history('r', { beforeSeq: 15, limit: 3 })).map((m) => m.seq)).toEqual([12, 13, 14]);
+    expect((await store.history('r', { afterSeq: 25, limit: 100 })).map((m) => m.seq)).toEqual([
+      26, 27, 28, 29, 30,
+    ]);
+    expect((await store.history('r', { beforeSeq: 15, limit: 3 })).map((m) => m.seq)).toEqual([
+      12, 13, 14,
+    ]);
     expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
   });
 

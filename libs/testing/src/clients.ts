@@ -10,7 +10,11 @@ export interface TestClient {
 }
 
 /** A socket.io client straight to one gateway, recording what it receives. */
-export async function connectClient(url: string, name?: string, timeoutMs = 5000): Promise<TestClient> {
+export async function connectClient(
+  url: string,
+  name?: string,
+  timeoutMs = 5000,
+): Promise<TestClient> {
   const socket = io(url, {
     auth: name === undefined ? {} : { name },
     transports: ['websocket'],
@@ -39,7 +43,8 @@ export async function readMetric(baseUrl: string, name: string): Promise<number>
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      sum += Number(line.split(' ').pop());
   }
   return sum;
 }

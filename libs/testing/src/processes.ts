@@ -78,7 +78,11 @@ export function runToExit(
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL');
-      resolve({ code: null, output: `${output}\n[harness] still running after ${timeoutMs} ms`, ms: Date.now() - started });
+      resolve({
+        code: null,
+        output: `${output}\n[harness] still running after ${timeoutMs} ms`,
+        ms: Date.now() - started,
+      });
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -47,7 +47,12 @@ describe('RoomRegistry', () => {
   it('ends unbound after a rapid join, leave, join, leave', async () => {
     const b = slowBinder();
     const reg = new RoomRegistry(b.binder);
-    await Promise.all([reg.add('r', 's1'), reg.remove('r', 's1'), reg.add('r', 's2'), reg.remove('r', 's2')]);
+    await Promise.all([
+      reg.add('r', 's1'),
+      reg.remove('r', 's1'),
+      reg.add('r', 's2'),
+      reg.remove('r', 's2'),
+    ]);
     expect(b.bound.has('r')).toBe(false);
     expect(reg.boundCount).toBe(0);
   });

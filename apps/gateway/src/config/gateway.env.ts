@@ -7,7 +7,7 @@ export class GatewayEnv extends CommonEnv {
 
   /** `open`: the handshake's `name` is the identity (development). JWT mode is not built yet. */
   @IsIn(['open'], { message: 'AUTH_MODE must be "open" (jwt mode is not available yet)' })
-  AUTH_MODE: 'open' = 'open';
+  AUTH_MODE = 'open' as const;
 
   /** Messages kept per room for history and recovery. */
   @Type(() => Number)
