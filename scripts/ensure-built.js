@@ -22,8 +22,10 @@ function newestSource(dir) {
 const lock = path.join(root, 'package-lock.json');
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 if (mtime(installed) < mtime(lock)) {
-  console.log('[setup] installing dependencies (npm ci)');
-  run('npm ci --no-audit --no-fund');
+  // `npm install` rather than `npm ci`: npm writes this lock file without the other platforms'
+  // optional binaries (unrs-resolver's), which `npm ci` then refuses as out of sync.
+  console.log('[setup] installing dependencies (npm install)');
+  run('npm install --no-audit --no-fund');
 }
 
 const stamp = path.join(root, 'dist', '.built');
