@@ -9,6 +9,9 @@ import { DeliveryController } from './chat/delivery.controller';
 import { HeartbeatService } from './chat/heartbeat.service';
 import { LocalDelivery } from './chat/local-delivery';
 import { RoomRegistry } from './chat/room-registry';
+import { RoomSequencer } from './chat/room-sequencer';
+import { PresenceAnnouncer } from './chat/presence-announcer';
+import { BrokerRecovery } from './chat/broker-recovery';
 import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
 import { GatewayMetrics } from './metrics/gateway.metrics';
 
@@ -20,7 +23,11 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
-        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+        PresenceStoreModule.forRoot({
+          url: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+          retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
+        }),
       ],
       controllers: [OpsController, DeliveryController],
       providers: [
@@ -39,11 +46,39 @@ export class GatewayModule {
           },
         },
         {
+          provide: RoomSequencer,
+          inject: [PresenceStore, LocalDelivery, GatewayMetrics],
+          useFactory: (store: PresenceStore, delivery: LocalDelivery, metrics: GatewayMetrics) =>
+            new RoomSequencer({
+              emit: (m) => delivery.emitMessage(m),
+              currentSeq: (room) => store.currentSeq(room),
+              fetch: (room, afterSeq, beforeSeq) =>
+                store.history(room, { afterSeq, beforeSeq, limit: store.retention.maxMessages }),
+              gapMs: config.GAP_FILL_MS,
+              onDuplicate: () => metrics.duplicatesDropped.inc(),
+              onGapFilled: (n) => metrics.gapFills.inc(n),
+            }),
+        },
+        {
           provide: RoomRegistry,
-          useFactory: () =>
+          inject: [RoomSequencer],
+          useFactory: (sequencer: RoomSequencer) =>
             new RoomRegistry({
-              bind: (room) => server.bind(roomRoutingKey(room)),
-              unbind: (room) => server.unbind(roomRoutingKey(room)),
+              // Bound first, then the current seq read: every later message reaches us.
+              bind: async (room) => {
+                await server.bind(roomRoutingKey(room));
+                try {
+                  await sequencer.start(room);
+                } catch (err) {
+                  sequencer.stop(room);
+                  await server.unbind(roomRoutingKey(room)).catch(() => undefined);
+                  throw err;
+                }
+              },
+              unbind: async (room) => {
+                sequencer.stop(room);
+                await server.unbind(roomRoutingKey(room));
+              },
             }),
         },
         {
@@ -59,6 +94,8 @@ export class GatewayModule {
         ChatService,
         ChatGateway,
         HeartbeatService,
+        PresenceAnnouncer,
+        BrokerRecovery,
       ],
     };
   }

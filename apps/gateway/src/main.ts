@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { AmqpTopicServer, probeBroker } from '@roomcast/amqp-transport';
+import { instanceRoutingKey } from '@roomcast/contracts';
 import { loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { GatewayEnv } from './config/gateway.env';
@@ -18,6 +19,7 @@ runService('gateway', async () => {
     exchange: config.EXCHANGE,
     queue: '',
     noAck: true,
+    bindings: [instanceRoutingKey(config.INSTANCE_ID)],
   });
   const app = await NestFactory.create(GatewayModule.forRoot(config, server), {
     logger: logLevels(config.LOG_LEVEL),

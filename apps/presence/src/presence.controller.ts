@@ -7,6 +7,7 @@ import {
   type GoodbyeEvent,
   type HeartbeatEvent,
   type RoomEvent,
+  type SyncEvent,
 } from '@roomcast/contracts';
 import { PresenceService } from './presence.service';
 
@@ -37,7 +38,12 @@ export class PresenceController {
 
   @EventPattern(PresenceEvent.Heartbeat)
   async onHeartbeat(@Payload() e: HeartbeatEvent) {
-    await this.presence.heartbeat(e.instanceId, e.startedAt, e.rooms);
+    await this.presence.heartbeat(e);
+  }
+
+  @EventPattern(PresenceEvent.Sync)
+  async onSync(@Payload() e: SyncEvent) {
+    await this.presence.sync(e);
   }
 
   @EventPattern(PresenceEvent.Goodbye)

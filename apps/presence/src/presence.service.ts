@@ -1,6 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AmqpTopicClient } from '@roomcast/amqp-transport';
-import { roomRoutingKey, type RoomEnvelope, type User } from '@roomcast/contracts';
+import {
+  instanceRoutingKey,
+  roomRoutingKey,
+  type HeartbeatEvent,
+  type RoomEnvelope,
+  type SyncEvent,
+  type User,
+} from '@roomcast/contracts';
 import { PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
 
 /** Applies gateway events to the store and tells rooms when a user arrives or leaves for good. */
@@ -31,8 +38,42 @@ export class PresenceService {
     await this.announceDepartures(await this.store.disconnect(socketId));
   }
 
-  heartbeat(instanceId: string, startedAt: number, rooms: number) {
-    return this.store.heartbeat(instanceId, startedAt, rooms);
+  /**
+   * A heartbeat from an instance presence does not know (swept during an outage, or Redis came
+   * back empty) while it has connections: ask it for its full state.
+   */
+  async heartbeat(e: HeartbeatEvent): Promise<void> {
+    const unknown = await this.store.heartbeat(e.instanceId, e.startedAt, e.rooms);
+    if (unknown && e.connections > 0) {
+      this.logger.log(
+        `instance ${e.instanceId} is unknown with ${e.connections} connection(s): asking for a sync`,
+      );
+      await this.broker.publishEvent(instanceRoutingKey(e.instanceId), { t: 'sync' });
+    }
+  }
+
+  /**
+   * Makes Redis match an instance's own account of its sockets: drops connections it no longer
+   * has, adds the ones presence missed, and fixes each socket's rooms. Notices go out only for
+   * real changes, since every step is idempotent.
+   */
+  async sync(e: SyncEvent): Promise<void> {
+    const live = new Map(e.sockets.map((s) => [s.socketId, s]));
+    for (const socketId of await this.store.instanceConnections(e.instanceId)) {
+      if (!live.has(socketId)) await this.disconnect(socketId);
+    }
+    for (const s of e.sockets) {
+      await this.store.connect(e.instanceId, s.socketId, s.user);
+      const held = new Set(await this.store.connectionRooms(s.socketId));
+      for (const room of held) if (!s.rooms.includes(room)) await this.leave(s.socketId, room);
+      for (const room of s.rooms) if (!held.has(room)) await this.join(s.socketId, room);
+    }
+    await this.store.heartbeat(
+      e.instanceId,
+      e.startedAt,
+      new Set(e.sockets.flatMap((s) => s.rooms)).size,
+    );
+    this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
 
   async removeInstance(instanceId: string, reason: string): Promise<void> {

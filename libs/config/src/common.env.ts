@@ -29,8 +29,9 @@ export class CommonEnv {
   @Matches(/^[A-Za-z0-9_:.-]{1,64}$/)
   REDIS_PREFIX: string = 'roomcast:';
 
+  /** Also a routing-key word, so no dots. */
   @IsString()
-  @Matches(/^[A-Za-z0-9_.-]{1,64}$/)
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'INSTANCE_ID must match ^[A-Za-z0-9_-]{1,64}$' })
   INSTANCE_ID: string = `${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const c = loadConfig(CommonEnv, { PORT: '4100' });
     expect(c.PORT).toBe(4100);
     expect(c.EXCHANGE).toBe('chat_events');
-    expect(c.INSTANCE_ID).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect(c.INSTANCE_ID).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
   it('gives each process its own default instance id', () => {

@@ -23,3 +23,9 @@ export interface HeartbeatEvent {
 export interface GoodbyeEvent {
   instanceId: string;
 }
+
+export interface SyncEvent {
+  instanceId: string;
+  startedAt: number;
+  sockets: { socketId: string; user: User; rooms: string[] }[];
+}

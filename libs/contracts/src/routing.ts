@@ -32,6 +32,8 @@ export const PresenceEvent = {
   Leave: 'presence.leave',
   Heartbeat: 'presence.heartbeat',
   Goodbye: 'presence.goodbye',
+  /** A gateway's full local state, after its broker link came back or when presence asks. */
+  Sync: 'presence.sync',
 } as const;
 export type PresenceEvent = (typeof PresenceEvent)[keyof typeof PresenceEvent];
 export const ALL_PRESENCE_PATTERN = 'presence.#';
@@ -40,3 +42,11 @@ export const ALL_PRESENCE_PATTERN = 'presence.#';
 export function userSocketRoom(userId: string): string {
   return `user:${userId}`;
 }
+
+const INSTANCE_KEY_PREFIX = 'instance.';
+
+/** The routing key that reaches one gateway instance (its queue binds it for life). */
+export function instanceRoutingKey(instanceId: string): string {
+  return INSTANCE_KEY_PREFIX + instanceId;
+}
+export const INSTANCE_PATTERN = `${INSTANCE_KEY_PREFIX}*`;

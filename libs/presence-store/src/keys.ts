@@ -16,6 +16,8 @@ export class RedisKeys {
   instancesSeen = () => `${this.prefix}instances-seen`;
   /** SET socketIds connected through an instance */
   instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
+  /** SET rooms a connection has joined */
+  connRooms = (socketId: string) => `${this.prefix}conn:${socketId}:rooms`;
   /** ZSET room scored by its distinct member count */
   rooms = () => `${this.prefix}rooms`;
   /** HASH room -> connection count */
@@ -26,6 +28,9 @@ export class RedisKeys {
   roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
   /** ZSET message JSON scored by seq */
   roomHistory = (room: string) => `${this.prefix}room:${room}:history`;
+  /** STRING the ack of a send with a clientId, for safe retries */
+  roomClient = (room: string, userId: string, clientId: string) =>
+    `${this.prefix}room:${room}:client:${userId}:${clientId}`;
   /** STRING a lock so only one presence replica sweeps at a time */
   sweepLock = () => `${this.prefix}sweep-lock`;
 }

@@ -1,12 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import { PresenceStore } from './presence.store';
+import { PresenceStore, type Retention } from './presence.store';
 import { REDIS_CLIENT_OPTIONS } from './redis';
 
 @Module({})
 export class PresenceStoreModule {
-  static forRoot(options: { url: string; prefix: string }): DynamicModule {
+  static forRoot(options: { url: string; prefix: string; retention?: Retention }): DynamicModule {
     return {
       module: PresenceStoreModule,
       global: true,
@@ -17,7 +17,7 @@ export class PresenceStoreModule {
         {
           provide: PresenceStore,
           inject: [getRedisConnectionToken()],
-          useFactory: (redis: Redis) => new PresenceStore(redis, options.prefix),
+          useFactory: (redis: Redis) => new PresenceStore(redis, options.prefix, options.retention),
         },
       ],
       exports: [PresenceStore],

@@ -19,7 +19,7 @@ describe('PresenceStore (real Redis)', () => {
 
   beforeEach(() => {
     prefix = `${runPrefix('store')}-${Math.random().toString(36).slice(2, 6)}:`;
-    store = new PresenceStore(redis, prefix);
+    store = new PresenceStore(redis, prefix, { maxMessages: 20, maxAgeMs: 60_000 });
   });
 
   afterEach(async () => {
@@ -105,11 +105,15 @@ describe('PresenceStore (real Redis)', () => {
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         store
-          .appendMessage(
-            { id: `m${i}`, room: 'r', text: `t${i}`, user: ann, ts: i, serverId: 'g' },
-            20,
-          )
-          .then((s) => seqs.push(s)),
+          .appendMessage({
+            id: `m${i}`,
+            room: 'r',
+            text: `t${i}`,
+            user: ann,
+            ts: Date.now(),
+            serverId: 'g',
+          })
+          .then((r) => seqs.push(r.ack.seq)),
       ),
     );
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));

@@ -37,6 +37,25 @@ export interface HistoryQuery {
 
 type Reply = string | number | null | Reply[];
 
+/** How long room history is kept: by count and by age. */
+export interface Retention {
+  maxMessages: number;
+  maxAgeMs: number;
+}
+export const DEFAULT_RETENTION: Retention = { maxMessages: 1000, maxAgeMs: 24 * 3600 * 1000 };
+
+export interface SendAck {
+  id: string;
+  seq: number;
+  ts: number;
+}
+
+export interface AppendResult {
+  ack: SendAck;
+  /** True when the clientId was seen before: `ack` is the first send's. */
+  duplicate: boolean;
+}
+
 /**
  * The one owner of roomcast's Redis layout: presence (who is online, where) and room history.
  * Every write is a single Lua script, so it is atomic across gateways and presence replicas.
@@ -48,6 +67,7 @@ export class PresenceStore {
   constructor(
     private readonly redis: Redis,
     prefix: string,
+    readonly retention: Retention = DEFAULT_RETENTION,
   ) {
     this.keys = new RedisKeys(prefix);
   }
@@ -76,8 +96,14 @@ export class PresenceStore {
     return toDepartures(await this.run(scripts.DISCONNECT, socketId));
   }
 
-  async heartbeat(instanceId: string, startedAt: number, rooms: number, now = Date.now()) {
-    await this.redis
+  /** Records a heartbeat; true when the instance was unknown (new, swept, or Redis emptied). */
+  async heartbeat(
+    instanceId: string,
+    startedAt: number,
+    rooms: number,
+    now = Date.now(),
+  ): Promise<boolean> {
+    const result = await this.redis
       .multi()
       .hset(
         this.keys.instances(),
@@ -86,6 +112,17 @@ export class PresenceStore {
       )
       .zadd(this.keys.instancesSeen(), now, instanceId)
       .exec();
+    return Number(result?.[0]?.[1]) === 1;
+  }
+
+  /** The socket ids presence holds for an instance. */
+  instanceConnections(instanceId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.instanceConns(instanceId));
+  }
+
+  /** The rooms presence holds for a connection. */
+  connectionRooms(socketId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.connRooms(socketId));
   }
 
   /** Forgets an instance and every connection it had: a goodbye, or a crash found by the sweeper. */
@@ -164,22 +201,56 @@ export class PresenceStore {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Assigns the room's next seq and stores the message with it, atomically. */
-  async appendMessage(message: Omit<Message, 'seq'>, maxRetained: number): Promise<number> {
+  /**
+   * Assigns the room's next seq and stores the message with it, atomically; with a clientId, a
+   * retry within the retention window gets the first send's ack instead. `floorSeq` is the last
+   * seq the caller has seen in the room: the counter never goes below it.
+   */
+  async appendMessage(
+    message: Omit<Message, 'seq'>,
+    floorSeq = 0,
+    now = Date.now(),
+  ): Promise<AppendResult> {
     const json = JSON.stringify(message);
-    return Number(await this.run(scripts.APPEND_MESSAGE, message.room, json.slice(1), maxRetained));
+    const clientKey =
+      message.clientId !== undefined
+        ? this.keys.roomClient(message.room, message.user.id, message.clientId)
+        : '';
+    const r = (await this.run(
+      scripts.APPEND_MESSAGE,
+      message.room,
+      json.slice(1),
+      this.retention.maxMessages,
+      this.retention.maxAgeMs,
+      now,
+      floorSeq,
+      clientKey,
+      message.id,
+      message.ts,
+    )) as [string, number];
+    return { ack: JSON.parse(r[0]) as SendAck, duplicate: Number(r[1]) === 1 };
+  }
+
+  /** The room's last assigned seq (0 for a room without messages). */
+  async currentSeq(room: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.roomSeq(room))) ?? 0);
+  }
+
+  /** One message by seq, if still retained. */
+  async messageAt(room: string, seq: number): Promise<Message | undefined> {
+    return this.fresh(await this.redis.zrangebyscore(this.keys.roomHistory(room), seq, seq))[0];
   }
 
   /** The last `limit` messages, oldest first. */
   async recentMessages(room: string, limit: number): Promise<Message[]> {
-    return parseAll(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
+    return this.fresh(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
   }
 
   async history(room: string, q: HistoryQuery): Promise<Message[]> {
     const key = this.keys.roomHistory(room);
     if (q.afterSeq !== undefined) {
       const max = q.beforeSeq !== undefined ? `(${q.beforeSeq}` : '+inf';
-      return parseAll(
+      return this.fresh(
         await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit),
       );
     }
@@ -192,13 +263,19 @@ export class PresenceStore {
         0,
         q.limit,
       );
-      return parseAll(newestFirst.reverse());
+      return this.fresh(newestFirst.reverse());
     }
     return this.recentMessages(room, q.limit);
   }
 
   async ping(): Promise<boolean> {
     return (await this.redis.ping()) === 'PONG';
+  }
+
+  /** Parses stored messages, leaving out those past the age limit (a room idle since). */
+  private fresh(items: string[], now = Date.now()): Message[] {
+    const cutoff = now - this.retention.maxAgeMs;
+    return items.map((s) => JSON.parse(s) as Message).filter((m) => m.ts >= cutoff);
   }
 
   private async run(script: string, ...args: (string | number)[]): Promise<Reply> {
@@ -231,8 +308,4 @@ function toDepartures(r: Reply): RoomDeparture[] {
     });
   }
   return out;
-}
-
-function parseAll(items: string[]): Message[] {
-  return items.map((s) => JSON.parse(s) as Message);
 }

@@ -99,14 +99,34 @@ return out
 `;
 
 /**
- * ARGV: prefix, room, message JSON without its opening brace, max retained, minimum ts to keep.
+ * ARGV: prefix, room, message JSON without its opening brace, max retained, max age ms, now ms,
+ * floor seq, client key ('' for none), message id, message ts.
  * Assigns the room's next seq and stores the message in one step, so history order is seq order.
+ * A client key already set (a retried clientId) returns the first send's ack instead. The floor
+ * keeps seq increasing when Redis lost the counter (a restart without persistence): a gateway
+ * passes the last seq it delivered. Returns {ack JSON, 1 if duplicate else 0}.
  */
 export const APPEND_MESSAGE = `
-local p, room = ARGV[1], ARGV[2]
-local seq = redis.call('INCR', p..'room:'..room..':seq')
+local p, room, ck = ARGV[1], ARGV[2], ARGV[8]
+if ck ~= '' then
+  local prev = redis.call('GET', ck)
+  if prev then return {prev, 1} end
+end
+local sk = p..'room:'..room..':seq'
+local floor = tonumber(ARGV[7])
+if floor > 0 and (tonumber(redis.call('GET', sk)) or 0) < floor then redis.call('SET', sk, floor) end
+local seq = redis.call('INCR', sk)
 local hk = p..'room:'..room..':history'
 redis.call('ZADD', hk, seq, '{"seq":'..seq..','..ARGV[3])
 redis.call('ZREMRANGEBYRANK', hk, 0, -(tonumber(ARGV[4]) + 1))
-return seq
+local cutoff = tonumber(ARGV[6]) - tonumber(ARGV[5])
+for _ = 1, 100 do
+  local oldest = redis.call('ZRANGE', hk, 0, 0)
+  if #oldest == 0 or cjson.decode(oldest[1]).ts >= cutoff then break end
+  redis.call('ZREMRANGEBYRANK', hk, 0, 0)
+end
+redis.call('PEXPIRE', hk, ARGV[5])
+local ack = '{"id":"'..ARGV[9]..'","seq":'..seq..',"ts":'..ARGV[10]..'}'
+if ck ~= '' then redis.call('SET', ck, ack, 'PX', ARGV[5]) end
+return {ack, 0}
 `;

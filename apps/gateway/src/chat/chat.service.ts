@@ -14,12 +14,13 @@ import {
   type RoomEvent,
   type User,
 } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore, type AppendResult } from '@roomcast/presence-store';
 import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { LocalDelivery } from './local-delivery';
 import { RoomRegistry } from './room-registry';
+import { RoomSequencer } from './room-sequencer';
 
 const RECENT_ON_JOIN = 50;
 
@@ -43,6 +44,7 @@ export class ChatService {
     private readonly store: PresenceStore,
     private readonly broker: AmqpTopicClient,
     private readonly registry: RoomRegistry,
+    private readonly sequencer: RoomSequencer,
     private readonly delivery: LocalDelivery,
     private readonly metrics: GatewayMetrics,
   ) {}
@@ -59,12 +61,12 @@ export class ChatService {
       } catch (err) {
         state.rooms.delete(room);
         void this.registry.remove(room, socket.id).catch(() => undefined);
-        throw unavailable('the message broker', err);
+        throw unavailable('the message broker or Redis', err);
       }
       this.metrics.bindings.set(this.registry.boundCount);
       this.delivery.holdBack(room, socket);
       await socket.join(room);
-      await this.publishPresence(PresenceEvent.Join, {
+      this.publishPresence(PresenceEvent.Join, {
         instanceId: this.config.INSTANCE_ID,
         socketId: socket.id,
         room,
@@ -74,35 +76,46 @@ export class ChatService {
     }
     let history: Message[];
     let members: User[];
+    let current: number;
     try {
-      [history, members] = await Promise.all([
+      [history, members, current] = await Promise.all([
         dto.sinceSeq !== undefined
-          ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: this.config.HISTORY_MAX })
+          ? this.store.history(room, {
+              afterSeq: dto.sinceSeq,
+              limit: this.store.retention.maxMessages,
+            })
           : this.store.recentMessages(room, RECENT_ON_JOIN),
         this.store.members(room),
+        this.store.currentSeq(room),
       ]);
     } catch (err) {
       this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
+      if (isNew) await this.leaveQuietly(socket, room);
       throw unavailable('Redis', err);
     }
     const since = dto.sinceSeq ?? 0;
-    this.delivery.release(room, socket, history.at(-1)?.seq ?? since);
+    this.delivery.release(room, socket, history.at(-1)?.seq ?? Math.min(since, current));
     if (!members.some((m) => m.id === state.user.id)) members.push(state.user);
-    // Complete when the history starts right after what the client had (or at the room's start).
-    const complete = history.length === 0 || history[0].seq === since + 1;
+    // Complete when nothing after `since` has been dropped by retention.
+    const complete = history.length > 0 ? history[0].seq === since + 1 : current <= since;
     return { room, members, history, complete };
   }
 
   async leave(socket: Socket, room: string) {
     const state = stateOf(socket);
     if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    await this.leaveQuietly(socket, room);
+    return { room };
+  }
+
+  /** Leaves locally and tells presence (which tells the room if the user is gone for good). */
+  private async leaveQuietly(socket: Socket, room: string): Promise<void> {
     await this.exitRoom(socket, room);
-    await this.publishPresence(PresenceEvent.Leave, {
+    this.publishPresence(PresenceEvent.Leave, {
       instanceId: this.config.INSTANCE_ID,
       socketId: socket.id,
       room,
     });
-    return { room };
   }
 
   /** Local clean-up of every room of a socket that disconnected. */
@@ -110,7 +123,7 @@ export class ChatService {
     const state = stateOf(socket);
     if (!state?.rooms) return;
     await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
-    await this.publishPresence(PresenceEvent.Disconnect, {
+    this.publishPresence(PresenceEvent.Disconnect, {
       instanceId: this.config.INSTANCE_ID,
       socketId: socket.id,
     });
@@ -129,20 +142,30 @@ export class ChatService {
       serverId: this.config.INSTANCE_ID,
       ...(clientId !== undefined ? { clientId } : {}),
     };
-    let seq: number;
+    let appended: AppendResult;
     try {
-      seq = await this.store.appendMessage(draft, this.config.HISTORY_MAX);
+      appended = await this.store.appendMessage(draft, this.sequencer.lastSeq(room));
     } catch (err) {
       throw unavailable('Redis', err);
     }
-    const envelope: RoomEnvelope = { t: 'message', message: { ...draft, seq } };
-    try {
-      await this.broker.publishEvent(roomRoutingKey(room), envelope);
-    } catch (err) {
-      throw unavailable('the message broker', err);
+    const { ack, duplicate } = appended;
+    // A retried clientId: publish the first send's message again (members' sequencers drop it
+    // if they have it), so a send whose first publish was lost is still delivered once.
+    const message = duplicate
+      ? await this.store.messageAt(room, ack.seq).catch(() => undefined)
+      : { ...draft, seq: ack.seq };
+    if (message) {
+      try {
+        await this.broker.publishEvent(roomRoutingKey(room), {
+          t: 'message',
+          message,
+        } satisfies RoomEnvelope);
+      } catch (err) {
+        throw unavailable('the message broker', err);
+      }
     }
-    this.metrics.accepted.inc();
-    return { id: draft.id, seq, ts: draft.ts };
+    if (!duplicate) this.metrics.accepted.inc();
+    return ack;
   }
 
   async history(dto: HistoryDto) {
@@ -196,15 +219,14 @@ export class ChatService {
     }
   }
 
-  private async publishPresence(
+  /** Not awaited: one channel keeps the events in order, and a slow broker must not stall joins. */
+  private publishPresence(
     event: PresenceEvent,
     payload: RoomEvent | { instanceId: string; socketId: string },
-  ) {
-    try {
-      await this.broker.publishEvent(event, payload);
-    } catch (err) {
-      this.logger.warn(`presence event ${event} not published: ${(err as Error).message}`);
-    }
+  ): void {
+    this.broker.publishEvent(event, payload).catch((err: Error) => {
+      this.logger.warn(`presence event ${event} not published: ${err.message}`);
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast/contracts';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { PresenceAnnouncer } from './presence-announcer';
 import { RoomRegistry } from './room-registry';
 
 /**
@@ -18,7 +19,6 @@ import { RoomRegistry } from './room-registry';
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
-  private readonly startedAt = Date.now();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -26,6 +26,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     private readonly broker: AmqpTopicClient,
     private readonly registry: RoomRegistry,
     private readonly metrics: GatewayMetrics,
+    private readonly announcer: PresenceAnnouncer,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -45,7 +46,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const connections = (await this.metrics.connections.get()).values[0]?.value ?? 0;
     const event: HeartbeatEvent = {
       instanceId: this.config.INSTANCE_ID,
-      startedAt: this.startedAt,
+      startedAt: this.announcer.startedAt,
       connections,
       rooms: this.registry.roomCount,
     };

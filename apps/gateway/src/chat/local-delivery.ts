@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ServerEvent, userSocketRoom, type Message, type RoomEnvelope } from '@roomcast/contracts';
+import {
+  ServerEvent,
+  userSocketRoom,
+  type Message,
+  type PresenceNotice,
+  type TypingNotice,
+} from '@roomcast/contracts';
 import type { Server, Socket } from 'socket.io';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 
@@ -31,40 +37,40 @@ export class LocalDelivery {
     this.io = io;
   }
 
-  deliver(envelope: RoomEnvelope, hasLocalMembers: boolean): void {
-    this.metrics.deliveries.inc();
-    if (!hasLocalMembers || !this.io) {
-      this.metrics.unusedDeliveries.inc();
-      return;
-    }
-    switch (envelope.t) {
-      case 'message': {
-        const m = envelope.message;
-        const joining = this.joining.get(m.room);
-        if (joining) {
-          for (const j of joining.values()) {
-            if (j.held) j.held.push(m);
-            else if (m.seq > j.floor) j.socket.emit(ServerEvent.Message, m);
-          }
-          this.io
-            .to(m.room)
-            .except([...joining.keys()])
-            .emit(ServerEvent.Message, m);
-        } else {
-          this.io.to(m.room).emit(ServerEvent.Message, m);
-        }
-        this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
-        return;
+  /** This instance's connected sockets. */
+  localSockets(): Iterable<Socket> {
+    return this.io?.of('/').sockets.values() ?? [];
+  }
+
+  /** One message, in seq order, to the room's local sockets: a single room broadcast. */
+  emitMessage(m: Message): void {
+    if (!this.io) return;
+    const joining = this.joining.get(m.room);
+    if (joining) {
+      for (const j of joining.values()) {
+        if (j.held) j.held.push(m);
+        else if (m.seq > j.floor) j.socket.emit(ServerEvent.Message, m);
       }
-      case 'presence':
-        this.io.to(envelope.presence.room).emit(ServerEvent.Presence, envelope.presence);
-        return;
-      case 'typing': {
-        const t = envelope.typing;
-        this.io.to(t.room).except(userSocketRoom(t.user.id)).emit(ServerEvent.Typing, t);
-        return;
-      }
+      this.io
+        .to(m.room)
+        .except([...joining.keys()])
+        .emit(ServerEvent.Message, m);
+    } else {
+      this.io.to(m.room).emit(ServerEvent.Message, m);
     }
+    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
+  }
+
+  emitPresence(notice: PresenceNotice): void {
+    this.io?.to(notice.room).emit(ServerEvent.Presence, notice);
+  }
+
+  /** Typing goes to the other members only: every socket of the typing user is left out. */
+  emitTyping(notice: TypingNotice): void {
+    this.io
+      ?.to(notice.room)
+      .except(userSocketRoom(notice.user.id))
+      .emit(ServerEvent.Typing, notice);
   }
 
   /** Starts holding live messages of `room` back from `socket` (call before socket.join). */

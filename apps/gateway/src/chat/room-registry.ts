@@ -37,6 +37,10 @@ export class RoomRegistry {
     return this.members.has(room);
   }
 
+  rooms(): IterableIterator<string> {
+    return this.members.keys();
+  }
+
   get roomCount(): number {
     return this.members.size;
   }

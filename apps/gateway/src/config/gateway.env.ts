@@ -16,6 +16,19 @@ export class GatewayEnv extends CommonEnv {
   @Max(100000)
   HISTORY_MAX: number = 1000;
 
+  /** Messages older than this leave the history (ms; default 24 h). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60000)
+  HISTORY_MAX_AGE_MS: number = 24 * 3600 * 1000;
+
+  /** How long a gap in a room's seq may stay open before it is filled from history (ms). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  GAP_FILL_MS: number = 250;
+
   /** How often this instance tells presence it is alive. */
   @Type(() => Number)
   @IsInt()

@@ -10,6 +10,8 @@ export class GatewayMetrics {
   readonly unusedDeliveries: Counter;
   readonly bindings: Gauge;
   readonly deliveryLatency: Histogram;
+  readonly duplicatesDropped: Counter;
+  readonly gapFills: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -36,6 +38,16 @@ export class GatewayMetrics {
     this.bindings = new Gauge({
       name: 'roomcast_room_bindings',
       help: "Rooms this instance's queue is bound to",
+      registers,
+    });
+    this.duplicatesDropped = new Counter({
+      name: 'roomcast_duplicates_dropped_total',
+      help: 'Room messages dropped because their seq was already delivered here',
+      registers,
+    });
+    this.gapFills = new Counter({
+      name: 'roomcast_gap_fill_messages_total',
+      help: 'Messages read from history to fill a gap in a room seq',
       registers,
     });
     this.deliveryLatency = new Histogram({

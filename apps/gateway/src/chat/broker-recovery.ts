@@ -1,0 +1,43 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { AmqpStatus, AmqpTopicServer } from '@roomcast/amqp-transport';
+import { PresenceAnnouncer } from './presence-announcer';
+import { RoomRegistry } from './room-registry';
+import { RoomSequencer } from './room-sequencer';
+
+/**
+ * When the broker link comes back (the transport has already re-declared the queue and re-bound
+ * the rooms): deliver from history what was accepted meanwhile, and re-announce local state to
+ * presence, whose events were lost while the link was down.
+ */
+@Injectable()
+export class BrokerRecovery implements OnModuleInit {
+  private readonly logger = new Logger(BrokerRecovery.name);
+  private wasDown = false;
+
+  constructor(
+    private readonly server: AmqpTopicServer,
+    private readonly sequencer: RoomSequencer,
+    private readonly registry: RoomRegistry,
+    private readonly announcer: PresenceAnnouncer,
+  ) {}
+
+  onModuleInit(): void {
+    this.server.status.subscribe((status) => {
+      if (status === AmqpStatus.Disconnected) this.wasDown = true;
+      else if (status === AmqpStatus.Connected && this.wasDown) {
+        this.wasDown = false;
+        void this.recover();
+      }
+    });
+  }
+
+  private async recover(): Promise<void> {
+    this.logger.log('broker link restored: catching up rooms and re-announcing presence');
+    await this.announcer.announceAll('broker link restored');
+    for (const room of this.registry.rooms()) {
+      await this.sequencer.catchUp(room).catch((err: Error) => {
+        this.logger.warn(`catch-up of room ${room} failed: ${err.message}`);
+      });
+    }
+  }
+}
