@@ -35,5 +35,6 @@ module.exports = {
     { ...base, displayName: 'unit', testMatch: ['**/*.spec.ts'] },
     { ...base, displayName: 'int', testMatch: ['**/*.int-spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'] },
+    { ...base, displayName: 'faults', testMatch: ['**/*.fault-spec.ts'] },
   ],
 };

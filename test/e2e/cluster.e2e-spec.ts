@@ -1,49 +1,31 @@
 import {
-  AMQP_URL,
   connectClient,
   exited,
   readMetric,
-  REDIS_URL,
   requireServices,
-  runPrefix,
   runToExit,
-  startService,
+  startCluster,
   stopService,
   waitFor,
   type RunningService,
   type TestClient,
+  type TestCluster,
 } from '@roomcast/testing';
 import type { Message } from '@roomcast/contracts';
-import Redis from 'ioredis';
-import { openConnection } from '@roomcast/amqp-transport';
-
-interface Stats {
-  online: number;
-  connections: number;
-  rooms: number;
-  instances: { id: string; connections: number }[];
-}
 
 /**
  * The whole cluster as real processes: 3 gateways, presence and stats on one exchange and one
  * Redis prefix of this run's own, driven by socket.io clients connected straight to each gateway.
  */
 describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
-  const prefix = runPrefix('e2e');
-  const env = {
-    AMQP_URL,
-    REDIS_URL,
-    EXCHANGE: `${prefix}.events`,
-    REDIS_PREFIX: `${prefix}:`,
-    PRESENCE_QUEUE: `${prefix}.presence`,
-  };
-  const gateways: RunningService[] = [];
-  let presence: RunningService;
+  let cluster: TestCluster;
+  let gateways: RunningService[];
   let stats: RunningService;
+  let prefix: string;
+  let env: Record<string, string>;
   const clients: TestClient[] = [];
 
-  const getStats = async (): Promise<Stats> =>
-    (await (await fetch(`${stats.url}/stats`)).json()) as Stats;
+  const getStats = () => cluster.getStats();
   const client = async (gw: number, name: string) => {
     const c = await connectClient(gateways[gw].url, name);
     clients.push(c);
@@ -52,15 +34,8 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
 
   beforeAll(async () => {
     await requireServices('redis', 'rabbitmq');
-    presence = await startService('presence', env);
-    stats = await startService('stats', env);
-    for (let i = 1; i <= 3; i++)
-      gateways.push(await startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g${i}` }));
-    await waitFor(
-      async () => (await getStats()).instances.length === 3,
-      10000,
-      'three instances in /stats',
-    );
+    cluster = await startCluster({ label: 'e2e' });
+    ({ gateways, stats, prefix, env } = cluster);
   }, 60000);
 
   afterEach(async () => {
@@ -74,19 +49,7 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    for (const s of [...gateways, presence, stats]) if (s) stopService(s, 'SIGKILL');
-    await Promise.all([...gateways, presence, stats].filter(Boolean).map((s) => exited(s.child)));
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-    const conn = await openConnection({ urls: [AMQP_URL], exchange: env.EXCHANGE });
-    const ch = conn.createChannel();
-    await ch.waitForConnect();
-    await ch.deleteQueue(env.PRESENCE_QUEUE).catch(() => undefined);
-    await ch.deleteExchange(env.EXCHANGE).catch(() => undefined);
-    await ch.close();
-    await conn.close();
+    await cluster?.stop();
   }, 30000);
 
   it('delivers every message across instances exactly once, sender included, in seq order', async () => {

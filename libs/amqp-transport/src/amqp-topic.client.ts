@@ -53,6 +53,10 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   /** Publishes straight away, without the observable: the hot path of a chat message. */
   async publishEvent(routingKey: string, data: unknown): Promise<void> {
     const channel = this.channel ?? (await this.connect());
+    // A link known to be down fails at once: callers answer UNAVAILABLE instead of buffering.
+    if (this.connection && !this.connection.isConnected()) {
+      throw new Error('the broker connection is down');
+    }
     await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
       contentType: 'application/json',
       timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,

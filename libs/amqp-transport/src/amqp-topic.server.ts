@@ -54,7 +54,6 @@ export class AmqpTopicServer
       callback(err);
       return;
     }
-    this.connection.on('connect', () => this._status$.next(AmqpStatus.Connected));
     this.connection.on('disconnect', ({ err }) => {
       this.connected = false;
       this._status$.next(AmqpStatus.Disconnected);
@@ -139,6 +138,8 @@ export class AmqpTopicServer
       noAck,
     });
     this.connected = true;
+    // Connected means consuming again with every binding restored, not merely a TCP link.
+    this._status$.next(AmqpStatus.Connected);
     this.logger.log(`consuming ${declared.queue} with ${patterns.size} binding(s)`);
   }
 

@@ -5,7 +5,11 @@ export interface TestClient {
   socket: Socket;
   messages: Message[];
   presence: PresenceNotice[];
-  ack<T = Record<string, unknown>>(event: string, payload?: unknown): Promise<T>;
+  ack<T = Record<string, unknown>>(
+    event: string,
+    payload?: unknown,
+    timeoutMs?: number,
+  ): Promise<T>;
   close(): void;
 }
 
@@ -25,8 +29,8 @@ export async function connectClient(
     socket,
     messages: [],
     presence: [],
-    ack: (event, payload) =>
-      socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<never>,
+    ack: (event, payload, ackTimeoutMs = timeoutMs) =>
+      socket.timeout(ackTimeoutMs).emitWithAck(event, payload) as Promise<never>,
     close: () => socket.close(),
   };
   socket.on('message', (m: Message) => client.messages.push(m));

@@ -105,6 +105,7 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
+    return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { AmqpStatus, AmqpTopicServer } from '@roomcast/amqp-transport';
+import { AmqpStatus, AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
 import { PresenceAnnouncer } from './presence-announcer';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
@@ -16,6 +16,7 @@ export class BrokerRecovery implements OnModuleInit {
 
   constructor(
     private readonly server: AmqpTopicServer,
+    private readonly broker: AmqpTopicClient,
     private readonly sequencer: RoomSequencer,
     private readonly registry: RoomRegistry,
     private readonly announcer: PresenceAnnouncer,
@@ -33,6 +34,8 @@ export class BrokerRecovery implements OnModuleInit {
 
   private async recover(): Promise<void> {
     this.logger.log('broker link restored: catching up rooms and re-announcing presence');
+    // The publisher has a connection of its own, which may come back a moment later.
+    for (let i = 0; i < 100 && !this.broker.isConnected; i++) await new Promise((r) => setTimeout(r, 100));
     await this.announcer.announceAll('broker link restored');
     for (const room of this.registry.rooms()) {
       await this.sequencer.catchUp(room).catch((err: Error) => {

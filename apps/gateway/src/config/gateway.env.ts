@@ -41,7 +41,7 @@ export class GatewayEnv extends CommonEnv {
   @IsInt()
   @Min(100)
   @Max(60000)
-  PUBLISH_TIMEOUT_MS: number = 5000;
+  PUBLISH_TIMEOUT_MS: number = 4000;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

@@ -1,0 +1,98 @@
+import { openConnection } from '@roomcast/amqp-transport';
+import Redis from 'ioredis';
+import { exited, startService, stopService, type RunningService } from './processes';
+import { AMQP_URL, REDIS_URL, runPrefix } from './services';
+import { waitFor } from './wait';
+
+export interface ClusterStats {
+  online: number;
+  connections: number;
+  rooms: number;
+  instances: { id: string; connections: number; rooms: number }[];
+}
+
+export interface TestCluster {
+  prefix: string;
+  env: Record<string, string>;
+  gateways: RunningService[];
+  presence: RunningService;
+  stats: RunningService;
+  gatewayId(index: number): string;
+  getStats(): Promise<ClusterStats>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  label: string;
+  gateways?: number;
+  /** Settings for every service (a proxied AMQP_URL, a test Redis...). */
+  env?: Record<string, string>;
+  /** Settings for one kind of service only. */
+  gatewayEnv?: Record<string, string>;
+  presenceEnv?: Record<string, string>;
+}
+
+/**
+ * Presence, stats and N gateways as real processes, on an exchange, presence queue and Redis
+ * prefix of their own; `stop()` kills them and removes what the run created.
+ */
+export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
+  const prefix = runPrefix(options.label);
+  const env: Record<string, string> = {
+    AMQP_URL,
+    REDIS_URL,
+    EXCHANGE: `${prefix}.events`,
+    REDIS_PREFIX: `${prefix}:`,
+    PRESENCE_QUEUE: `${prefix}.presence`,
+    ...options.env,
+  };
+  const started: RunningService[] = [];
+  const cluster = {
+    prefix,
+    env,
+    gateways: [] as RunningService[],
+    gatewayId: (i: number) => `${prefix}-g${i + 1}`,
+  } as TestCluster;
+  cluster.getStats = async () =>
+    (await (await fetch(`${cluster.stats.url}/stats`)).json()) as ClusterStats;
+  cluster.stop = async () => {
+    for (const s of started) stopService(s, 'SIGKILL');
+    await Promise.all(started.map((s) => exited(s.child)));
+    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    const keys = await redis.keys(`${env.REDIS_PREFIX}*`).catch(() => [] as string[]);
+    if (keys.length) await redis.del(...keys).catch(() => undefined);
+    redis.disconnect();
+    const conn = await openConnection({ urls: [AMQP_URL], exchange: env.EXCHANGE });
+    const ch = conn.createChannel();
+    await ch.waitForConnect();
+    await ch.deleteQueue(env.PRESENCE_QUEUE).catch(() => undefined);
+    await ch.deleteExchange(env.EXCHANGE).catch(() => undefined);
+    await ch.close();
+    await conn.close();
+  };
+  try {
+    cluster.presence = await startService('presence', { ...env, ...options.presenceEnv });
+    started.push(cluster.presence);
+    cluster.stats = await startService('stats', env);
+    started.push(cluster.stats);
+    for (let i = 0; i < (options.gateways ?? 3); i++) {
+      const gw = await startService('gateway', {
+        ...env,
+        ...options.gatewayEnv,
+        INSTANCE_ID: cluster.gatewayId(i),
+      });
+      started.push(gw);
+      cluster.gateways.push(gw);
+    }
+    await waitFor(
+      async () => (await cluster.getStats()).instances.length === cluster.gateways.length,
+      10000,
+      'every gateway in /stats',
+    );
+  } catch (err) {
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
+  return cluster;
+}
