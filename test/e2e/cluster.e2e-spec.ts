@@ -197,6 +197,41 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
     expect(eve.socket.connected).toBe(true);
   });
 
+  it('makes a clientId retry safe and pages history both ways', async () => {
+    const ann = await client(0, 'Ann');
+    const bob = await client(1, 'Bob');
+    await ann.ack('room:join', { room: 'retry' });
+    await bob.ack('room:join', { room: 'retry' });
+    const first = await ann.ack('message:send', { room: 'retry', text: 'once', clientId: 'c-42' });
+    const again = await ann.ack('message:send', { room: 'retry', text: 'once', clientId: 'c-42' });
+    expect(again).toEqual(first);
+    for (let i = 0; i < 9; i++) await ann.ack('message:send', { room: 'retry', text: `n${i}` });
+    await waitFor(
+      () => bob.messages.filter((m) => m.room === 'retry').length >= 10,
+      3000,
+      'ten messages',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bob.messages.filter((m) => m.clientId === 'c-42')).toHaveLength(1);
+    const page = async (q: object) =>
+      (
+        await bob.ack<{ messages: Message[] }>('room:history', { room: 'retry', ...q })
+      ).messages.map((m) => m.seq);
+    expect(await page({ limit: 3 })).toEqual([8, 9, 10]);
+    expect(await page({ beforeSeq: 8, limit: 3 })).toEqual([5, 6, 7]);
+    expect(await page({ afterSeq: 7 })).toEqual([8, 9, 10]);
+    const rejoined = await bob.ack<{ history: Message[]; complete: boolean }>('room:join', {
+      room: 'retry',
+      sinceSeq: 8,
+    });
+    expect(rejoined.history.map((m) => m.seq)).toEqual([9, 10]);
+    expect(rejoined.complete).toBe(true);
+    expect(await bob.ack('room:history', { room: 'retry', limit: 101 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
+  });
+
   it('answers bad Stats API parameters with 400', async () => {
     expect((await fetch(`${stats.url}/stats/rooms?limit=0`)).status).toBe(400);
     expect((await fetch(`${stats.url}/stats/rooms?limit=abc`)).status).toBe(400);

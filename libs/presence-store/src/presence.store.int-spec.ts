@@ -128,6 +128,55 @@ describe('PresenceStore (real Redis)', () => {
     expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
   });
 
+  it('drops messages past the age limit, on append and on read', async () => {
+    const aged = new PresenceStore(redis, prefix, { maxMessages: 100, maxAgeMs: 5000 });
+    const draft = (id: string, ts: number) => ({
+      id,
+      room: 'old',
+      text: id,
+      user: ann,
+      ts,
+      serverId: 'g',
+    });
+    const now = Date.now();
+    await aged.appendMessage(draft('a', now - 9000), 0, now - 9000);
+    await aged.appendMessage(draft('b', now - 6000), 0, now - 6000);
+    // Read filter: both are past 5 s already.
+    expect(await aged.recentMessages('old', 50)).toEqual([]);
+    await aged.appendMessage(draft('c', now), 0, now);
+    // Append trim: only `c` is still stored.
+    expect(await redis.zcard(`${prefix}room:old:history`)).toBe(1);
+    expect((await aged.history('old', { afterSeq: 0, limit: 10 })).map((m) => m.id)).toEqual(['c']);
+    expect(await aged.currentSeq('old')).toBe(3);
+  });
+
+  it('answers a retried clientId with the first ack and stores the message once', async () => {
+    const draft = (id: string) => ({
+      id,
+      room: 'r',
+      text: 'hi',
+      user: ann,
+      ts: Date.now(),
+      serverId: 'g',
+      clientId: 'c-1',
+    });
+    const first = await store.appendMessage(draft('first'));
+    const again = await store.appendMessage(draft('second'));
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ ack: first.ack, duplicate: true });
+    expect(first.ack).toMatchObject({ id: 'first', seq: 1 });
+    expect(await store.recentMessages('r', 50)).toHaveLength(1);
+    // Another user with the same clientId is another message.
+    const other = await store.appendMessage({ ...draft('third'), user: bob });
+    expect(other).toMatchObject({ duplicate: false, ack: { seq: 2 } });
+  });
+
+  it('never lets the seq fall below the floor a gateway passes (Redis lost its counter)', async () => {
+    const draft = { id: 'x', room: 'reset', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
+    expect((await store.appendMessage(draft, 41)).ack.seq).toBe(42);
+    expect((await store.appendMessage(draft, 10)).ack.seq).toBe(43);
+  });
+
   it('keeps working after Redis forgets its scripts', async () => {
     await store.connect('g', 's1', ann);
     await redis.script('FLUSH');
