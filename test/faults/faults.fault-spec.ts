@@ -165,7 +165,10 @@ describe('broker outage (RabbitMQ unreachable, then back)', () => {
   }, 60000);
 
   afterAll(async () => {
-    if (process.env.FAULT_DEBUG) process.stdout.write([cluster.presence, ...cluster.gateways].map((g) => g.logs.join('')).join('\n---\n'));
+    if (process.env.FAULT_DEBUG)
+      process.stdout.write(
+        [cluster.presence, ...cluster.gateways].map((g) => g.logs.join('')).join('\n---\n'),
+      );
     for (const c of clients) c.close();
     proxy?.restore();
     await cluster?.stop();

@@ -35,7 +35,8 @@ export class BrokerRecovery implements OnModuleInit {
   private async recover(): Promise<void> {
     this.logger.log('broker link restored: catching up rooms and re-announcing presence');
     // The publisher has a connection of its own, which may come back a moment later.
-    for (let i = 0; i < 100 && !this.broker.isConnected; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !this.broker.isConnected; i++)
+      await new Promise((r) => setTimeout(r, 100));
     await this.announcer.announceAll('broker link restored');
     for (const room of this.registry.rooms()) {
       await this.sequencer.catchUp(room).catch((err: Error) => {
