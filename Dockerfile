@@ -1,15 +1,23 @@
-# One image for every roomcast service; pick the service with the command, e.g.
-#   docker run roomcast node dist/apps/gateway/src/main.js
+# Two images from one build:
+#   target `app` (the default): every roomcast service; pick one with the command, e.g.
+#     docker run roomcast node dist/apps/gateway/src/main.js
+#   target `web`: nginx with the web client; docker-compose.yml mounts nginx/nginx.conf into it.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lock file lacks other platforms' optional binaries
+# (unrs-resolver's), which `npm ci` refuses as out of sync (see scripts/ensure-built.js).
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
-RUN npm run build && npm prune --omit=dev
+COPY web web
+RUN npm run build && npm run build:web && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM nginx:1.27-alpine AS web
+COPY --from=build /app/dist/web /usr/share/nginx/html
+
+FROM node:20-bookworm-slim AS app
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// `npm start`: a local cluster (presence, stats, 3 gateways) until Ctrl-C, logs prefixed by service.
+// `npm start`: a local cluster (presence, stats, 3 gateways, and nginx in front of them when it is
+// installed) until Ctrl-C, logs prefixed by service.
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
-const { entry, clusterServices } = require('./services');
+const { entry, clusterServices, nginxUpstreams } = require('./services');
+const { findNginx, writeLocalNginxConfig } = require('./nginx-config');
 
 const colors = [36, 33, 35, 32, 34, 31];
 const children = [];
 let stopping = false;
 
 function start(service, i) {
-  const child = spawn(process.execPath, [entry(service.app)], {
+  const child = spawn(service.command ?? process.execPath, service.args ?? [entry(service.app)], {
     env: { ...process.env, ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -17,9 +19,13 @@ function start(service, i) {
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => console.log(prefix, line));
   }
+  child.on('error', (err) => console.log(prefix, `cannot start: ${err.message}`));
   child.on('exit', (code, signal) => {
     console.log(prefix, `exited (${signal ?? code})`);
-    if (!stopping) stop(1);
+    if (!stopping) {
+      if (service.hint) console.log(prefix, service.hint);
+      stop(1);
+    }
   });
   children.push(child);
 }
@@ -38,15 +44,53 @@ function stop(code = 0) {
   ).then(() => process.exit(code));
 }
 
+/** Prints the URL to open once nginx and the gateways answer, after their start-up logs. */
+async function announce(url, gatewayUrls) {
+  const up = async (u) => (await globalThis.fetch(u).catch(() => undefined))?.ok === true;
+  const deadline = Date.now() + 30000;
+  while (!stopping && Date.now() < deadline) {
+    const checks = [up(`${url}/nginx-health`), ...gatewayUrls.map((g) => up(`${g}/health`))];
+    if ((await Promise.all(checks)).every(Boolean)) {
+      console.log(`roomcast: open ${url}/ (web client; Socket.IO and /stats on the same port)`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 const services = clusterServices();
-services.forEach(start);
 const gateways = services
   .filter((s) => s.app === 'gateway')
   .map((s) => `http://127.0.0.1:${s.env.PORT}`);
 const stats = services.find((s) => s.name === 'stats');
+const nginx = findNginx();
+const { gateways: upstream, stats: statsUpstream, port } = nginxUpstreams(services);
+let entryUrl;
+if (nginx) {
+  // Config under .run/nginx, rendered from the same template as the docker compose one.
+  const { args } = writeLocalNginxConfig({
+    gateways: upstream,
+    stats: statsUpstream,
+    listen: port,
+  });
+  services.push({
+    name: 'nginx',
+    command: nginx,
+    args,
+    hint: `nginx stopped: is port ${port} taken? Set NGINX_PORT to use another one.`,
+  });
+  entryUrl = `http://127.0.0.1:${port}`;
+}
+services.forEach(start);
 console.log(
   `roomcast: gateways ${gateways.join(' ')}; stats http://127.0.0.1:${stats.env.PORT}/stats; Ctrl-C stops all`,
 );
+if (entryUrl) void announce(entryUrl, gateways);
+else {
+  console.log(
+    `roomcast: nginx not found, so no web client and load balancer on :${port} (apt-get install -y nginx)`,
+  );
+}

@@ -9,12 +9,12 @@ const root = path.resolve(__dirname, '..');
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' });
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 
-function newestSource(dir) {
+function newestSource(dir, isSource = (name) => name.endsWith('.ts')) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, mtime(full));
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full, isSource));
+    else if (isSource(entry.name)) newest = Math.max(newest, mtime(full));
   }
   return newest;
 }
@@ -39,4 +39,18 @@ if (mtime(stamp) < sources) {
   console.log('[setup] building (tsc)');
   run('npm run build --silent');
   fs.writeFileSync(stamp, new Date().toISOString());
+}
+
+// The web client (web/, bundled by Vite into dist/web); it takes event names and types from
+// libs/contracts.
+const webStamp = path.join(root, 'dist', 'web', '.built');
+const webSources = Math.max(
+  newestSource(path.join(root, 'web'), () => true),
+  newestSource(path.join(root, 'libs', 'contracts', 'src')),
+  mtime(lock),
+);
+if (mtime(webStamp) < webSources) {
+  console.log('[setup] building the web client (vite)');
+  run('npm run build:web --silent');
+  fs.writeFileSync(webStamp, new Date().toISOString());
 }

@@ -20,4 +20,13 @@ function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)
   return services;
 }
 
-module.exports = { root, entry, clusterServices };
+/** What a local nginx in front of `services` proxies to, and the port it listens on. */
+function nginxUpstreams(services, env = process.env) {
+  return {
+    gateways: services.filter((s) => s.app === 'gateway').map((s) => `127.0.0.1:${s.env.PORT}`),
+    stats: `127.0.0.1:${services.find((s) => s.app === 'stats').env.PORT}`,
+    port: Number(env.NGINX_PORT ?? 8080),
+  };
+}
+
+module.exports = { root, entry, clusterServices, nginxUpstreams };

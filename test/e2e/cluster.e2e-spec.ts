@@ -59,6 +59,12 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
     await ann.ack('room:join', { room: 'general' });
     await bob.ack('room:join', { room: 'general' });
     await cat.ack('room:join', { room: 'elsewhere' });
+    // Cat's own join notice reaches gateway 3 through presence: let it land before counting.
+    await waitFor(
+      () => cat.presence.some((p) => p.room === 'elsewhere'),
+      3000,
+      "Cat's join notice",
+    );
     const g3Before = await readMetric(gateways[2].url, 'roomcast_broker_deliveries_total');
 
     const acks: { seq: number }[] = [];
@@ -273,6 +279,44 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
     );
     clients.splice(clients.indexOf(doomed), 1);
   }, 30000);
+
+  it('drains a gateway on SIGTERM: clients told, presence cleared at once, exit within 10 s', async () => {
+    const stay = await client(0, 'Stayer');
+    const leaving = await client(1, 'Drained');
+    await stay.ack('room:join', { room: 'drain' });
+    await leaving.ack('room:join', { room: 'drain' });
+    await waitFor(async () => (await getStats()).online === 2, 1000, 'both online');
+    const disconnected = new Promise<string>((r) =>
+      leaving.socket.once('disconnect', (reason) => r(reason)),
+    );
+
+    const termAt = Date.now();
+    stopService(gateways[1], 'SIGTERM');
+    const reason = await disconnected;
+    // A transport close (not "io server disconnect"): socket.io clients reconnect by themselves.
+    expect(reason).toBe('transport close');
+    await waitFor(
+      async () => {
+        const s = await getStats();
+        return s.online === 1 && !s.instances.some((i) => i.id === `${prefix}-g2`);
+      },
+      2000,
+      'the drained gateway gone from /stats at once, not after the crash timeout',
+    );
+    await waitFor(
+      () => stay.presence.some((p) => p.event === 'leave' && p.user.name === 'Drained'),
+      2000,
+      'the leave notice',
+    );
+    await exited(gateways[1].child);
+    const exitMs = Date.now() - termAt;
+    process.stdout.write(`[e2e] SIGTERM to exit: ${exitMs} ms\n`);
+    expect(exitMs).toBeLessThan(10000);
+    expect(gateways[1].child.exitCode === 0 || gateways[1].child.signalCode === 'SIGTERM').toBe(
+      true,
+    );
+    clients.splice(clients.indexOf(leaving), 1);
+  }, 20000);
 
   it('exits non-zero naming the URL when Redis or RabbitMQ is down', async () => {
     const noRedis = await runToExit('gateway', {

@@ -4,3 +4,6 @@ export * from './processes';
 export * from './clients';
 export * from './faults';
 export * from './cluster';
+export * from './nginx';
+export * from './browser';
+export * from './cleanup';
