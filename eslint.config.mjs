@@ -9,6 +9,7 @@ export default tseslint.config(
     languageOptions: {
       globals: {
         process: 'readonly',
+        TextEncoder: 'readonly',
         console: 'readonly',
         require: 'readonly',
         module: 'writable',

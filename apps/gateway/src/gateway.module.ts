@@ -4,6 +4,8 @@ import { roomRoutingKey } from '@roomcast/contracts';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
+import { Handshake } from './chat/handshake';
+import { SendLimiter } from './chat/send-limiter';
 import { ChatService } from './chat/chat.service';
 import { DeliveryController } from './chat/delivery.controller';
 import { HeartbeatService } from './chat/heartbeat.service';
@@ -91,6 +93,11 @@ export class GatewayModule {
         },
         GatewayMetrics,
         LocalDelivery,
+        Handshake,
+        {
+          provide: SendLimiter,
+          useFactory: () => new SendLimiter(config.RATE_LIMIT_PER_SEC, config.RATE_LIMIT_BURST),
+        },
         ChatService,
         ChatGateway,
         HeartbeatService,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig, logLevels, runService } from '@roomcast/config';
+import { allowedOrigins, loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { StatsEnv } from './config/stats.env';
 import { StatsModule } from './stats.module';
@@ -22,6 +22,7 @@ runService('stats', async () => {
       stopAtFirstError: true,
     }),
   );
+  app.enableCors({ origin: allowedOrigins(config) ?? true });
   app.enableShutdownHooks();
   await app.listen(config.PORT, '0.0.0.0');
   process.stdout.write(`[stats] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);

@@ -1,23 +1,35 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { isPrivateRoom } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/presence-store';
+import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
 
 @Controller('stats')
 export class StatsController {
-  constructor(private readonly store: PresenceStore) {}
+  /** Private rooms show only to callers who had to present the token. */
+  private readonly includePrivate: boolean;
+
+  constructor(
+    private readonly store: PresenceStore,
+    @Inject(STATS_CONFIG) config: StatsEnv,
+  ) {
+    this.includePrivate = Boolean(config.STATS_TOKEN);
+  }
 
   @Get()
   cluster() {
-    return this.store.clusterStats();
+    return this.store.clusterStats(this.includePrivate);
   }
 
   @Get('rooms')
   async rooms(@Query() q: RoomsQueryDto) {
-    return { rooms: await this.store.topRooms(q.limit) };
+    return { rooms: await this.store.topRooms(q.limit, this.includePrivate) };
   }
 
   @Get('rooms/:room')
   room(@Param() p: RoomParamDto) {
+    if (isPrivateRoom(p.room) && !this.includePrivate)
+      throw new NotFoundException(`no room ${p.room}`);
     return this.store.roomStats(p.room);
   }
 }

@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
-import type { StatsEnv } from './config/stats.env';
+import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
+import { StatsTokenGuard } from './stats-token.guard';
+import { APP_GUARD } from '@nestjs/core';
 import { StatsController } from './stats.controller';
 
 @Module({})
@@ -15,6 +17,8 @@ export class StatsModule {
       ],
       controllers: [OpsController, StatsController],
       providers: [
+        { provide: STATS_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: StatsTokenGuard },
         {
           provide: READINESS_CHECKS,
           inject: [PresenceStore],

@@ -1,7 +1,13 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { randomBytes } from 'node:crypto';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+/** An env flag: `true`/`1`/`yes` is true, anything else false (Boolean('false') would be true). */
+export const ToBoolean = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(String(value).toLowerCase()),
+  );
 
 /** Settings every roomcast process shares. */
 export class CommonEnv {
@@ -34,6 +40,23 @@ export class CommonEnv {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'INSTANCE_ID must match ^[A-Za-z0-9_-]{1,64}$' })
   INSTANCE_ID: string = `${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
 
+  /**
+   * Origins allowed for browsers (comma-separated, e.g. `https://chat.example.com`), for HTTP
+   * CORS and the WebSocket handshake. Empty: any origin (development only).
+   */
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+}
+
+/** The origins allowed by CORS_ORIGINS; undefined means any. */
+export function allowedOrigins(config: CommonEnv): string[] | undefined {
+  const list = (config.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return list.length > 0 ? list : undefined;
 }

@@ -20,6 +20,8 @@ export class RedisKeys {
   connRooms = (socketId: string) => `${this.prefix}conn:${socketId}:rooms`;
   /** ZSET room scored by its distinct member count */
   rooms = () => `${this.prefix}rooms`;
+  /** ZSET private room scored by its distinct member count (kept apart from `rooms`) */
+  privateRooms = () => `${this.prefix}private-rooms`;
   /** HASH room -> connection count */
   roomConns = () => `${this.prefix}room-conns`;
   /** HASH userId -> connections of that user in the room */

@@ -140,14 +140,17 @@ export class PresenceStore {
     return (await this.redis.set(this.keys.sweepLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async clusterStats(): Promise<ClusterStats> {
+  /** Cluster-wide counts; private rooms count only with `includePrivate`. */
+  async clusterStats(includePrivate = false): Promise<ClusterStats> {
     const k = this.keys;
-    const [online, connections, rooms, instances] = await Promise.all([
+    const [online, connections, publicRooms, privateRooms, instances] = await Promise.all([
       this.redis.hlen(k.users()),
       this.redis.hlen(k.conns()),
       this.redis.zcard(k.rooms()),
+      includePrivate ? this.redis.zcard(k.privateRooms()) : 0,
       this.redis.hgetall(k.instances()),
     ]);
+    const rooms = publicRooms + privateRooms;
     const ids = Object.keys(instances).sort();
     const counts = await Promise.all(ids.map((id) => this.redis.scard(k.instanceConns(id))));
     return {
@@ -171,17 +174,23 @@ export class PresenceStore {
     };
   }
 
-  async topRooms(limit: number): Promise<RoomStats[]> {
-    const flat = await this.redis.zrevrange(this.keys.rooms(), 0, limit - 1, 'WITHSCORES');
-    const rooms: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) rooms.push(flat[i]);
-    if (rooms.length === 0) return [];
-    const conns = await this.redis.hmget(this.keys.roomConns(), ...rooms);
-    return rooms.map((room, i) => ({
-      room,
-      users: Number(flat[i * 2 + 1]),
-      connections: Number(conns[i] ?? 0),
-    }));
+  /** Rooms with the most users first; private rooms only with `includePrivate`. */
+  async topRooms(limit: number, includePrivate = false): Promise<RoomStats[]> {
+    const sets = includePrivate
+      ? [this.keys.rooms(), this.keys.privateRooms()]
+      : [this.keys.rooms()];
+    const ranked: { room: string; users: number }[] = [];
+    for (const key of sets) {
+      const flat = await this.redis.zrevrange(key, 0, limit - 1, 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2)
+        ranked.push({ room: flat[i], users: Number(flat[i + 1]) });
+    }
+    const top = ranked
+      .sort((a, b) => b.users - a.users || a.room.localeCompare(b.room))
+      .slice(0, limit);
+    if (top.length === 0) return [];
+    const conns = await this.redis.hmget(this.keys.roomConns(), ...top.map((r) => r.room));
+    return top.map((r, i) => ({ ...r, connections: Number(conns[i] ?? 0) }));
   }
 
   async roomStats(room: string): Promise<RoomStats & { members: User[] }> {

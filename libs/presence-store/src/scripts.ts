@@ -3,6 +3,11 @@
  * replicas never leave counts half-updated. Key names mirror keys.ts (ARGV[1] is the prefix).
  */
 const LEAVE_FN = `
+-- Private rooms are ranked apart, so a public answer never has to filter them out.
+local function roomsKey(p, room)
+  if string.sub(room, 1, 8) == 'private-' then return p..'private-rooms' end
+  return p..'rooms'
+end
 local function leave(p, sid, u, room)
   if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
   local rk = p..'room:'..room..':users'
@@ -10,7 +15,7 @@ local function leave(p, sid, u, room)
   if n <= 0 then redis.call('HDEL', rk, u) end
   if redis.call('HINCRBY', p..'room-conns', room, -1) <= 0 then redis.call('HDEL', p..'room-conns', room) end
   local users = redis.call('HLEN', rk)
-  if users == 0 then redis.call('ZREM', p..'rooms', room) else redis.call('ZADD', p..'rooms', users, room) end
+  if users == 0 then redis.call('ZREM', roomsKey(p, room), room) else redis.call('ZADD', roomsKey(p, room), users, room) end
   return n <= 0
 end
 `;
@@ -52,6 +57,7 @@ return 1
 
 /** ARGV: prefix, socketId, room. Returns {userId, name} when the user is new in the room. */
 export const JOIN = `
+${LEAVE_FN}
 local p, sid, room = ARGV[1], ARGV[2], ARGV[3]
 local c = redis.call('HGET', p..'conns', sid)
 if not c then return false end
@@ -60,7 +66,7 @@ local u = cjson.decode(c).u
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)
 redis.call('HINCRBY', p..'room-conns', room, 1)
-redis.call('ZADD', p..'rooms', redis.call('HLEN', rk), room)
+redis.call('ZADD', roomsKey(p, room), redis.call('HLEN', rk), room)
 if n == 1 then return {u, redis.call('HGET', p..'names', u) or u} end
 return false
 `;

@@ -30,21 +30,14 @@ import type { Server, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { ChatService, stateOf, type SocketState } from './chat.service';
-import { openModeUser } from './identity';
+import { Handshake } from './handshake';
 import { LocalDelivery } from './local-delivery';
-
-/** The largest payload a client may send; larger frames are cut off by the transport. */
-export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
 /**
  * The Socket.IO face of the gateway. Every handler answers through its ack, success or error,
  * with a contract error code: nothing a client sends can crash or disconnect the server.
  */
-@WebSocketGateway({
-  path: '/socket.io/',
-  maxHttpBufferSize: MAX_PAYLOAD_BYTES,
-  cors: { origin: true },
-})
+@WebSocketGateway({ path: '/socket.io/' }) // limits and origins: GatewayIoAdapter
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(ChatGateway.name);
 
@@ -54,16 +47,24 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly delivery: LocalDelivery,
     private readonly broker: AmqpTopicClient,
     private readonly metrics: GatewayMetrics,
+    private readonly handshake: Handshake,
   ) {}
 
   afterInit(io: Server): void {
     this.delivery.attach(io);
     io.use((socket, next) => {
-      const user = openModeUser(socket.handshake.auth);
-      if (!user) return next(new Error('unauthorized'));
-      const state: SocketState = { user, rooms: new Set() };
-      Object.assign(socket.data, state);
-      next();
+      this.handshake.admit(socket).then(
+        (identity) => {
+          const state: SocketState = {
+            user: identity.user,
+            privateRooms: identity.privateRooms,
+            rooms: new Set(),
+          };
+          Object.assign(socket.data, state);
+          next();
+        },
+        (err: Error) => next(err),
+      );
     });
   }
 
@@ -113,14 +114,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage(ClientEvent.History)
   history(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.History, socket, () =>
-      this.chat.history(validatePayload(HistoryDto, body)),
+      this.chat.history(socket, validatePayload(HistoryDto, body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Members)
   members(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Members, socket, () =>
-      this.chat.members(validatePayload(MembersDto, body).room),
+      this.chat.members(socket, validatePayload(MembersDto, body).room),
     );
   }
 

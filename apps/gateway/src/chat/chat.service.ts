@@ -21,13 +21,18 @@ import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { LocalDelivery } from './local-delivery';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
+import { SendLimiter } from './send-limiter';
 
 const RECENT_ON_JOIN = 50;
 
 /** What a socket carries between events. */
 export interface SocketState {
   user: User;
+  /** Private rooms the handshake allows (JWT `rooms` claim). */
+  privateRooms: ReadonlySet<string>;
   rooms: Set<string>;
+  /** Last typing broadcast per room (ms), for the throttle. */
+  typingAt?: Map<string, number>;
 }
 
 export function stateOf(socket: Socket): SocketState {
@@ -47,13 +52,20 @@ export class ChatService {
     private readonly sequencer: RoomSequencer,
     private readonly delivery: LocalDelivery,
     private readonly metrics: GatewayMetrics,
+    private readonly limiter: SendLimiter,
   ) {}
 
   async join(socket: Socket, dto: JoinRoomDto) {
     const { room } = dto;
-    this.assertMayEnter(room);
     const state = stateOf(socket);
+    this.assertMayEnter(room, state);
     const isNew = !state.rooms.has(room);
+    if (isNew && state.rooms.size >= this.config.MAX_ROOMS_PER_CONNECTION) {
+      throw new ChatError(
+        ErrorCode.RateLimited,
+        `at most ${this.config.MAX_ROOMS_PER_CONNECTION} rooms per connection: leave one first`,
+      );
+    }
     if (isNew) {
       state.rooms.add(room);
       try {
@@ -122,6 +134,7 @@ export class ChatService {
   async disconnect(socket: Socket): Promise<void> {
     const state = stateOf(socket);
     if (!state?.rooms) return;
+    this.limiter.forget(socket.id);
     await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
     this.publishPresence(PresenceEvent.Disconnect, {
       instanceId: this.config.INSTANCE_ID,
@@ -133,6 +146,12 @@ export class ChatService {
     const state = stateOf(socket);
     if (!state.rooms.has(room))
       throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
+    if (!(await this.limiter.allow(socket.id))) {
+      throw new ChatError(
+        ErrorCode.RateLimited,
+        `at most ${this.config.RATE_LIMIT_PER_SEC} messages per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
+      );
+    }
     const draft: Omit<Message, 'seq'> = {
       id: randomUUID(),
       room,
@@ -168,8 +187,8 @@ export class ChatService {
     return ack;
   }
 
-  async history(dto: HistoryDto) {
-    this.assertMayEnter(dto.room);
+  async history(socket: Socket, dto: HistoryDto) {
+    this.assertMayEnter(dto.room, stateOf(socket));
     try {
       const messages = await this.store.history(dto.room, {
         beforeSeq: dto.beforeSeq,
@@ -182,8 +201,8 @@ export class ChatService {
     }
   }
 
-  async members(room: string) {
-    this.assertMayEnter(room);
+  async members(socket: Socket, room: string) {
+    this.assertMayEnter(room, stateOf(socket));
     try {
       return { members: await this.store.members(room) };
     } catch (err) {
@@ -194,6 +213,16 @@ export class ChatService {
   async typing(socket: Socket, room: string, typing: boolean) {
     const state = stateOf(socket);
     if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    const now = Date.now();
+    state.typingAt ??= new Map();
+    // "Stopped typing" always goes out; "typing" at most once per interval per room.
+    if (typing && now - (state.typingAt.get(room) ?? 0) < this.config.TYPING_MIN_INTERVAL_MS) {
+      throw new ChatError(
+        ErrorCode.RateLimited,
+        'typing is throttled; the last notice still stands',
+      );
+    }
+    state.typingAt.set(room, now);
     const envelope: RoomEnvelope = { t: 'typing', typing: { room, user: state.user, typing } };
     // Typing may be dropped under load: not worth a failed ack.
     this.broker.publishEvent(roomRoutingKey(room), envelope).catch(() => undefined);
@@ -213,9 +242,12 @@ export class ChatService {
     this.metrics.bindings.set(this.registry.boundCount);
   }
 
-  private assertMayEnter(room: string): void {
-    if (isPrivateRoom(room)) {
-      throw new ChatError(ErrorCode.Forbidden, 'private rooms need a token that lists them');
+  private assertMayEnter(room: string, state: SocketState): void {
+    if (isPrivateRoom(room) && !state.privateRooms.has(room)) {
+      throw new ChatError(
+        ErrorCode.Forbidden,
+        `${room} is private: it needs a token whose rooms claim lists it`,
+      );
     }
   }
 

@@ -1,13 +1,66 @@
 import { Type } from 'class-transformer';
-import { CommonEnv } from '@roomcast/config';
-import { IsIn, IsInt, Max, Min } from 'class-validator';
+import { CommonEnv, ToBoolean } from '@roomcast/config';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 export class GatewayEnv extends CommonEnv {
   override PORT: number = 3001;
 
-  /** `open`: the handshake's `name` is the identity (development). JWT mode is not built yet. */
-  @IsIn(['open'], { message: 'AUTH_MODE must be "open" (jwt mode is not available yet)' })
-  AUTH_MODE = 'open' as const;
+  /** `open`: the handshake's `name` is the identity (development); `jwt`: an HS256 token. */
+  @IsIn(['open', 'jwt'], { message: 'AUTH_MODE must be "open" or "jwt"' })
+  AUTH_MODE: 'open' | 'jwt' = 'open';
+
+  /** The HS256 secret of JWT mode: at least 32 bytes. */
+  @IsOptional()
+  @IsString()
+  JWT_SECRET?: string;
+
+  /** `message:send` per connection: sustained rate per second... */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_SEC: number = 20;
+
+  /** ...and the burst on top of it that a connection may spend at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_BURST: number = 40;
+
+  /** Open connections per client address on one gateway. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_CONNECTIONS_PER_IP: number = 100;
+
+  /** Rooms one connection may be in at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_ROOMS_PER_CONNECTION: number = 100;
+
+  /** `typing` per connection and room: at most one per this interval (ms). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  TYPING_MIN_INTERVAL_MS: number = 300;
+
+  /** Take the client address from X-Forwarded-For (behind nginx), not from the socket. */
+  @ToBoolean()
+  @IsBoolean()
+  TRUST_PROXY: boolean = false;
+
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  /** In production, open auth is refused unless this says it is meant. */
+  @ToBoolean()
+  @IsBoolean()
+  ALLOW_OPEN_AUTH_IN_PRODUCTION: boolean = false;
+
+  /** In production, the broker's guest:guest account is refused unless this says it is meant. */
+  @ToBoolean()
+  @IsBoolean()
+  ALLOW_GUEST_BROKER_IN_PRODUCTION: boolean = false;
 
   /** Messages kept per room for history and recovery. */
   @Type(() => Number)
@@ -45,3 +98,26 @@ export class GatewayEnv extends CommonEnv {
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+/**
+ * Settings that are valid one by one but unsafe together: returns the reason to refuse to start,
+ * in one line, or undefined.
+ */
+export function unsafeConfig(config: GatewayEnv): string | undefined {
+  if (config.AUTH_MODE === 'jwt' && Buffer.byteLength(config.JWT_SECRET ?? '') < 32) {
+    return 'AUTH_MODE=jwt needs a JWT_SECRET of at least 32 bytes';
+  }
+  if (config.NODE_ENV === 'production') {
+    if (config.AUTH_MODE === 'open' && !config.ALLOW_OPEN_AUTH_IN_PRODUCTION) {
+      return 'NODE_ENV=production refuses AUTH_MODE=open (anyone can claim any name); use AUTH_MODE=jwt or set ALLOW_OPEN_AUTH_IN_PRODUCTION=true';
+    }
+    const broker = new URL(config.AMQP_URL);
+    const guest =
+      decodeURIComponent(broker.username || 'guest') === 'guest' &&
+      decodeURIComponent(broker.password || 'guest') === 'guest';
+    if (guest && !config.ALLOW_GUEST_BROKER_IN_PRODUCTION) {
+      return 'NODE_ENV=production refuses the broker account guest:guest; set AMQP_URL credentials or ALLOW_GUEST_BROKER_IN_PRODUCTION=true';
+    }
+  }
+  return undefined;
+}
