@@ -1,5 +1,5 @@
 // NestJS 12 ships ESM-only packages; Jest's CJS runtime on Node 20 cannot require() them, so the
-// @nestjs packages (and their ESM-only dependencies) are transpiled to CJS by babel on load.
+// @nestjs packages (and their ESM-only dependencies), and jose, are transpiled to CJS by babel on load.
 const esmPackages = [
   '@nestjs',
   'file-type',
@@ -9,6 +9,7 @@ const esmPackages = [
   'token-types',
   '@tokenizer',
   'uint8array-extras',
+  'jose',
 ];
 const base = {
   testEnvironment: 'node',

@@ -177,6 +177,21 @@ describe('PresenceStore (real Redis)', () => {
     expect((await store.appendMessage(draft, 10)).ack.seq).toBe(43);
   });
 
+  it('leaves private rooms out of public answers', async () => {
+    await store.connect('g', 's1', ann);
+    await store.connect('g', 's2', bob);
+    await store.join('s1', 'private-ops');
+    await store.join('s2', 'private-ops');
+    await store.join('s1', 'lobby');
+    expect(await store.topRooms(10)).toEqual([{ room: 'lobby', users: 1, connections: 1 }]);
+    expect((await store.clusterStats()).rooms).toBe(1);
+    expect((await store.topRooms(10, true)).map((r) => r.room)).toEqual(['private-ops', 'lobby']);
+    expect((await store.clusterStats(true)).rooms).toBe(2);
+    await store.disconnect('s1');
+    await store.disconnect('s2');
+    expect(await store.topRooms(10, true)).toEqual([]);
+  });
+
   it('keeps working after Redis forgets its scripts', async () => {
     await store.connect('g', 's1', ann);
     await redis.script('FLUSH');

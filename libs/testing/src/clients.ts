@@ -13,14 +13,27 @@ export interface TestClient {
   close(): void;
 }
 
-/** A socket.io client straight to one gateway, recording what it receives. */
+export interface ClientOptions {
+  /** The handshake's `auth` instead of `{ name }` (a JWT: `{ token }`). */
+  auth?: Record<string, unknown>;
+  /** Extra handshake headers (an Origin, as a browser would send). */
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * A socket.io client straight to one gateway, recording what it receives. Rejects with the
+ * server's `connect_error` when the handshake is refused.
+ */
 export async function connectClient(
   url: string,
   name?: string,
-  timeoutMs = 5000,
+  options: ClientOptions = {},
 ): Promise<TestClient> {
+  const timeoutMs = options.timeoutMs ?? 5000;
   const socket = io(url, {
-    auth: name === undefined ? {} : { name },
+    auth: options.auth ?? (name === undefined ? {} : { name }),
+    extraHeaders: options.headers,
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -37,7 +50,10 @@ export async function connectClient(
   socket.on('presence', (p: PresenceNotice) => client.presence.push(p));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
   });
   return client;
 }

@@ -30,6 +30,7 @@ export interface ClusterOptions {
   /** Settings for one kind of service only. */
   gatewayEnv?: Record<string, string>;
   presenceEnv?: Record<string, string>;
+  statsEnv?: Record<string, string>;
 }
 
 /**
@@ -53,8 +54,13 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     gateways: [] as RunningService[],
     gatewayId: (i: number) => `${prefix}-g${i + 1}`,
   } as TestCluster;
+  const statsHeaders: Record<string, string> = options.statsEnv?.STATS_TOKEN
+    ? { authorization: `Bearer ${options.statsEnv.STATS_TOKEN}` }
+    : {};
   cluster.getStats = async () =>
-    (await (await fetch(`${cluster.stats.url}/stats`)).json()) as ClusterStats;
+    (await (
+      await fetch(`${cluster.stats.url}/stats`, { headers: statsHeaders })
+    ).json()) as ClusterStats;
   cluster.stop = async () => {
     for (const s of started) stopService(s, 'SIGKILL');
     await Promise.all(started.map((s) => exited(s.child)));
@@ -74,7 +80,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   try {
     cluster.presence = await startService('presence', { ...env, ...options.presenceEnv });
     started.push(cluster.presence);
-    cluster.stats = await startService('stats', env);
+    cluster.stats = await startService('stats', { ...env, ...options.statsEnv });
     started.push(cluster.stats);
     for (let i = 0; i < (options.gateways ?? 3); i++) {
       const gw = await startService('gateway', {

@@ -1,4 +1,5 @@
-import { openModeUser } from './identity';
+import { SignJWT } from 'jose';
+import { jwtIdentity, openModeUser } from './identity';
 
 describe('openModeUser', () => {
   it('derives one id from one name, so two tabs are one user', () => {
@@ -16,5 +17,35 @@ describe('openModeUser', () => {
 
   it.each([[''], ['   '], ['x'.repeat(33)], [42], [{}]])('refuses the name %p', (name) => {
     expect(openModeUser({ name })).toBeNull();
+  });
+});
+
+describe('jwtIdentity', () => {
+  const secret = new TextEncoder().encode('s'.repeat(32));
+  const sign = (claims: Record<string, unknown>, exp = Math.floor(Date.now() / 1000) + 60) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(secret);
+
+  it('reads sub, name, exp and valid private rooms from a good token', async () => {
+    const id = await jwtIdentity(
+      { token: await sign({ sub: 'u1', name: ' Ann ', rooms: ['private-ops', 'bad.room', 7] }) },
+      secret,
+    );
+    expect(id?.user).toEqual({ id: 'u1', name: 'Ann' });
+    expect([...(id?.privateRooms ?? [])]).toEqual(['private-ops']);
+    expect(id?.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('refuses a token without sub or exp, expired, or signed with another key', async () => {
+    expect(await jwtIdentity({ token: await sign({ name: 'x' }) }, secret)).toBeNull();
+    expect(
+      await jwtIdentity(
+        { token: await sign({ sub: 'u' }, Math.floor(Date.now() / 1000) - 5) },
+        secret,
+      ),
+    ).toBeNull();
+    const other = new TextEncoder().encode('o'.repeat(32));
+    expect(await jwtIdentity({ token: await sign({ sub: 'u' }) }, other)).toBeNull();
+    expect(await jwtIdentity({}, secret)).toBeNull();
+    expect(await jwtIdentity(null, secret)).toBeNull();
   });
 });
