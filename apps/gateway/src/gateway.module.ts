@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
+import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
 import { roomRoutingKey } from '@roomcast/contracts';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
@@ -35,18 +35,11 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: AmqpTopicServer, useValue: server },
-        {
-          provide: AmqpTopicClient,
-          useFactory: async () => {
-            const client = new AmqpTopicClient({
-              urls: [config.AMQP_URL],
-              exchange: config.EXCHANGE,
-              publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-            });
-            await client.connect();
-            return client;
-          },
-        },
+        provideAmqpTopicClient({
+          urls: [config.AMQP_URL],
+          exchange: config.EXCHANGE,
+          publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+        }),
         {
           provide: RoomSequencer,
           inject: [PresenceStore, LocalDelivery, GatewayMetrics],

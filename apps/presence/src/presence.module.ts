@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
+import { AmqpTopicClient, provideAmqpTopicClient } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
@@ -19,17 +19,7 @@ export class PresenceModule {
       controllers: [OpsController, PresenceController],
       providers: [
         { provide: PRESENCE_CONFIG, useValue: config },
-        {
-          provide: AmqpTopicClient,
-          useFactory: async () => {
-            const client = new AmqpTopicClient({
-              urls: [config.AMQP_URL],
-              exchange: config.EXCHANGE,
-            });
-            await client.connect();
-            return client;
-          },
-        },
+        provideAmqpTopicClient({ urls: [config.AMQP_URL], exchange: config.EXCHANGE }),
         {
           provide: READINESS_CHECKS,
           inject: [PresenceStore, AmqpTopicClient],

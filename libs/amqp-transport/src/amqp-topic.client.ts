@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type FactoryProvider } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
@@ -101,4 +101,18 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
     this.channel = channel;
     return channel;
   }
+}
+
+/** A Nest provider of a connected AmqpTopicClient (closed by Nest on shutdown). */
+export function provideAmqpTopicClient(
+  options: AmqpTopicClientOptions,
+): FactoryProvider<AmqpTopicClient> {
+  return {
+    provide: AmqpTopicClient,
+    useFactory: async () => {
+      const client = new AmqpTopicClient(options);
+      await client.connect();
+      return client;
+    },
+  };
 }
