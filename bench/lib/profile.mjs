@@ -1,0 +1,195 @@
+// `npm run bench -- --profile`: runs roomcast (system O) with gateway 1 under `node --cpu-prof`,
+// drives the load workloads at the fixed load, and reports where that gateway's CPU goes inside
+// each measured window (samples are cut to the window by timestamp, so start-up, connecting and
+// joining do not dilute the shares). Writes docs/benchmarks/profile.md and profile.json; the raw
+// .cpuprofile stays in a temp dir (open it in Chrome DevTools or speedscope).
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as prettier from 'prettier';
+
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Where a frame's code lives: a package, a roomcast file, Node internals or a V8 pseudo-frame. */
+function area(frame) {
+  const url = frame.url ?? '';
+  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 14).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const dist = url.indexOf('/dist/');
+  if (dist >= 0) return `roomcast ${url.slice(dist + 6).replace(/\.js$/, '')}`;
+  if (url.startsWith('node:')) return 'node internals';
+  return url;
+}
+
+/** Self and inclusive sample counts inside [from, to] (µs, the profile's monotonic clock). */
+export function analyse(profile, from, to) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const key = (n) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${area(n.callFrame)}:${n.callFrame.lineNumber + 1}`;
+  const self = new Map();
+  const inclusive = new Map();
+  const areas = new Map();
+  let t = profile.startTime;
+  let busy = 0;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (t < from || t > to) continue;
+    total++;
+    const node = byId.get(profile.samples[i]);
+    const name = node.callFrame.functionName;
+    if (name === '(idle)') continue;
+    busy++;
+    self.set(key(node), (self.get(key(node)) ?? 0) + 1);
+    const a = area(node.callFrame);
+    areas.set(a, (areas.get(a) ?? 0) + 1);
+    const seen = new Set();
+    for (let id = node.id; id !== undefined; id = parent.get(id)) {
+      const k = key(byId.get(id));
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + 1);
+    }
+  }
+  const top = (m, n) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, count]) => ({ name, share: count / busy }));
+  return {
+    samples: total,
+    busyShare: total ? busy / total : 0,
+    areas: top(areas, 20),
+    self: top(self, 25),
+    inclusive: top(inclusive, 40),
+  };
+}
+
+export async function runProfile({
+  config,
+  infra,
+  defs,
+  startSystem,
+  startLoadgen,
+  measuredPhase,
+  layout,
+  log,
+}) {
+  const dir = mkdtempSync(join(tmpdir(), 'roomcast-bench-prof-'));
+  const workloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
+  const sys = await startSystem('O', {
+    runId: `prof${Date.now().toString(36)}`,
+    redisUrl: config.redisUrl,
+    amqpUrl: config.amqpUrl,
+    infra,
+    gatewayArgs: { 0: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] },
+  });
+  const windows = [];
+  try {
+    for (const wName of workloads) {
+      const lay = layout(defs[wName], sys.urls, `P${wName}`);
+      const lg = startLoadgen();
+      try {
+        await lg.next('hello');
+        lg.send({ type: 'setup', tag: `P${wName}`, members: lay.members, churn: lay.churn });
+        await lg.next('ready', 300000);
+        const sendsPerSec = config.rate / lay.fanout;
+        const churnPerSec = lay.churn?.perSec ?? 0;
+        await measuredPhase(lg, sys, {
+          name: 'warmup',
+          sendsPerSec,
+          durationMs: config.warmupMs,
+          churnPerSec,
+        });
+        const from = nowMicros();
+        const r = await measuredPhase(lg, sys, {
+          name: 'fixed',
+          sendsPerSec,
+          durationMs: config.measureMs,
+          churnPerSec,
+          drainMs: 3000,
+        });
+        const to = from + r.windowMs * 1000;
+        windows.push({
+          workload: wName,
+          from,
+          to,
+          deliveriesPerSec: r.deliveriesPerSec,
+          p99: r.latency.p99,
+          gatewayCores: r.cpu.perProcessUs.gateway1 / r.cpu.wallUs,
+          serverUsPerDelivery: r.cpu.serverUsPerDelivery,
+          perProcessUsPerDelivery: Object.fromEntries(
+            Object.entries(r.cpu.perProcessUs).map(([k, v]) => [k, v / r.deliveries]),
+          ),
+        });
+        log(
+          `  profile ${wName}: ${r.deliveriesPerSec.toFixed(0)}/s, p99 ${r.latency.p99?.toFixed(1)} ms, gateway1 ${(
+            r.cpu.perProcessUs.gateway1 / r.cpu.wallUs
+          ).toFixed(2)} cores`,
+        );
+      } finally {
+        await lg.exit();
+      }
+    }
+    await sys.exitCleanly('gateway1');
+  } finally {
+    await sys.stop();
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const results = windows.map((w) => ({ ...w, ...analyse(profile, w.from, w.to) }));
+  const pct = (x) => `${(100 * x).toFixed(1)}%`;
+  const lines = [
+    '# Where a roomcast gateway spends its CPU',
+    '',
+    `\`npm run bench -- --profile\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ` +
+      `3 gateways + presence + stats, gateway 1 under \`node --cpu-prof\` (200 µs sampling), ` +
+      `${config.rate} deliveries/s for ${config.measureMs} ms per workload; the samples are cut ` +
+      'to the measured window. Shares are of the samples in which the gateway was busy (not idle).',
+    `Raw profile: \`${join(dir, file)}\` (not kept).`,
+  ];
+  for (const r of results) {
+    lines.push(
+      '',
+      `## ${r.workload}: ${r.deliveriesPerSec.toFixed(0)} deliveries/s, p99 ${r.p99?.toFixed(1)} ms, gateway 1 at ${r.gatewayCores.toFixed(2)} cores, ${r.serverUsPerDelivery?.toFixed(1)} µs of server CPU per delivery`,
+      '',
+      'CPU per delivery by process (µs): ' +
+        Object.entries(r.perProcessUsPerDelivery)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', '),
+      '',
+      '| where (self time) | share |',
+      '| --- | --: |',
+      ...r.areas.map((a) => `| ${a.name} | ${pct(a.share)} |`),
+      '',
+      '| function (self time) | share |',
+      '| --- | --: |',
+      ...r.self.map((a) => `| \`${a.name}\` | ${pct(a.share)} |`),
+      '',
+      '| function (inclusive: itself and what it calls) | share |',
+      '| --- | --: |',
+      ...r.inclusive.map((a) => `| \`${a.name}\` | ${pct(a.share)} |`),
+    );
+  }
+  const out = config.out;
+  mkdirSync(out, { recursive: true });
+  const md = join(out, 'profile.md');
+  const options = (await prettier.resolveConfig(md)) ?? {};
+  writeFileSync(md, await prettier.format(lines.join('\n'), { ...options, filepath: md }));
+  const json = join(out, 'profile.json');
+  writeFileSync(
+    json,
+    await prettier.format(JSON.stringify({ profile: join(dir, file), results }), {
+      ...options,
+      filepath: json,
+    }),
+  );
+  log(`wrote ${md}, ${json}`);
+}
