@@ -450,16 +450,7 @@ async function main() {
   log(`redis-server pid ${infra.redisPid ?? '?'}, RabbitMQ beam.smp pid ${infra.beamPid ?? '?'}`);
 
   if (args.profile) {
-    await runProfile({
-      config,
-      infra,
-      defs,
-      startSystem,
-      startLoadgen,
-      measuredPhase,
-      layout,
-      log,
-    });
+    await runProfile({ config, infra, defs, startLoadgen, measuredPhase, log });
     return 0;
   }
 

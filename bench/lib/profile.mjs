@@ -7,6 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
+import { startSystem } from './systems.mjs';
+import { layout } from './workloads.mjs';
 
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
@@ -71,16 +73,7 @@ export function analyse(profile, from, to) {
   };
 }
 
-export async function runProfile({
-  config,
-  infra,
-  defs,
-  startSystem,
-  startLoadgen,
-  measuredPhase,
-  layout,
-  log,
-}) {
+export async function runProfile({ config, infra, defs, startLoadgen, measuredPhase, log }) {
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-bench-prof-'));
   const workloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
   const sys = await startSystem('O', {

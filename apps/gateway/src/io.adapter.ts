@@ -1,4 +1,4 @@
-import { Logger, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { allowedOrigins } from '@roomcast/config';
@@ -15,8 +15,6 @@ export const MAX_PAYLOAD_BYTES = 16 * 1024;
  * transport; requests without an Origin (non-browser clients) are let through.
  */
 export class GatewayIoAdapter extends IoAdapter {
-  private readonly handlerLogger = new Logger('GatewayIoAdapter');
-
   constructor(
     app: INestApplicationContext,
     private readonly config: GatewayEnv,
@@ -59,7 +57,7 @@ export class GatewayIoAdapter extends IoAdapter {
           if (event) socket.emit(event, eventData);
           else if (!isAckHandledManually && typeof ack === 'function') ack(response);
         };
-        const fail = (err: unknown) => this.handlerLogger.error(err);
+        const fail = (err: unknown) => this.logger.error(err);
         const settle = (result: unknown) => {
           if (isObservable(result)) result.subscribe({ next: respond, error: fail });
           else respond(result);
