@@ -219,18 +219,26 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
     );
     await new Promise((r) => setTimeout(r, 300));
     expect(bob.messages.filter((m) => m.clientId === 'c-42')).toHaveLength(1);
-    const page = async (q: object) =>
+    // Seqs are relative to the room's first: a new room's counter starts at Redis's clock.
+    const base = (first as { seq: number }).seq - 1;
+    const page = async (q: Record<string, number>) =>
       (
-        await bob.ack<{ messages: Message[] }>('room:history', { room: 'retry', ...q })
-      ).messages.map((m) => m.seq);
+        await bob.ack<{ messages: Message[] }>('room:history', {
+          room: 'retry',
+          ...Object.fromEntries(
+            Object.entries(q).map(([k, v]) => [k, k === 'limit' ? v : base + v]),
+          ),
+        })
+      ).messages.map((m) => m.seq - base);
     expect(await page({ limit: 3 })).toEqual([8, 9, 10]);
     expect(await page({ beforeSeq: 8, limit: 3 })).toEqual([5, 6, 7]);
     expect(await page({ afterSeq: 7 })).toEqual([8, 9, 10]);
-    const rejoined = await bob.ack<{ history: Message[]; complete: boolean }>('room:join', {
-      room: 'retry',
-      sinceSeq: 8,
-    });
-    expect(rejoined.history.map((m) => m.seq)).toEqual([9, 10]);
+    const rejoined = await bob.ack<{ history: Message[]; complete: boolean; more: boolean }>(
+      'room:join',
+      { room: 'retry', sinceSeq: base + 8 },
+    );
+    expect(rejoined.history.map((m) => m.seq - base)).toEqual([9, 10]);
+    expect(rejoined.more).toBe(false);
     expect(rejoined.complete).toBe(true);
     expect(await bob.ack('room:history', { room: 'retry', limit: 101 })).toMatchObject({
       ok: false,

@@ -16,6 +16,8 @@ interface JoinResult {
   room: string;
   members: User[];
   history: Message[];
+  /** More messages follow the history (a rejoin after a long absence): page on. */
+  more: boolean;
   complete: boolean;
 }
 
@@ -190,6 +192,8 @@ async function join(s: Socket): Promise<void> {
     addNotice('some messages from while you were away are no longer kept');
   }
   for (const m of ack.history) addMessage(m);
+  const lastInHistory = ack.history.at(-1);
+  if (ack.more && lastInHistory) await fetchRest(s, lastInHistory.seq);
   ui.chat.hidden = false;
   ui.roomTitle.textContent = `#${room}`;
   setStatus(
@@ -198,6 +202,28 @@ async function join(s: Socket): Promise<void> {
       : `rejoined ${room} since #${sinceSeq}: ${shown.size - before} missed`,
   );
   void refreshStats();
+}
+
+/** A rejoin gets at most 100 messages with `more`: the rest come page by page (bounded). */
+async function fetchRest(s: Socket, afterSeq: number): Promise<void> {
+  const limit = 100;
+  for (let page = 0; page < 50; page++) {
+    let ack: Ack<{ messages: Message[] }>;
+    try {
+      ack = (await s
+        .timeout(ACK_TIMEOUT_MS)
+        .emitWithAck(ClientEvent.History, { room, afterSeq, limit })) as Ack<{
+        messages: Message[];
+      }>;
+    } catch {
+      return;
+    }
+    if (!ack.ok) return;
+    for (const m of ack.messages) addMessage(m);
+    const last = ack.messages.at(-1);
+    if (!last || ack.messages.length < limit) return;
+    afterSeq = last.seq;
+  }
 }
 
 function connect(): void {

@@ -5,7 +5,8 @@ import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from 
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
 import { Handshake } from './chat/handshake';
-import { SendLimiter } from './chat/send-limiter';
+import { EventLimiter, SendLimiter } from './chat/rate-limits';
+import { SlowConsumers } from './chat/slow-consumers';
 import { ChatService } from './chat/chat.service';
 import { DeliveryController } from './chat/delivery.controller';
 import { HeartbeatService } from './chat/heartbeat.service';
@@ -91,6 +92,12 @@ export class GatewayModule {
           provide: SendLimiter,
           useFactory: () => new SendLimiter(config.RATE_LIMIT_PER_SEC, config.RATE_LIMIT_BURST),
         },
+        {
+          provide: EventLimiter,
+          useFactory: () =>
+            new EventLimiter(config.RATE_LIMIT_EVENTS_PER_SEC, config.RATE_LIMIT_EVENTS_BURST),
+        },
+        SlowConsumers,
         ChatService,
         ChatGateway,
         HeartbeatService,

@@ -14,6 +14,8 @@ import { PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
 @Injectable()
 export class PresenceService {
   private readonly logger = new Logger(PresenceService.name);
+  /** Heartbeats in a row whose counts differed from what presence holds, per instance. */
+  private readonly differing = new Map<string, number>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -39,14 +41,26 @@ export class PresenceService {
   }
 
   /**
-   * A heartbeat from an instance presence does not know (swept during an outage, or Redis came
-   * back empty) while it has connections: ask it for its full state.
+   * A heartbeat whose counts differ from what presence holds for the instance (it was swept
+   * during an outage, Redis came back empty, or events were lost): ask it for its full state.
+   * A gateway publishes its events and heartbeats in order on one channel and presence applies
+   * them in that order, so the counts agree unless something was lost, or a change was under
+   * way when the heartbeat left (a join between its count and its event): so a difference seen
+   * at two heartbeats in a row asks, and asks again at every one until they agree.
    */
   async heartbeat(e: HeartbeatEvent): Promise<void> {
     const unknown = await this.store.heartbeat(e.instanceId, e.startedAt, e.rooms);
-    if (unknown && e.connections > 0) {
+    const held = await this.store.instanceCounts(e.instanceId);
+    const differs =
+      held.connections !== e.connections ||
+      (e.memberships !== undefined && held.memberships !== e.memberships);
+    const seen = differs ? (this.differing.get(e.instanceId) ?? 0) + 1 : 0;
+    if (seen > 0) this.differing.set(e.instanceId, seen);
+    else this.differing.delete(e.instanceId);
+    if ((unknown && e.connections > 0) || seen >= 2) {
       this.logger.log(
-        `instance ${e.instanceId} is unknown with ${e.connections} connection(s): asking for a sync`,
+        `instance ${e.instanceId} reports ${e.connections} connection(s) and ${e.memberships} ` +
+          `membership(s), presence holds ${held.connections} and ${held.memberships}: asking for a sync`,
       );
       await this.broker.publishEvent(instanceRoutingKey(e.instanceId), { t: 'sync' });
     }
@@ -77,6 +91,7 @@ export class PresenceService {
   }
 
   async removeInstance(instanceId: string, reason: string): Promise<void> {
+    this.differing.delete(instanceId);
     const departures = await this.store.removeInstance(instanceId);
     this.logger.log(
       `removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`,

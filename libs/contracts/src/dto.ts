@@ -1,9 +1,57 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  type ValidationOptions,
+} from 'class-validator';
 import { ROOM_NAME_PATTERN } from './routing';
+import { isWellFormedText, textLength } from './text';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
 const ROOM_MESSAGE = 'room must match ^[A-Za-z0-9_-]{1,64}$';
+
+/**
+ * An optional field: absent (undefined) skips its checks, but `null` does not. class-validator's
+ * own IsOptional lets null through, and a null clientId once became every later send's dedupe key.
+ */
+function Absent(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
+
+/** A whole number a client may name: no NaN, no Infinity, nothing past 2^53. */
+function SeqNumber(min: number): PropertyDecorator {
+  return (target, key) => {
+    IsInt({ message: `${String(key)} must be an integer` })(target, key);
+    Min(min, { message: `${String(key)} must be at least ${min}` })(target, key);
+    Max(Number.MAX_SAFE_INTEGER, { message: `${String(key)} is too large` })(target, key);
+  };
+}
+
+/** A string of `min`-`max` characters (code points, so an emoji counts once), well-formed Unicode. */
+function Text(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'text',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          isWellFormedText(value) &&
+          textLength(value) >= min &&
+          textLength(value) <= max,
+        defaultMessage: (args) =>
+          `${args?.property} must be ${min}-${max} characters of well-formed Unicode (no lone surrogate)`,
+      },
+    },
+    options,
+  );
+}
 
 class RoomDto {
   @IsString({ message: ROOM_MESSAGE })
@@ -12,9 +60,8 @@ class RoomDto {
 }
 
 export class JoinRoomDto extends RoomDto {
-  @IsOptional()
-  @IsInt()
-  @Min(0)
+  @Absent()
+  @SeqNumber(0)
   sinceSeq?: number;
 }
 
@@ -24,31 +71,29 @@ export class MembersDto extends RoomDto {}
 
 export class SendMessageDto extends RoomDto {
   @Transform(trim)
-  @IsString()
-  @Length(1, 4000, { message: 'text must be 1-4000 characters after trimming' })
+  @Text(1, 4000, {
+    message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
+  })
   text: string;
 
-  @IsOptional()
-  @IsString()
-  @Length(1, 64, { message: 'clientId must be 1-64 characters' })
+  @Absent()
+  @Text(1, 64, { message: 'clientId must be a string of 1-64 characters' })
   clientId?: string;
 }
 
 export class HistoryDto extends RoomDto {
-  @IsOptional()
-  @IsInt()
-  @Min(0)
+  @Absent()
+  @SeqNumber(0)
   beforeSeq?: number;
 
-  @IsOptional()
-  @IsInt()
-  @Min(0)
+  @Absent()
+  @SeqNumber(0)
   afterSeq?: number;
 
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @Absent()
+  @IsInt({ message: 'limit must be an integer from 1 to 100' })
+  @Min(1, { message: 'limit must be an integer from 1 to 100' })
+  @Max(100, { message: 'limit must be an integer from 1 to 100' })
   limit?: number;
 }
 

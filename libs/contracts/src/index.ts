@@ -6,3 +6,4 @@ export * from './presence-events';
 export * from './topic';
 export * from './dto';
 export * from './validate';
+export * from './text';

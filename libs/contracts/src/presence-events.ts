@@ -19,6 +19,8 @@ export interface HeartbeatEvent {
   startedAt: number;
   connections: number;
   rooms: number;
+  /** Room memberships of all its connections (absent from gateways older than this field). */
+  memberships?: number;
 }
 export interface GoodbyeEvent {
   instanceId: string;

@@ -38,6 +38,14 @@ export const PresenceEvent = {
 export type PresenceEvent = (typeof PresenceEvent)[keyof typeof PresenceEvent];
 export const ALL_PRESENCE_PATTERN = 'presence.#';
 
+/**
+ * The local Socket.IO room of a chat room. Socket.IO puts each socket in a room named by its id,
+ * which a chat room name could equal: chat rooms live under `chat:` so the two never meet.
+ */
+export function chatSocketRoom(room: string): string {
+  return `chat:${room}`;
+}
+
 /** The local Socket.IO room that holds every socket of one user (`:` never occurs in chat rooms). */
 export function userSocketRoom(userId: string): string {
   return `user:${userId}`;

@@ -31,6 +31,7 @@ export interface TypingNotice {
  * delivery path a single switch; `t` is short because every room message carries it.
  */
 export type RoomEnvelope =
-  | { t: 'message'; message: Message }
+  /** `prev`: the seq before this one in the room's counter (0 when it started a new generation). */
+  | { t: 'message'; message: Message; prev?: number }
   | { t: 'presence'; presence: PresenceNotice }
   | { t: 'typing'; typing: TypingNotice };

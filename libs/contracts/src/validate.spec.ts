@@ -89,4 +89,58 @@ describe('validatePayload', () => {
   it('names the problem in the message', () => {
     expect(() => validatePayload(JoinRoomDto, { room: 'a.b' })).toThrow(/room must match/);
   });
+
+  it.each([
+    ['a null clientId', SendMessageDto, { room: 'r', text: 'a', clientId: null }],
+    ['a numeric clientId', SendMessageDto, { room: 'r', text: 'a', clientId: 7 }],
+    ['a null text', SendMessageDto, { room: 'r', text: null }],
+    ['a null sinceSeq', JoinRoomDto, { room: 'r', sinceSeq: null }],
+    ['a NaN sinceSeq', JoinRoomDto, { room: 'r', sinceSeq: NaN }],
+    ['an Infinity sinceSeq', JoinRoomDto, { room: 'r', sinceSeq: Infinity }],
+    ['a sinceSeq past 2^53', JoinRoomDto, { room: 'r', sinceSeq: 1e300 }],
+    ['a null afterSeq', HistoryDto, { room: 'r', afterSeq: null }],
+    ['a null beforeSeq', HistoryDto, { room: 'r', beforeSeq: null }],
+    ['a null limit', HistoryDto, { room: 'r', limit: null }],
+    ['a null typing', TypingDto, { room: 'r', typing: null }],
+    ['a null room', JoinRoomDto, { room: null }],
+  ])('refuses %s with INVALID_PAYLOAD', (_label, dto, payload) => {
+    expect(codeOf(() => validatePayload(dto as never, payload))).toBe(ErrorCode.InvalidPayload);
+  });
+
+  it('refuses text and clientIds that are not well-formed Unicode', () => {
+    for (const text of ['hi \uD800', '\uDC00', 'a\uDBFFb', '\uD83D']) {
+      expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text }))).toBe(
+        ErrorCode.InvalidPayload,
+      );
+      expect(
+        codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'ok', clientId: text })),
+      ).toBe(ErrorCode.InvalidPayload);
+    }
+    expect(
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'an emoji \uD83D\uDE00' })),
+    ).toBeUndefined();
+  });
+
+  it('counts characters as code points: 4000 emoji pass, 4001 do not', () => {
+    const emoji = '\u{1F600}';
+    expect(
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: emoji.repeat(4000) })),
+    ).toBeUndefined();
+    expect(
+      codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: emoji.repeat(4001) })),
+    ).toBe(ErrorCode.InvalidPayload);
+  });
+
+  it('refuses a deeply nested field without overflowing the stack', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 2500; i++) deep = { a: deep };
+    expect(codeOf(() => validatePayload(SendMessageDto, { room: 'r', text: 'a', deep }))).toBe(
+      ErrorCode.InvalidPayload,
+    );
+    let arr: unknown = [];
+    for (let i = 0; i < 2500; i++) arr = [arr];
+    expect(codeOf(() => validatePayload(JoinRoomDto, { room: arr }))).toBe(
+      ErrorCode.InvalidPayload,
+    );
+  });
 });

@@ -7,6 +7,13 @@ type Constructor<T> = new () => T;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
+ * How deep a payload may nest: the contract's payloads are one object of plain fields. A deeper
+ * one is refused before class-transformer walks it (it recurses, and 2,500 levels overflow the
+ * stack).
+ */
+export const MAX_PAYLOAD_DEPTH = 2;
+
+/**
  * Turns a client payload into a validated DTO or throws `INVALID_PAYLOAD` naming what is wrong.
  * Unknown fields are refused rather than dropped, so a client typo is told, not silently ignored.
  */
@@ -22,16 +29,41 @@ export function validatePayload<T extends object>(dto: Constructor<T>, payload: 
   if (poisoned !== undefined) {
     throw new ChatError(ErrorCode.InvalidPayload, `property ${poisoned} should not exist`);
   }
-  const instance = plainToInstance(dto, payload);
-  const errors = validateSync(instance, {
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
-  });
+  if (nestedDeeperThan(payload, MAX_PAYLOAD_DEPTH)) {
+    throw new ChatError(
+      ErrorCode.InvalidPayload,
+      'payload is nested deeper than the contract allows',
+    );
+  }
+  let instance: T;
+  let errors: ValidationError[];
+  try {
+    instance = plainToInstance(dto, payload);
+    errors = validateSync(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+    });
+  } catch {
+    // Whatever the validators choke on is still the client's payload, never an internal error.
+    throw new ChatError(ErrorCode.InvalidPayload, 'payload could not be read');
+  }
   if (errors.length > 0) {
     throw new ChatError(ErrorCode.InvalidPayload, describe(errors));
   }
   return instance;
+}
+
+/** Iterative (no recursion to overflow): true when some value sits more than `max` levels down. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function describe(errors: ValidationError[]): string {

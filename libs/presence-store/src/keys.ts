@@ -14,6 +14,8 @@ export class RedisKeys {
   instances = () => `${this.prefix}instances`;
   /** ZSET instanceId scored by last heartbeat (ms), read by the sweeper */
   instancesSeen = () => `${this.prefix}instances-seen`;
+  /** HASH instanceId -> room memberships of its connections (compared with its heartbeats) */
+  instanceMemberships = () => `${this.prefix}inst-memberships`;
   /** SET socketIds connected through an instance */
   instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
   /** SET rooms a connection has joined */
@@ -26,8 +28,10 @@ export class RedisKeys {
   roomConns = () => `${this.prefix}room-conns`;
   /** HASH userId -> connections of that user in the room */
   roomUsers = (room: string) => `${this.prefix}room:${room}:users`;
-  /** STRING the room's last assigned seq */
+  /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
+  /** STRING the seq the room's counter started from (its generation; expires with the history) */
+  roomGen = (room: string) => `${this.prefix}room:${room}:gen`;
   /** ZSET message JSON scored by seq */
   roomHistory = (room: string) => `${this.prefix}room:${room}:history`;
   /** STRING the ack of a send with a clientId, for safe retries */

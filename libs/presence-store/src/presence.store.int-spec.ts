@@ -116,15 +116,22 @@ describe('PresenceStore (real Redis)', () => {
           .then((r) => seqs.push(r.ack.seq)),
       ),
     );
-    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // A new room's counter starts at Redis's clock (µs): above any seq of an earlier life.
+    const base = Math.min(...seqs) - 1;
+    expect(base).toBeGreaterThan((Date.now() - 60_000) * 1000);
+    expect(Number.isSafeInteger(base + 30)).toBe(true);
+    expect(await store.seqState('r')).toEqual({ current: base + 30, gen: base });
+    expect([...seqs].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => base + i + 1),
+    );
     const recent = await store.recentMessages('r', 50);
-    expect(recent.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
-    expect((await store.history('r', { afterSeq: 25, limit: 100 })).map((m) => m.seq)).toEqual([
-      26, 27, 28, 29, 30,
-    ]);
-    expect((await store.history('r', { beforeSeq: 15, limit: 3 })).map((m) => m.seq)).toEqual([
-      12, 13, 14,
-    ]);
+    expect(recent.map((m) => m.seq - base)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
+    expect(
+      (await store.history('r', { afterSeq: base + 25, limit: 100 })).map((m) => m.seq - base),
+    ).toEqual([26, 27, 28, 29, 30]);
+    expect(
+      (await store.history('r', { beforeSeq: base + 15, limit: 3 })).map((m) => m.seq - base),
+    ).toEqual([12, 13, 14]);
     expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
   });
 
@@ -139,7 +146,7 @@ describe('PresenceStore (real Redis)', () => {
       serverId: 'g',
     });
     const now = Date.now();
-    await aged.appendMessage(draft('a', now - 9000), 0, now - 9000);
+    const first = await aged.appendMessage(draft('a', now - 9000), 0, now - 9000);
     await aged.appendMessage(draft('b', now - 6000), 0, now - 6000);
     // Read filter: both are past 5 s already.
     expect(await aged.recentMessages('old', 50)).toEqual([]);
@@ -147,7 +154,7 @@ describe('PresenceStore (real Redis)', () => {
     // Append trim: only `c` is still stored.
     expect(await redis.zcard(`${prefix}room:old:history`)).toBe(1);
     expect((await aged.history('old', { afterSeq: 0, limit: 10 })).map((m) => m.id)).toEqual(['c']);
-    expect(await aged.currentSeq('old')).toBe(3);
+    expect(await aged.currentSeq('old')).toBe(first.ack.seq + 2);
   });
 
   it('answers a retried clientId with the first ack and stores the message once', async () => {
@@ -163,18 +170,98 @@ describe('PresenceStore (real Redis)', () => {
     const first = await store.appendMessage(draft('first'));
     const again = await store.appendMessage(draft('second'));
     expect(first.duplicate).toBe(false);
-    expect(again).toEqual({ ack: first.ack, duplicate: true });
-    expect(first.ack).toMatchObject({ id: 'first', seq: 1 });
+    expect(again).toMatchObject({ ack: first.ack, duplicate: true });
+    expect(first.ack).toMatchObject({ id: 'first' });
     expect(await store.recentMessages('r', 50)).toHaveLength(1);
     // Another user with the same clientId is another message.
     const other = await store.appendMessage({ ...draft('third'), user: bob });
-    expect(other).toMatchObject({ duplicate: false, ack: { seq: 2 } });
+    expect(other).toMatchObject({ duplicate: false, ack: { seq: first.ack.seq + 1 } });
   });
 
-  it('never lets the seq fall below the floor a gateway passes (Redis lost its counter)', async () => {
+  it('never lets the seq fall below the floor a gateway passes', async () => {
     const draft = { id: 'x', room: 'reset', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
-    expect((await store.appendMessage(draft, 41)).ack.seq).toBe(42);
-    expect((await store.appendMessage(draft, 10)).ack.seq).toBe(43);
+    const far = Date.now() * 1000 + 10 ** 12;
+    expect((await store.appendMessage(draft, far)).ack.seq).toBe(far + 1);
+    expect((await store.appendMessage(draft, 10)).ack.seq).toBe(far + 2);
+    await store.appendMessage(draft, far + 5).then((r) => expect(r.ack.seq).toBe(far + 6));
+  });
+
+  it('never reuses a seq when Redis lost the room (restarted empty, or expired)', async () => {
+    const draft = { id: 'x', room: 'lost', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
+    const before: number[] = [];
+    for (let i = 0; i < 11; i++) before.push((await store.appendMessage(draft)).ack.seq);
+    // What an empty restart leaves: no counter, no history; the next gateway to send has no floor.
+    await redis.del(...(await redis.keys(`${prefix}room:lost:*`)));
+    const after = await store.appendMessage(draft, 0);
+    expect(after.ack.seq).toBeGreaterThan(Math.max(...before));
+    expect(after.prev).toBe(0);
+    expect((await store.appendMessage(draft)).prev).toBe(after.ack.seq);
+    expect((await store.seqState('lost')).gen).toBe(after.ack.seq - 1);
+  });
+
+  it('never decodes stored messages: a lone surrogate or a "ts" in text cannot break a room', async () => {
+    const short = new PresenceStore(redis, prefix, { maxMessages: 20, maxAgeMs: 5000 });
+    const now = Date.now();
+    const draft = (text: string, ts = now) => ({
+      id: text,
+      room: 'odd',
+      text,
+      user: ann,
+      ts,
+      serverId: 'g',
+    });
+    // Stored by an older version or another writer: JSON that cjson refuses to decode.
+    await short.appendMessage(draft('hi \uD800', now - 9000), 0, now - 9000);
+    await short.appendMessage(draft('x","ts":99999999999999,"y":"', now - 8000), 0, now - 8000);
+    const ok = await short.appendMessage(draft('fine'), 0, now);
+    expect(ok.duplicate).toBe(false);
+    // The aged ones were trimmed by their real ts, and every key of the room still expires.
+    expect((await short.history('odd', { afterSeq: 0, limit: 10 })).map((m) => m.text)).toEqual([
+      'fine',
+    ]);
+    for (const key of await redis.keys(`${prefix}room:odd:*`)) {
+      expect([key, await redis.pttl(key)]).toEqual([key, expect.any(Number)]);
+      expect(await redis.pttl(key)).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives every key a room write leaves an expiry, and removes presence keys when empty', async () => {
+    await store.connect('g', 's1', ann);
+    await store.join('s1', 'churn');
+    await store.appendMessage(
+      {
+        id: 'm',
+        room: 'churn',
+        text: 't',
+        user: ann,
+        ts: Date.now(),
+        serverId: 'g',
+        clientId: 'c',
+      },
+      0,
+    );
+    await store.leave('s1', 'churn');
+    await store.disconnect('s1');
+    await store.removeInstance('g');
+    const left = await redis.keys(`${prefix}*`);
+    expect(left.sort()).toEqual(
+      ['client:u-ann:c', 'gen', 'history', 'seq'].map((k) => `${prefix}room:churn:${k}`).sort(),
+    );
+    for (const key of left) expect(await redis.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('counts memberships per instance for the heartbeat comparison', async () => {
+    await store.connect('g1', 's1', ann);
+    await store.connect('g1', 's2', bob);
+    await store.join('s1', 'a');
+    await store.join('s1', 'b');
+    await store.join('s2', 'a');
+    expect(await store.instanceCounts('g1')).toEqual({ connections: 2, memberships: 3 });
+    await store.leave('s1', 'b');
+    await store.disconnect('s2');
+    expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 1 });
+    await store.removeInstance('g1');
+    expect(await store.instanceCounts('g1')).toEqual({ connections: 0, memberships: 0 });
   });
 
   it('leaves private rooms out of public answers', async () => {

@@ -54,6 +54,19 @@ export interface AppendResult {
   ack: SendAck;
   /** True when the clientId was seen before: `ack` is the first send's. */
   duplicate: boolean;
+  /**
+   * The seq before this one in the room's counter: `seq - 1`, or 0 when this send started a new
+   * generation (nothing before it is to be waited for).
+   */
+  prev: number;
+}
+
+/** Where a room's counter stands. */
+export interface SeqState {
+  /** The last assigned seq (0: no counter). */
+  current: number;
+  /** The seq its generation started from: messages have seqs above it (0: unknown or none). */
+  gen: number;
 }
 
 /**
@@ -113,6 +126,15 @@ export class PresenceStore {
       .zadd(this.keys.instancesSeen(), now, instanceId)
       .exec();
     return Number(result?.[0]?.[1]) === 1;
+  }
+
+  /** What presence holds for an instance, to compare with what its heartbeat reports. */
+  async instanceCounts(instanceId: string): Promise<{ connections: number; memberships: number }> {
+    const [connections, memberships] = await Promise.all([
+      this.redis.scard(this.keys.instanceConns(instanceId)),
+      this.redis.hget(this.keys.instanceMemberships(), instanceId),
+    ]);
+    return { connections, memberships: Number(memberships ?? 0) };
   }
 
   /** The socket ids presence holds for an instance. */
@@ -236,13 +258,21 @@ export class PresenceStore {
       clientKey,
       message.id,
       message.ts,
-    )) as [string, number];
-    return { ack: JSON.parse(r[0]) as SendAck, duplicate: Number(r[1]) === 1 };
+    )) as [string, number, number];
+    const ack = JSON.parse(r[0]) as SendAck;
+    const duplicate = Number(r[1]) === 1;
+    return { ack, duplicate, prev: duplicate ? ack.seq - 1 : Number(r[2]) };
   }
 
   /** The room's last assigned seq (0 for a room without messages). */
   async currentSeq(room: string): Promise<number> {
     return Number((await this.redis.get(this.keys.roomSeq(room))) ?? 0);
+  }
+
+  /** The room's last assigned seq and its generation's start, read together. */
+  async seqState(room: string): Promise<SeqState> {
+    const [current, gen] = await this.redis.mget(this.keys.roomSeq(room), this.keys.roomGen(room));
+    return { current: Number(current ?? 0), gen: Number(gen ?? 0) };
   }
 
   /** One message by seq, if still retained. */

@@ -8,8 +8,9 @@ local function roomsKey(p, room)
   if string.sub(room, 1, 8) == 'private-' then return p..'private-rooms' end
   return p..'rooms'
 end
-local function leave(p, sid, u, room)
+local function leave(p, sid, inst, u, room)
   if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
+  if redis.call('HINCRBY', p..'inst-memberships', inst, -1) <= 0 then redis.call('HDEL', p..'inst-memberships', inst) end
   local rk = p..'room:'..room..':users'
   local n = redis.call('HINCRBY', rk, u, -1)
   if n <= 0 then redis.call('HDEL', rk, u) end
@@ -29,7 +30,7 @@ local function disconnect(p, sid, out)
   local conn = cjson.decode(c)
   local name = redis.call('HGET', p..'names', conn.u) or conn.u
   for _, room in ipairs(redis.call('SMEMBERS', p..'conn:'..sid..':rooms')) do
-    if leave(p, sid, conn.u, room) then
+    if leave(p, sid, conn.i, conn.u, room) then
       table.insert(out, room); table.insert(out, conn.u); table.insert(out, name)
     end
   end
@@ -62,7 +63,9 @@ local p, sid, room = ARGV[1], ARGV[2], ARGV[3]
 local c = redis.call('HGET', p..'conns', sid)
 if not c then return false end
 if redis.call('SADD', p..'conn:'..sid..':rooms', room) == 0 then return false end
-local u = cjson.decode(c).u
+local conn = cjson.decode(c)
+local u = conn.u
+redis.call('HINCRBY', p..'inst-memberships', conn.i, 1)
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)
 redis.call('HINCRBY', p..'room-conns', room, 1)
@@ -77,8 +80,9 @@ ${LEAVE_FN}
 local p, sid, room = ARGV[1], ARGV[2], ARGV[3]
 local c = redis.call('HGET', p..'conns', sid)
 if not c then return false end
-local u = cjson.decode(c).u
-if leave(p, sid, u, room) then return {u, redis.call('HGET', p..'names', u) or u} end
+local conn = cjson.decode(c)
+local u = conn.u
+if leave(p, sid, conn.i, u, room) then return {u, redis.call('HGET', p..'names', u) or u} end
 return false
 `;
 
@@ -99,6 +103,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', p..'inst:'..inst..':conns')) do
   disconnect(p, sid, out)
 end
 redis.call('DEL', p..'inst:'..inst..':conns')
+redis.call('HDEL', p..'inst-memberships', inst)
 redis.call('HDEL', p..'instances', inst)
 redis.call('ZREM', p..'instances-seen', inst)
 return out
@@ -108,31 +113,53 @@ return out
  * ARGV: prefix, room, message JSON without its opening brace, max retained, max age ms, now ms,
  * floor seq, client key ('' for none), message id, message ts.
  * Assigns the room's next seq and stores the message in one step, so history order is seq order.
- * A client key already set (a retried clientId) returns the first send's ack instead. The floor
- * keeps seq increasing when Redis lost the counter (a restart without persistence): a gateway
- * passes the last seq it delivered. Returns {ack JSON, 1 if duplicate else 0}.
+ * A client key already set (a retried clientId) returns the first send's ack instead.
+ *
+ * A room without a counter (new, idle past retention, or lost when Redis restarted empty) starts
+ * a new generation at Redis's clock in microseconds (and never below the floor: the last seq the
+ * calling gateway delivered). A room would need a million messages a second for its whole life
+ * to overtake the clock, so a new generation's seqs are above every seq any gateway or client
+ * can hold from an earlier one: a seq is never reused for another message. (Seqs stay below
+ * 2^53, exact in JSON and in Lua's doubles, until the year 2255; Lua's tostring would print them
+ * with an exponent, so they are formatted with %d.)
+ *
+ * It never decodes a stored message (one that cjson cannot parse must not disable the room): the
+ * age trim reads `"ts":` where only a key can stand (after `{` or `,`; inside a JSON string
+ * every quote is escaped). Reads come first and nothing can fail after the first write.
+ * Returns {ack JSON, 1 if duplicate else 0, the seq before this one in its generation (0 first)}.
  */
 export const APPEND_MESSAGE = `
-local p, room, ck = ARGV[1], ARGV[2], ARGV[8]
+local p, room, ck, ttl = ARGV[1], ARGV[2], ARGV[8], ARGV[5]
 if ck ~= '' then
   local prev = redis.call('GET', ck)
-  if prev then return {prev, 1} end
+  if prev then return {prev, 1, 0} end
 end
-local sk = p..'room:'..room..':seq'
-local floor = tonumber(ARGV[7])
-if floor > 0 and (tonumber(redis.call('GET', sk)) or 0) < floor then redis.call('SET', sk, floor) end
-local seq = redis.call('INCR', sk)
+local sk, gk = p..'room:'..room..':seq', p..'room:'..room..':gen'
 local hk = p..'room:'..room..':history'
-redis.call('ZADD', hk, seq, '{"seq":'..seq..','..ARGV[3])
+local prev = tonumber(redis.call('GET', sk))
+local floor = tonumber(ARGV[7])
+if prev and prev < floor then prev = floor end
+local gen
+if not prev then
+  local t = redis.call('TIME')
+  gen = math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), floor)
+end
+local seq = (prev or gen) + 1
+local s = string.format('%d', seq)
+redis.call('SET', sk, s, 'PX', ttl)
+if gen then redis.call('SET', gk, string.format('%d', gen), 'PX', ttl) else redis.call('PEXPIRE', gk, ttl) end
+redis.call('ZADD', hk, s, '{"seq":'..s..','..ARGV[3])
 redis.call('ZREMRANGEBYRANK', hk, 0, -(tonumber(ARGV[4]) + 1))
-local cutoff = tonumber(ARGV[6]) - tonumber(ARGV[5])
+local cutoff = tonumber(ARGV[6]) - tonumber(ttl)
 for _ = 1, 100 do
   local oldest = redis.call('ZRANGE', hk, 0, 0)
-  if #oldest == 0 or cjson.decode(oldest[1]).ts >= cutoff then break end
+  if #oldest == 0 then break end
+  local ts = tonumber(string.match(oldest[1], '[{,]"ts":(%d+)'))
+  if not ts or ts >= cutoff then break end
   redis.call('ZREMRANGEBYRANK', hk, 0, 0)
 end
-redis.call('PEXPIRE', hk, ARGV[5])
-local ack = '{"id":"'..ARGV[9]..'","seq":'..seq..',"ts":'..ARGV[10]..'}'
-if ck ~= '' then redis.call('SET', ck, ack, 'PX', ARGV[5]) end
-return {ack, 0}
+redis.call('PEXPIRE', hk, ttl)
+local ack = '{"id":"'..ARGV[9]..'","seq":'..s..',"ts":'..ARGV[10]..'}'
+if ck ~= '' then redis.call('SET', ck, ack, 'PX', ttl) end
+return {ack, 0, string.format('%d', prev or 0)}
 `;

@@ -32,6 +32,8 @@ import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { ChatService, stateOf, type SocketState } from './chat.service';
 import { Handshake } from './handshake';
 import { LocalDelivery } from './local-delivery';
+import { EventLimiter } from './rate-limits';
+import { SlowConsumers } from './slow-consumers';
 
 /**
  * The Socket.IO face of the gateway. Every handler answers through its ack, success or error,
@@ -48,6 +50,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broker: AmqpTopicClient,
     private readonly metrics: GatewayMetrics,
     private readonly handshake: Handshake,
+    private readonly limiter: EventLimiter,
+    private readonly slow: SlowConsumers,
   ) {}
 
   afterInit(io: Server): void {
@@ -82,6 +86,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   handleDisconnect(socket: Socket): void {
     this.metrics.connections.dec();
+    this.limiter.forget(socket.id);
     this.chat
       .disconnect(socket)
       .catch((err: Error) =>
@@ -133,13 +138,28 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     });
   }
 
+  /**
+   * Every event: the connection's event budget first, and no answer at all to a client that has
+   * left too much unread (it is disconnected), then the handler, whose failure becomes a code.
+   */
   private async handle<T extends object>(
     event: string,
     socket: Socket,
     run: () => Promise<T> | T,
-  ): Promise<Ack<T>> {
+  ): Promise<Ack<T> | undefined> {
     try {
-      return { ok: true, ...(await run()) };
+      if (!this.slow.check(socket)) return undefined;
+      if (!(await this.limiter.allow(socket.id))) {
+        return ackError(
+          ErrorCode.RateLimited,
+          `at most ${this.config.RATE_LIMIT_EVENTS_PER_SEC} events per second (burst ${this.config.RATE_LIMIT_EVENTS_BURST}); slow down`,
+        );
+      }
+      const result = await run();
+      // Asked-for bytes are the cheap way to fill a gateway: a client that has not read the
+      // last answers gets no more of them.
+      if (!this.slow.check(socket)) return undefined;
+      return { ok: true, ...result };
     } catch (err) {
       if (err instanceof ChatError) return ackError(err.code, err.message);
       this.logger.error(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import {
+  chatSocketRoom,
   ChatError,
   ErrorCode,
   isPrivateRoom,
@@ -14,16 +15,18 @@ import {
   type RoomEvent,
   type User,
 } from '@roomcast/contracts';
-import { PresenceStore, type AppendResult } from '@roomcast/presence-store';
+import { PresenceStore, type AppendResult, type SeqState } from '@roomcast/presence-store';
 import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { LocalDelivery } from './local-delivery';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
-import { SendLimiter } from './send-limiter';
+import { SendLimiter } from './rate-limits';
 
+/** The join ack's history: the last 50, or with `sinceSeq` at most 100 then `more` (PROTOCOL.md). */
 const RECENT_ON_JOIN = 50;
+const SINCE_ON_JOIN = 100;
 
 /** What a socket carries between events. */
 export interface SocketState {
@@ -33,6 +36,11 @@ export interface SocketState {
   rooms: Set<string>;
   /** Last typing broadcast per room (ms), for the throttle. */
   typingAt?: Map<string, number>;
+  /**
+   * The tail of this socket's membership changes (join, leave, disconnect), which run one after
+   * another in the order they arrived; undefined when none is under way.
+   */
+  ops?: Promise<void>;
 }
 
 export function stateOf(socket: Socket): SocketState {
@@ -55,9 +63,19 @@ export class ChatService {
     private readonly limiter: SendLimiter,
   ) {}
 
-  async join(socket: Socket, dto: JoinRoomDto) {
+  /**
+   * Joins are serialised with the socket's leaves and its disconnect, so a join and a leave sent
+   * back to back apply in that order: the socket is in the Socket.IO room exactly when it is a
+   * member (and presence hears of it in the same order).
+   */
+  join(socket: Socket, dto: JoinRoomDto) {
+    return this.serially(stateOf(socket), () => this.applyJoin(socket, dto));
+  }
+
+  private async applyJoin(socket: Socket, dto: JoinRoomDto) {
     const { room } = dto;
     const state = stateOf(socket);
+    if (!socket.connected) throw new ChatError(ErrorCode.NotInRoom, 'the connection is closing');
     this.assertMayEnter(room, state);
     const isNew = !state.rooms.has(room);
     if (isNew && state.rooms.size >= this.config.MAX_ROOMS_PER_CONNECTION) {
@@ -73,11 +91,11 @@ export class ChatService {
       } catch (err) {
         state.rooms.delete(room);
         void this.registry.remove(room, socket.id).catch(() => undefined);
-        throw unavailable('the message broker or Redis', err);
+        throw this.unavailable('the message broker or Redis', room, err);
       }
       this.metrics.bindings.set(this.registry.boundCount);
       this.delivery.holdBack(room, socket);
-      await socket.join(room);
+      await socket.join(chatSocketRoom(room));
       this.publishPresence(PresenceEvent.Join, {
         instanceId: this.config.INSTANCE_ID,
         socketId: socket.id,
@@ -88,36 +106,37 @@ export class ChatService {
     }
     let history: Message[];
     let members: User[];
-    let current: number;
+    let seq: SeqState;
     try {
-      [history, members, current] = await Promise.all([
+      [history, members, seq] = await Promise.all([
         dto.sinceSeq !== undefined
-          ? this.store.history(room, {
-              afterSeq: dto.sinceSeq,
-              limit: this.store.retention.maxMessages,
-            })
+          ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
           : this.store.recentMessages(room, RECENT_ON_JOIN),
         this.store.members(room),
-        this.store.currentSeq(room),
+        this.store.seqState(room),
       ]);
     } catch (err) {
       this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
       if (isNew) await this.leaveQuietly(socket, room);
-      throw unavailable('Redis', err);
+      throw this.unavailable('Redis', room, err);
     }
     const since = dto.sinceSeq ?? 0;
-    this.delivery.release(room, socket, history.at(-1)?.seq ?? Math.min(since, current));
+    const more = history.length > SINCE_ON_JOIN;
+    if (more) history = history.slice(0, SINCE_ON_JOIN);
+    // With `more`, the client pages up to the current seq itself; live messages start after it.
+    const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
+    this.delivery.release(room, socket, floor);
     if (!members.some((m) => m.id === state.user.id)) members.push(state.user);
-    // Complete when nothing after `since` has been dropped by retention.
-    const complete = history.length > 0 ? history[0].seq === since + 1 : current <= since;
-    return { room, members, history, complete };
+    return { room, members, history, more, complete: isComplete(since, history, seq) };
   }
 
-  async leave(socket: Socket, room: string) {
+  leave(socket: Socket, room: string) {
     const state = stateOf(socket);
-    if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
-    await this.leaveQuietly(socket, room);
-    return { room };
+    return this.serially(state, async () => {
+      if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+      await this.leaveQuietly(socket, room);
+      return { room };
+    });
   }
 
   /** Leaves locally and tells presence (which tells the room if the user is gone for good). */
@@ -130,20 +149,42 @@ export class ChatService {
     });
   }
 
-  /** Local clean-up of every room of a socket that disconnected. */
+  /** Local clean-up of every room of a socket that disconnected, after its pending joins. */
   async disconnect(socket: Socket): Promise<void> {
     const state = stateOf(socket);
     if (!state?.rooms) return;
     this.limiter.forget(socket.id);
-    await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
-    this.publishPresence(PresenceEvent.Disconnect, {
-      instanceId: this.config.INSTANCE_ID,
-      socketId: socket.id,
+    await this.serially(state, async () => {
+      await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
+      this.publishPresence(PresenceEvent.Disconnect, {
+        instanceId: this.config.INSTANCE_ID,
+        socketId: socket.id,
+      });
     });
+  }
+
+  /** Runs `op` after the socket's earlier membership changes, whatever became of them. */
+  private serially<T>(state: SocketState, op: () => Promise<T>): Promise<T> {
+    const run = (state.ops ?? Promise.resolve()).then(op);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    state.ops = tail;
+    void tail.then(() => {
+      if (state.ops === tail) state.ops = undefined;
+    });
+    return run;
+  }
+
+  /** Waits for the membership changes that arrived before the current event. */
+  private async afterMembershipChanges(state: SocketState): Promise<void> {
+    if (state.ops) await state.ops;
   }
 
   async send(socket: Socket, room: string, text: string, clientId?: string) {
     const state = stateOf(socket);
+    await this.afterMembershipChanges(state);
     if (!state.rooms.has(room))
       throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
     if (!(await this.limiter.allow(socket.id))) {
@@ -165,9 +206,9 @@ export class ChatService {
     try {
       appended = await this.store.appendMessage(draft, this.sequencer.lastSeq(room));
     } catch (err) {
-      throw unavailable('Redis', err);
+      throw this.unavailable('Redis', room, err);
     }
-    const { ack, duplicate } = appended;
+    const { ack, duplicate, prev } = appended;
     // A retried clientId: publish the first send's message again (members' sequencers drop it
     // if they have it), so a send whose first publish was lost is still delivered once.
     const message = duplicate
@@ -178,9 +219,10 @@ export class ChatService {
         await this.broker.publishEvent(roomRoutingKey(room), {
           t: 'message',
           message,
+          prev,
         } satisfies RoomEnvelope);
       } catch (err) {
-        throw unavailable('the message broker', err);
+        throw this.unavailable('the message broker', room, err);
       }
     }
     if (!duplicate) this.metrics.accepted.inc();
@@ -197,7 +239,7 @@ export class ChatService {
       });
       return { messages };
     } catch (err) {
-      throw unavailable('Redis', err);
+      throw this.unavailable('Redis', dto.room, err);
     }
   }
 
@@ -206,12 +248,13 @@ export class ChatService {
     try {
       return { members: await this.store.members(room) };
     } catch (err) {
-      throw unavailable('Redis', err);
+      throw this.unavailable('Redis', room, err);
     }
   }
 
   async typing(socket: Socket, room: string, typing: boolean) {
     const state = stateOf(socket);
+    await this.afterMembershipChanges(state);
     if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
     const now = Date.now();
     state.typingAt ??= new Map();
@@ -232,7 +275,7 @@ export class ChatService {
   private async exitRoom(socket: Socket, room: string): Promise<void> {
     stateOf(socket).rooms.delete(room);
     this.delivery.forget(room, socket);
-    await socket.leave(room);
+    await socket.leave(chatSocketRoom(room));
     try {
       await this.registry.remove(room, socket.id);
     } catch (err) {
@@ -260,11 +303,21 @@ export class ChatService {
       this.logger.warn(`presence event ${event} not published: ${err.message}`);
     });
   }
+
+  /** The client hears which dependency failed, never its error text; the log gets that. */
+  private unavailable(dependency: string, room: string, err: unknown): ChatError {
+    this.logger.warn(`${dependency} failed for room ${room}: ${(err as Error)?.message ?? err}`);
+    return new ChatError(ErrorCode.Unavailable, `${dependency} is not answering; retry later`);
+  }
 }
 
-function unavailable(dependency: string, err: unknown): ChatError {
-  return new ChatError(
-    ErrorCode.Unavailable,
-    `${dependency} is not answering (${(err as Error)?.message ?? err}); retry later`,
-  );
+/**
+ * Whether the history after `since` holds every message retention could have kept. A client
+ * that holds a seq of an earlier generation (Redis lost the room) may have missed messages that
+ * nobody can tell of any more: not complete.
+ */
+export function isComplete(since: number, history: Message[], seq: SeqState): boolean {
+  if (since > 0 && since < seq.gen) return false;
+  const from = Math.max(since, seq.gen);
+  return history.length > 0 ? history[0].seq === from + 1 : seq.current <= since;
 }

@@ -31,7 +31,7 @@ export class DeliveryController {
       this.metrics.unusedDeliveries.inc();
       return;
     }
-    if (envelope.t === 'message') this.sequencer.accept(envelope.message);
+    if (envelope.t === 'message') this.sequencer.accept(envelope.message, envelope.prev);
     else if (envelope.t === 'presence') this.delivery.emitPresence(envelope.presence);
     else this.delivery.emitTyping(envelope.typing);
   }

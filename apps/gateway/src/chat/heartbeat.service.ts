@@ -8,7 +8,8 @@ import {
 import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast/contracts';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
-import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { stateOf } from './chat.service';
+import { LocalDelivery } from './local-delivery';
 import { PresenceAnnouncer } from './presence-announcer';
 import { RoomRegistry } from './room-registry';
 
@@ -25,7 +26,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly broker: AmqpTopicClient,
     private readonly registry: RoomRegistry,
-    private readonly metrics: GatewayMetrics,
+    private readonly delivery: LocalDelivery,
     private readonly announcer: PresenceAnnouncer,
   ) {}
 
@@ -43,12 +44,20 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async beat(): Promise<void> {
-    const connections = (await this.metrics.connections.get()).values[0]?.value ?? 0;
+    let connections = 0;
+    let memberships = 0;
+    for (const socket of this.delivery.localSockets()) {
+      const state = stateOf(socket);
+      if (!state?.rooms) continue;
+      connections++;
+      memberships += state.rooms.size;
+    }
     const event: HeartbeatEvent = {
       instanceId: this.config.INSTANCE_ID,
       startedAt: this.announcer.startedAt,
       connections,
       rooms: this.registry.roomCount,
+      memberships,
     };
     await this.broker.publishEvent(PresenceEvent.Heartbeat, event).catch((err: Error) => {
       this.logger.warn(`heartbeat not published: ${err.message}`);

@@ -15,8 +15,15 @@ describe('openModeUser', () => {
     expect(openModeUser(undefined)?.name).toMatch(/^guest-/);
   });
 
-  it.each([[''], ['   '], ['x'.repeat(33)], [42], [{}]])('refuses the name %p', (name) => {
-    expect(openModeUser({ name })).toBeNull();
+  it.each([[''], ['   '], ['x'.repeat(33)], [42], [{}], ['Ann \uD800'], ['\uDC00']])(
+    'refuses the name %p',
+    (name) => {
+      expect(openModeUser({ name })).toBeNull();
+    },
+  );
+
+  it('counts a name in characters, so 32 emoji are a valid name', () => {
+    expect(openModeUser({ name: '\u{1F600}'.repeat(32) })?.name).toHaveLength(64);
   });
 });
 
@@ -33,6 +40,12 @@ describe('jwtIdentity', () => {
     expect(id?.user).toEqual({ id: 'u1', name: 'Ann' });
     expect([...(id?.privateRooms ?? [])]).toEqual(['private-ops']);
     expect(id?.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('uses sub for a name that is not well-formed, and refuses such a sub', async () => {
+    const id = await jwtIdentity({ token: await sign({ sub: 'u2', name: 'x\uD800' }) }, secret);
+    expect(id?.user).toEqual({ id: 'u2', name: 'u2' });
+    expect(await jwtIdentity({ token: await sign({ sub: 'u\uDC00' }) }, secret)).toBeNull();
   });
 
   it('refuses a token without sub or exp, expired, or signed with another key', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isValidRoomName, type User } from '@roomcast/contracts';
+import { isValidRoomName, isWellFormedText, textLength, type User } from '@roomcast/contracts';
 import { jwtVerify } from 'jose';
 
 /** Who a connection is, and what its handshake allows it. */
@@ -25,8 +25,14 @@ export function openModeUser(auth: unknown): User | null {
   }
   if (typeof raw !== 'string') return null;
   const name = raw.trim();
-  if (name.length < 1 || name.length > 32) return null;
+  if (!isDisplayName(name)) return null;
   return { id: userIdFor(name), name };
+}
+
+/** 1-32 characters of well-formed Unicode (a lone surrogate cannot be stored or shown). */
+function isDisplayName(name: string): boolean {
+  const n = textLength(name);
+  return n >= 1 && n <= 32 && isWellFormedText(name);
 }
 
 function userIdFor(name: string): string {
@@ -54,8 +60,9 @@ export async function jwtIdentity(
     });
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128) return null;
+    if (!isWellFormedText(sub)) return null;
     const rawName = typeof payload.name === 'string' ? payload.name.trim() : '';
-    const name = rawName.length >= 1 && rawName.length <= 32 ? rawName : sub.slice(0, 32);
+    const name = isDisplayName(rawName) ? rawName : [...sub].slice(0, 32).join('');
     const rooms = Array.isArray(payload.rooms) ? payload.rooms.filter(isValidRoomName) : [];
     return {
       user: { id: sub, name },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  chatSocketRoom,
   ServerEvent,
   userSocketRoom,
   type Message,
@@ -52,23 +53,23 @@ export class LocalDelivery {
         else if (m.seq > j.floor) j.socket.emit(ServerEvent.Message, m);
       }
       this.io
-        .to(m.room)
+        .to(chatSocketRoom(m.room))
         .except([...joining.keys()])
         .emit(ServerEvent.Message, m);
     } else {
-      this.io.to(m.room).emit(ServerEvent.Message, m);
+      this.io.to(chatSocketRoom(m.room)).emit(ServerEvent.Message, m);
     }
     this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
   }
 
   emitPresence(notice: PresenceNotice): void {
-    this.io?.to(notice.room).emit(ServerEvent.Presence, notice);
+    this.io?.to(chatSocketRoom(notice.room)).emit(ServerEvent.Presence, notice);
   }
 
   /** Typing goes to the other members only: every socket of the typing user is left out. */
   emitTyping(notice: TypingNotice): void {
     this.io
-      ?.to(notice.room)
+      ?.to(chatSocketRoom(notice.room))
       .except(userSocketRoom(notice.user.id))
       .emit(ServerEvent.Typing, notice);
   }

@@ -119,4 +119,27 @@ describe('RoomSequencer', () => {
     expect(t.sequencer.lastSeq('r')).toBe(0);
     expect(t.emitted).toEqual([1]);
   });
+
+  it('emits the first message of a new generation at once, without a gap fill', async () => {
+    const t = setup(11, 60000);
+    await t.sequencer.start('r');
+    // Redis lost the counter: the next send starts a generation far above 11, with prev 0.
+    t.sequencer.accept(t.append(1_800_000_000_001), 0);
+    t.sequencer.accept(t.append(1_800_000_000_002), 1_800_000_000_001);
+    expect(t.emitted).toEqual([1_800_000_000_001, 1_800_000_000_002]);
+    // An old seq arriving late is a duplicate: it can never be mistaken for a new message.
+    t.sequencer.accept(msg(12), 11);
+    expect(t.emitted).toHaveLength(2);
+    expect(t.dupes()).toBe(1);
+  });
+
+  it('still waits for a gap inside a generation when prev was not emitted', async () => {
+    const t = setup(0, 60000);
+    await t.sequencer.start('r');
+    t.sequencer.accept(t.append(500), 0);
+    t.sequencer.accept(t.append(502), 501);
+    expect(t.emitted).toEqual([500]);
+    t.sequencer.accept(t.append(501), 500);
+    expect(t.emitted).toEqual([500, 501, 502]);
+  });
 });

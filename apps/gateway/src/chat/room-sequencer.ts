@@ -53,11 +53,19 @@ export class RoomSequencer {
     return expected === undefined ? 0 : expected - 1;
   }
 
-  accept(message: Message): void {
+  /**
+   * `prev` is the seq before this one in the room's counter (seq - 1 unless the counter started a
+   * new generation: a new room, or one Redis lost). A message whose `prev` was already emitted
+   * is next even when its seq jumps, so a new generation needs no wait for a gap fill.
+   */
+  accept(message: Message, prev = message.seq - 1): void {
     const order = this.state(message.room);
     if (order.expected !== undefined && message.seq < order.expected) {
       this.deps.onDuplicate?.();
       return;
+    }
+    if (order.expected !== undefined && prev < order.expected && order.pending.size === 0) {
+      order.expected = message.seq;
     }
     order.pending.set(message.seq, message);
     this.drain(message.room, order);

@@ -26,6 +26,27 @@ export class GatewayEnv extends CommonEnv {
   @Min(1)
   RATE_LIMIT_BURST: number = 40;
 
+  /** Every client event per connection (joins, leaves, reads, sends, typing): sustained rate... */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_EVENTS_PER_SEC: number = 50;
+
+  /** ...and the burst on top of it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_EVENTS_BURST: number = 100;
+
+  /**
+   * A connection whose unsent output passes this many bytes (a client that does not read) is
+   * disconnected instead of buffered without limit.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(65536)
+  MAX_BUFFERED_BYTES: number = 4 * 1024 * 1024;
+
   /** Open connections per client address on one gateway. */
   @Type(() => Number)
   @IsInt()

@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly deliveryLatency: Histogram;
   readonly duplicatesDropped: Counter;
   readonly gapFills: Counter;
+  readonly slowConsumers: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -48,6 +49,11 @@ export class GatewayMetrics {
     this.gapFills = new Counter({
       name: 'roomcast_gap_fill_messages_total',
       help: 'Messages read from history to fill a gap in a room seq',
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'roomcast_slow_consumers_disconnected_total',
+      help: 'Connections dropped because they left more than MAX_BUFFERED_BYTES unread',
       registers,
     });
     this.deliveryLatency = new Histogram({

@@ -1,10 +1,10 @@
 import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
 
 /**
- * Per-connection `message:send` budget: `perSecond` sustained, and a burst of `burst` in all
+ * A per-connection budget: `perSecond` sustained, and a burst of `burst` in all
  * (rate-limiter-flexible's BurstyRateLimiter: the burst pool refills over 10 s).
  */
-export class SendLimiter {
+export class BurstLimiter {
   private readonly base: RateLimiterMemory;
   private readonly extra: RateLimiterMemory;
   private readonly limiter: BurstyRateLimiter;
@@ -35,3 +35,12 @@ export class SendLimiter {
     void this.extra.delete(key).catch(() => undefined);
   }
 }
+
+/** `message:send` per connection (RATE_LIMIT_PER_SEC, RATE_LIMIT_BURST). */
+export class SendLimiter extends BurstLimiter {}
+
+/**
+ * Every client event per connection, reads included (RATE_LIMIT_EVENTS_PER_SEC, _BURST): a join
+ * or a history read can answer far more bytes than it costs to ask for.
+ */
+export class EventLimiter extends BurstLimiter {}
