@@ -74,7 +74,9 @@ describe('one order per room, and a gateway crash mid-stream', () => {
       )
     ).flat();
     expect(acks.every((a) => a.ok)).toBe(true);
-    const expected = Array.from({ length: 120 }, (_, i) => i + 1);
+    // One seq per message, consecutive from the room's first (its counter starts at Redis's clock).
+    const first = Math.min(...acks.map((a) => (a.ok ? a.seq : Infinity)));
+    const expected = Array.from({ length: 120 }, (_, i) => first + i);
     for (const m of members) {
       await waitFor(() => seqsOf(m, 'order').length >= 120, 10000, '120 messages at each member');
     }
@@ -259,7 +261,7 @@ describe('Redis restarted empty', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    cluster = await startCluster({ label: 'redis', gateways: 2, env: { REDIS_URL: redis.url } });
+    cluster = await startCluster({ label: 'redis', gateways: 3, env: { REDIS_URL: redis.url } });
   }, 60000);
 
   afterAll(async () => {
@@ -268,14 +270,19 @@ describe('Redis restarted empty', () => {
     await redis?.stop();
   }, 30000);
 
-  it('reports not ready, answers UNAVAILABLE, then rebuilds presence and keeps seq increasing', async () => {
+  it('reports not ready, answers UNAVAILABLE, then rebuilds presence and never reuses a seq', async () => {
     const ann = await connectClient(cluster.gateways[0].url, 'Ann');
     const bob = await connectClient(cluster.gateways[1].url, 'Bob');
-    clients.push(ann, bob);
+    const idle = await connectClient(cluster.gateways[2].url, 'Idle');
+    clients.push(ann, bob, idle);
     await ann.ack('room:join', { room: 'durable' });
     await bob.ack('room:join', { room: 'durable' });
-    for (let i = 0; i < 3; i++) await ann.ack('message:send', { room: 'durable', text: `m${i}` });
-    await waitFor(() => seqsOf(bob, 'durable').length === 3, 5000, 'three messages');
+    const before: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const a = await ann.ack<SendAck>('message:send', { room: 'durable', text: `m${i}` });
+      if (a.ok) before.push(a.seq);
+    }
+    await waitFor(() => seqsOf(bob, 'durable').length === 11, 5000, 'eleven messages');
 
     await redis.stop();
     await waitFor(
@@ -303,7 +310,7 @@ describe('Redis restarted empty', () => {
         const room = (await (await fetch(`${cluster.stats.url}/stats/rooms/durable`)).json()) as {
           users: number;
         };
-        return s.online === 2 && s.connections === 2 && room.users === 2;
+        return s.online === 3 && s.connections === 3 && room.users === 2;
       },
       15000,
       'presence rebuilt from the gateways',
@@ -321,13 +328,30 @@ describe('Redis restarted empty', () => {
       200,
     );
     report('redis: chat recovered after restart (ms)', Date.now() - restartedAt);
-    // Redis forgot the room's counter; the gateway's floor keeps seq increasing.
-    expect(ack.seq).toBeGreaterThan(3);
-    await waitFor(
-      () => bob.messages.some((m) => m.text === 'back'),
-      5000,
-      'delivery after the restart',
-    );
-    assertOrderedOnce(seqsOf(bob, 'durable'));
+    // Redis forgot the room's counter: the new generation starts above every seq handed out.
+    expect(ack.seq).toBeGreaterThan(Math.max(...before));
+    // A user on the gateway that had no member of the room: it has no floor to pass.
+    const cat = await connectClient(cluster.gateways[2].url, 'Cat');
+    clients.push(cat);
+    await cat.ack('room:join', { room: 'durable' });
+    const fromCat = await cat.ack<SendAck>('message:send', { room: 'durable', text: 'from cat' });
+    expect(fromCat.ok && fromCat.seq).toBeGreaterThan(ack.seq);
+    for (const member of [ann, bob, cat]) {
+      await waitFor(
+        () => member.messages.some((m) => m.text === 'from cat'),
+        5000,
+        `delivery of Cat's message at ${member.socket.id}`,
+      );
+      assertOrderedOnce(seqsOf(member, 'durable'));
+    }
+    // A client that had seq 10 of the old generation: what it missed is gone, and it is told.
+    const returning = await connectClient(cluster.gateways[2].url, 'Returning');
+    clients.push(returning);
+    const rejoined = await returning.ack<{ history: Message[]; complete: boolean }>('room:join', {
+      room: 'durable',
+      sinceSeq: before[9],
+    });
+    expect(rejoined.history.map((m) => m.text)).toEqual(['back', 'from cat']);
+    expect(rejoined.complete).toBe(false);
   }, 60000);
 });
