@@ -1,9 +1,13 @@
 import type { Socket as TcpSocket } from 'node:net';
 import {
   connectClient,
+  requireNginx,
   requireServices,
   startCluster,
+  startNginx,
+  stopNginx,
   waitFor,
+  type RunningNginx,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
@@ -106,4 +110,43 @@ describe('connection cap: handshakes dropped mid-way (JWT mode, cap 5)', () => {
     const sixth = { token: await token('u-sixth') };
     expect(await outcome(connectClient(url, undefined, { auth: sixth }), clients)).toBe(TOO_MANY);
   }, 30000);
+});
+
+/**
+ * Behind the shipped nginx, the address counted is the one nginx saw: whatever X-Forwarded-For a
+ * client writes, nginx appends its real address and the gateway takes that last entry.
+ */
+describe('connection cap behind nginx (TRUST_PROXY=true, cap 3)', () => {
+  let cluster: TestCluster;
+  let nginx: RunningNginx | undefined;
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    requireNginx();
+    await requireServices('redis', 'rabbitmq');
+    cluster = await startCluster({
+      label: 'hs-proxy',
+      gateways: 1,
+      gatewayEnv: { TRUST_PROXY: 'true', MAX_CONNECTIONS_PER_IP: '3' },
+    });
+    nginx = await startNginx({
+      gateways: [`127.0.0.1:${cluster.gateways[0].port}`],
+      stats: `127.0.0.1:${cluster.stats.port}`,
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    if (nginx) await stopNginx(nginx, { removePrefix: true });
+    await cluster?.stop();
+  }, 30000);
+
+  it('counts the address nginx saw, whatever X-Forwarded-For the client sends', async () => {
+    const results: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const headers = { 'x-forwarded-for': `203.0.113.${i + 1}` };
+      results.push(await outcome(connectClient(nginx!.url, `Spoof${i}`, { headers }), clients));
+    }
+    expect(results).toEqual(['connected', 'connected', 'connected', TOO_MANY, TOO_MANY]);
+  });
 });

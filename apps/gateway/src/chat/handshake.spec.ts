@@ -173,3 +173,39 @@ describe('Handshake connection cap', () => {
     );
   });
 });
+
+describe('Handshake client address', () => {
+  const open = (trustProxy: boolean) =>
+    new Handshake(config({ AUTH_MODE: 'open', TRUST_PROXY: trustProxy }));
+  const via = (handshake: Handshake, forwardedFor?: string, address = '127.0.0.1') =>
+    outcome(handshake.admit(fakeSocket({ forwardedFor, address }).socket));
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('with TRUST_PROXY, counts the rightmost X-Forwarded-For entry, the one the proxy added', async () => {
+    const handshake = open(true);
+    // The client wrote the left entries; nginx appended the address it saw (10.0.0.7).
+    expect(await via(handshake, '203.0.113.1, 10.0.0.7')).toBe('admitted');
+    expect(await via(handshake, '198.51.100.2,10.0.0.7')).toBe(TOO_MANY_CONNECTIONS);
+    expect(await via(handshake, '10.0.0.7')).toBe(TOO_MANY_CONNECTIONS);
+    expect(await via(handshake, '10.0.0.7, 10.0.0.8')).toBe('admitted');
+    expect(await via(handshake, '2001:db8::1')).toBe('admitted');
+  });
+
+  it('with TRUST_PROXY, falls back to the socket address without a usable entry', async () => {
+    const handshake = open(true);
+    expect(await via(handshake, undefined, '10.0.0.1')).toBe('admitted');
+    expect(await via(handshake, '', '10.0.0.1')).toBe(TOO_MANY_CONNECTIONS);
+    expect(await via(handshake, '203.0.113.1, not-an-ip', '10.0.0.1')).toBe(TOO_MANY_CONNECTIONS);
+    expect(await via(handshake, '203.0.113.1, ', '10.0.0.1')).toBe(TOO_MANY_CONNECTIONS);
+  });
+
+  it('without TRUST_PROXY, ignores X-Forwarded-For', async () => {
+    const handshake = open(false);
+    expect(await via(handshake, '203.0.113.1')).toBe('admitted');
+    expect(await via(handshake, '203.0.113.2')).toBe(TOO_MANY_CONNECTIONS);
+  });
+});

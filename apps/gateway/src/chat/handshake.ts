@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
@@ -81,11 +82,17 @@ export class Handshake {
     return user ? { user, privateRooms: new Set() } : null;
   }
 
+  /**
+   * With TRUST_PROXY, the address the one trusted proxy (nginx) saw: the rightmost X-Forwarded-For
+   * entry, the one nginx appends (`$proxy_add_x_forwarded_for`). Every entry left of it came from
+   * the client, which can write anything there. Without that entry (or if it is not an IP
+   * address), the socket's own address.
+   */
   private addressOf(socket: Socket): string {
     if (this.config.TRUST_PROXY) {
-      const forwarded = socket.handshake.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+      const header = socket.handshake.headers['x-forwarded-for'];
+      const last = (Array.isArray(header) ? header.join(',') : header)?.split(',').pop()?.trim();
+      if (last && isIP(last)) return last;
     }
     return socket.handshake.address;
   }
