@@ -249,6 +249,14 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
   it('answers bad Stats API parameters with 400', async () => {
     expect((await fetch(`${stats.url}/stats/rooms?limit=0`)).status).toBe(400);
     expect((await fetch(`${stats.url}/stats/rooms?limit=abc`)).status).toBe(400);
+    // Plain decimal digits only: no hex, exponent, sign, space or decimal point.
+    for (const limit of ['0x10', '1e3', '%2010', '10%20', '%2B10', '10.0', '1001', '']) {
+      expect([limit, (await fetch(`${stats.url}/stats/rooms?limit=${limit}`)).status]).toEqual([
+        limit,
+        400,
+      ]);
+    }
+    expect((await fetch(`${stats.url}/stats/rooms?limit=1000`)).status).toBe(200);
     expect((await fetch(`${stats.url}/stats/rooms/a.b`)).status).toBe(400);
     expect((await fetch(`${stats.url}/ready`)).status).toBe(200);
     expect((await fetch(`${gateways[0].url}/ready`)).status).toBe(200);

@@ -172,6 +172,17 @@ describe('security and hostile input (JWT mode, limits, STATS_TOKEN)', () => {
     expect(
       (await fetch(`${stats}/stats`, { headers: { authorization: 'Bearer wrong' } })).status,
     ).toBe(401);
+    // The auth scheme is case-insensitive (RFC 9110); the token is not.
+    for (const authorization of [`bearer ${STATS_TOKEN}`, `BEARER ${STATS_TOKEN}`]) {
+      expect((await fetch(`${stats}/stats`, { headers: { authorization } })).status).toBe(200);
+    }
+    expect(
+      (
+        await fetch(`${stats}/stats`, {
+          headers: { authorization: `bearer ${STATS_TOKEN.toUpperCase()}` },
+        })
+      ).status,
+    ).toBe(401);
     await waitFor(
       async () =>
         (

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
@@ -6,6 +7,8 @@ import { jwtIdentity, openModeUser, type Identity } from './identity';
 /** The one message a refused handshake carries (PROTOCOL.md). */
 export const UNAUTHORIZED = 'unauthorized';
 export const TOO_MANY_CONNECTIONS = 'too many connections from this address';
+/** Never reaches the client: Socket.IO ignores a middleware's answer once the connection closed. */
+const CONNECTION_CLOSED = 'connection closed during the handshake';
 
 /**
  * Socket.IO middleware work, before a connection is accepted: who it is (open or JWT mode), how
@@ -21,10 +24,18 @@ export class Handshake {
     if (config.AUTH_MODE === 'jwt') this.secret = new TextEncoder().encode(config.JWT_SECRET);
   }
 
-  /** Resolves the identity, or throws the error Socket.IO hands the client as `connect_error`. */
+  /**
+   * Resolves the identity, or rejects with the error Socket.IO hands the client as `connect_error`.
+   *
+   * The address's slot is taken before the first await and given back exactly once, on the first
+   * of: a refused handshake, the socket's `disconnect`, the close of its engine.io connection.
+   * `disconnect` alone is not enough: it fires only for a socket that connected, and Socket.IO
+   * silently drops a socket whose connection closed while this middleware ran (a client that sends
+   * its CONNECT and hangs up while the token is verified), whereas `socket.conn` emits `close` once
+   * whether or not the socket ever connected.
+   */
   async admit(socket: Socket): Promise<Identity> {
-    const identity = await this.identify(socket.handshake.auth);
-    if (!identity) throw new Error(UNAUTHORIZED);
+    if (socket.conn.readyState === 'closed') throw new Error(CONNECTION_CLOSED);
     const address = this.addressOf(socket);
     const open = this.perAddress.get(address) ?? 0;
     if (open >= this.config.MAX_CONNECTIONS_PER_IP) {
@@ -32,15 +43,35 @@ export class Handshake {
       throw new Error(TOO_MANY_CONNECTIONS);
     }
     this.perAddress.set(address, open + 1);
-    socket.once('disconnect', () => this.release(address));
+    let held = true;
+    let expiry: NodeJS.Timeout | undefined;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(expiry);
+      socket.conn.off('close', release);
+      socket.off('disconnect', release);
+      this.release(address);
+    };
+    socket.conn.once('close', release);
+    socket.once('disconnect', release);
+
+    let identity: Identity | null = null;
+    try {
+      identity = await this.identify(socket.handshake.auth);
+    } finally {
+      if (!identity) release();
+    }
+    if (!identity) throw new Error(UNAUTHORIZED);
+    // Closed while the token was verified: the slot is back already and Socket.IO drops the socket.
+    if (!held) throw new Error(CONNECTION_CLOSED);
     if (identity.expiresAt !== undefined) {
       // setTimeout takes at most ~24.8 days; a longer token is re-checked then.
-      const timer = setTimeout(
+      expiry = setTimeout(
         () => socket.disconnect(true),
         Math.min(identity.expiresAt - Date.now(), 2 ** 31 - 1),
       );
-      timer.unref();
-      socket.once('disconnect', () => clearTimeout(timer));
+      expiry.unref();
     }
     return identity;
   }
@@ -51,11 +82,17 @@ export class Handshake {
     return user ? { user, privateRooms: new Set() } : null;
   }
 
+  /**
+   * With TRUST_PROXY, the address the one trusted proxy (nginx) saw: the rightmost X-Forwarded-For
+   * entry, the one nginx appends (`$proxy_add_x_forwarded_for`). Every entry left of it came from
+   * the client, which can write anything there. Without that entry (or if it is not an IP
+   * address), the socket's own address.
+   */
   private addressOf(socket: Socket): string {
     if (this.config.TRUST_PROXY) {
-      const forwarded = socket.handshake.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+      const header = socket.handshake.headers['x-forwarded-for'];
+      const last = (Array.isArray(header) ? header.join(',') : header)?.split(',').pop()?.trim();
+      if (last && isIP(last)) return last;
     }
     return socket.handshake.address;
   }

@@ -65,7 +65,13 @@ export class GatewayEnv extends CommonEnv {
   @Min(0)
   TYPING_MIN_INTERVAL_MS: number = 300;
 
-  /** Take the client address from X-Forwarded-For (behind nginx), not from the socket. */
+  /**
+   * Behind exactly one trusted proxy (the shipped nginx), count connections per the address that
+   * proxy saw: the rightmost X-Forwarded-For entry, the one nginx appends
+   * (`$proxy_add_x_forwarded_for`); entries left of it are the client's and may be forged. Without
+   * that entry (or if it is not an IP address), the socket's address. Set it only when every client
+   * comes through the proxy: a client that reaches the gateway directly writes the entry itself.
+   */
   @ToBoolean()
   @IsBoolean()
   TRUST_PROXY: boolean = false;

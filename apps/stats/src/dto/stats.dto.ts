@@ -1,13 +1,25 @@
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { ROOM_NAME_PATTERN } from '@roomcast/contracts';
 
+const LIMIT = 'limit must be an integer from 1 to 1000';
+
+/**
+ * A query parameter written in plain decimal digits becomes its number; anything else stays as it
+ * came and fails @IsInt. Number() (what @Type(() => Number) does) would also take "0x10", "1e3",
+ * " 10", "+10" and "10.0".
+ */
+const DecimalDigits = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value,
+  );
+
 export class RoomsQueryDto {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 1000' })
-  @Min(1, { message: 'limit must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'limit must be an integer from 1 to 1000' })
+  @DecimalDigits()
+  @IsInt({ message: LIMIT })
+  @Min(1, { message: LIMIT })
+  @Max(1000, { message: LIMIT })
   limit = 20;
 }
 

@@ -1,0 +1,73 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { UnauthorizedException } from '@nestjs/common';
+import type { StatsEnv } from './config/stats.env';
+import { StatsTokenGuard } from './stats-token.guard';
+
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, timingSafeEqual: jest.fn(actual.timingSafeEqual) };
+});
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { timingSafeEqual } = require('node:crypto') as { timingSafeEqual: jest.Mock };
+
+const TOKEN = 'stats-token-for-the-tests';
+
+function request(authorization?: string, url = '/stats'): ExecutionContext {
+  const req = { url, headers: authorization === undefined ? {} : { authorization } };
+  return { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+}
+
+const allows = (guard: StatsTokenGuard, authorization?: string, url?: string) => {
+  try {
+    return guard.canActivate(request(authorization, url));
+  } catch (err) {
+    if (err instanceof UnauthorizedException) return false;
+    throw err;
+  }
+};
+
+describe('StatsTokenGuard', () => {
+  const guard = new StatsTokenGuard({ STATS_TOKEN: TOKEN } as StatsEnv);
+
+  it.each([`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER ${TOKEN}`, `bEaReR  ${TOKEN}`])(
+    'takes %p: the scheme is case-insensitive (RFC 9110)',
+    (header) => {
+      expect(allows(guard, header)).toBe(true);
+    },
+  );
+
+  it.each([
+    undefined,
+    '',
+    TOKEN,
+    'Bearer',
+    'Bearer ',
+    `Bearer wrong`,
+    `Bearer ${TOKEN}x`,
+    `Bearer ${TOKEN.slice(1)}`,
+    `Bearer ${TOKEN.toUpperCase()}`,
+    `Bearer ${TOKEN} ${TOKEN}`,
+    `Basic ${TOKEN}`,
+    `Bearer${TOKEN}`,
+    `xBearer ${TOKEN}`,
+  ])('refuses %p', (header) => {
+    expect(allows(guard, header)).toBe(false);
+  });
+
+  it('compares in constant time, also a token of another length', () => {
+    timingSafeEqual.mockClear();
+    expect(allows(guard, 'Bearer short')).toBe(false);
+    expect(allows(guard, `Bearer ${'x'.repeat(500)}`)).toBe(false);
+    expect(timingSafeEqual).toHaveBeenCalledTimes(2);
+  });
+
+  it('lets /health through without a token', () => {
+    expect(allows(guard, undefined, '/health')).toBe(true);
+    expect(allows(guard, undefined, '/health?x=1')).toBe(true);
+    expect(allows(guard, undefined, '/healthz')).toBe(false);
+  });
+
+  it('lets everything through without STATS_TOKEN', () => {
+    expect(allows(new StatsTokenGuard({} as StatsEnv), undefined)).toBe(true);
+  });
+});
