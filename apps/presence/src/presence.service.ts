@@ -87,6 +87,7 @@ export class PresenceService {
       e.startedAt,
       new Set(e.sockets.flatMap((s) => s.rooms)).size,
     );
+    await this.store.recountMemberships(e.instanceId);
     this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
 

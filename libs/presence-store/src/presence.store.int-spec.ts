@@ -260,6 +260,10 @@ describe('PresenceStore (real Redis)', () => {
     await store.leave('s1', 'b');
     await store.disconnect('s2');
     expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 1 });
+    // A counter that drifted (or predates the counter) is right again after a recount.
+    await redis.hset(store.keys.instanceMemberships(), 'g1', 7);
+    expect(await store.recountMemberships('g1')).toBe(1);
+    expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 1 });
     await store.removeInstance('g1');
     expect(await store.instanceCounts('g1')).toEqual({ connections: 0, memberships: 0 });
   });

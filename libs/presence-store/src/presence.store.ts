@@ -137,6 +137,11 @@ export class PresenceStore {
     return { connections, memberships: Number(memberships ?? 0) };
   }
 
+  /** Recounts an instance's memberships from its connections' rooms; returns the count. */
+  async recountMemberships(instanceId: string): Promise<number> {
+    return Number(await this.run(scripts.RECOUNT_MEMBERSHIPS, instanceId));
+  }
+
   /** The socket ids presence holds for an instance. */
   instanceConnections(instanceId: string): Promise<string[]> {
     return this.redis.smembers(this.keys.instanceConns(instanceId));

@@ -163,3 +163,17 @@ local ack = '{"id":"'..ARGV[9]..'","seq":'..s..',"ts":'..ARGV[10]..'}'
 if ck ~= '' then redis.call('SET', ck, ack, 'PX', ttl) end
 return {ack, 0, string.format('%d', prev or 0)}
 `;
+
+/**
+ * ARGV: prefix, instanceId. Counts the instance's memberships afresh from its connections' room
+ * sets (after a sync, so a counter that drifted, or predates the counter, is right again).
+ */
+export const RECOUNT_MEMBERSHIPS = `
+local p, inst = ARGV[1], ARGV[2]
+local n = 0
+for _, sid in ipairs(redis.call('SMEMBERS', p..'inst:'..inst..':conns')) do
+  n = n + redis.call('SCARD', p..'conn:'..sid..':rooms')
+end
+if n > 0 then redis.call('HSET', p..'inst-memberships', inst, n) else redis.call('HDEL', p..'inst-memberships', inst) end
+return n
+`;

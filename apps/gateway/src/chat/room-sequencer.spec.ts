@@ -142,4 +142,14 @@ describe('RoomSequencer', () => {
     t.sequencer.accept(t.append(501), 500);
     expect(t.emitted).toEqual([500, 501, 502]);
   });
+
+  it('orders the first two messages of a new room that arrive the wrong way round, at once', async () => {
+    const t = setup(0, 60000);
+    await t.sequencer.start('r');
+    const second = t.append(9_001);
+    const first = t.append(9_000);
+    t.sequencer.accept(second, 9_000);
+    t.sequencer.accept(first, 0);
+    expect(t.emitted).toEqual([9_000, 9_001]);
+  });
 });

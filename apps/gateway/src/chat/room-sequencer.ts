@@ -64,7 +64,11 @@ export class RoomSequencer {
       this.deps.onDuplicate?.();
       return;
     }
-    if (order.expected !== undefined && prev < order.expected && order.pending.size === 0) {
+    if (
+      order.expected !== undefined &&
+      prev < order.expected &&
+      [...order.pending.keys()].every((seq) => seq > message.seq)
+    ) {
       order.expected = message.seq;
     }
     order.pending.set(message.seq, message);
