@@ -161,6 +161,8 @@ export async function startSystem(kind, { runId, redisUrl, amqpUrl, infra, gatew
             // Load, not abuse: lift the per-connection and per-address limits for the run.
             RATE_LIMIT_PER_SEC: '100000',
             RATE_LIMIT_BURST: '200000',
+            RATE_LIMIT_EVENTS_PER_SEC: '100000',
+            RATE_LIMIT_EVENTS_BURST: '200000',
             MAX_CONNECTIONS_PER_IP: '1000000',
           },
           probeDir,
