@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
-import { roomRoutingKey } from '@roomcast/contracts';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
@@ -14,7 +13,10 @@ import { LocalDelivery } from './chat/local-delivery';
 import { RoomRegistry } from './chat/room-registry';
 import { RoomSequencer } from './chat/room-sequencer';
 import { PresenceAnnouncer } from './chat/presence-announcer';
-import { BrokerRecovery } from './chat/broker-recovery';
+import { BrokerRecovery } from './broker/broker-recovery';
+import { AmqpPresenceEvents, AmqpRoomTraffic } from './broker/amqp-ports';
+import { PresenceEvents, RoomTraffic } from './broker/ports';
+import { RoomBindings } from './broker/room-bindings';
 import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
 import { GatewayMetrics } from './metrics/gateway.metrics';
 
@@ -56,26 +58,20 @@ export class GatewayModule {
             }),
         },
         {
+          provide: RoomTraffic,
+          inject: [AmqpTopicClient],
+          useFactory: (client: AmqpTopicClient) => new AmqpRoomTraffic(client, server),
+        },
+        {
+          provide: PresenceEvents,
+          inject: [AmqpTopicClient],
+          useFactory: (client: AmqpTopicClient) => new AmqpPresenceEvents(client),
+        },
+        {
           provide: RoomRegistry,
-          inject: [RoomSequencer],
-          useFactory: (sequencer: RoomSequencer) =>
-            new RoomRegistry({
-              // Bound first, then the current seq read: every later message reaches us.
-              bind: async (room) => {
-                await server.bind(roomRoutingKey(room));
-                try {
-                  await sequencer.start(room);
-                } catch (err) {
-                  sequencer.stop(room);
-                  await server.unbind(roomRoutingKey(room)).catch(() => undefined);
-                  throw err;
-                }
-              },
-              unbind: async (room) => {
-                sequencer.stop(room);
-                await server.unbind(roomRoutingKey(room));
-              },
-            }),
+          inject: [RoomTraffic, RoomSequencer, GatewayMetrics],
+          useFactory: (traffic: RoomTraffic, sequencer: RoomSequencer, metrics: GatewayMetrics) =>
+            new RoomRegistry(new RoomBindings(traffic, sequencer, metrics.bindings)),
         },
         {
           provide: READINESS_CHECKS,

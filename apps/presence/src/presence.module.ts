@@ -3,6 +3,7 @@ import { AmqpTopicClient, provideAmqpTopicClient } from '@roomcast/amqp-transpor
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
+import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
 import { PresenceService } from './presence.service';
 import { SweeperService } from './sweeper.service';
@@ -27,6 +28,11 @@ export class PresenceModule {
             { name: 'redis', check: () => store.ping() },
             { name: 'rabbitmq', check: () => broker.isConnected },
           ],
+        },
+        {
+          provide: PresenceOutbox,
+          inject: [AmqpTopicClient],
+          useFactory: (client: AmqpTopicClient) => new AmqpPresenceOutbox(client),
         },
         PresenceService,
         SweeperService,

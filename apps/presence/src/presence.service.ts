@@ -1,14 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
-import {
-  instanceRoutingKey,
-  roomRoutingKey,
-  type HeartbeatEvent,
-  type RoomEnvelope,
-  type SyncEvent,
-  type User,
-} from '@roomcast/contracts';
+import { Injectable, Logger } from '@nestjs/common';
+import type { HeartbeatEvent, SyncEvent, User } from '@roomcast/contracts';
 import { PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
+import { PresenceOutbox } from './outbox';
 
 /** Applies gateway events to the store and tells rooms when a user arrives or leaves for good. */
 @Injectable()
@@ -19,7 +12,7 @@ export class PresenceService {
 
   constructor(
     private readonly store: PresenceStore,
-    @Inject(AmqpTopicClient) private readonly broker: AmqpTopicClient,
+    private readonly outbox: PresenceOutbox,
   ) {}
 
   connect(instanceId: string, socketId: string, user: User) {
@@ -62,7 +55,7 @@ export class PresenceService {
         `instance ${e.instanceId} reports ${e.connections} connection(s) and ${e.memberships} ` +
           `membership(s), presence holds ${held.connections} and ${held.memberships}: asking for a sync`,
       );
-      await this.broker.publishEvent(instanceRoutingKey(e.instanceId), { t: 'sync' });
+      await this.outbox.requestSync(e.instanceId);
     }
   }
 
@@ -105,7 +98,6 @@ export class PresenceService {
   }
 
   private announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {
-    const envelope: RoomEnvelope = { t: 'presence', presence: { room, event, user } };
-    return this.broker.publishEvent(roomRoutingKey(room), envelope);
+    return this.outbox.announce({ room, event, user });
   }
 }

@@ -1,5 +1,3 @@
-export const AMQP_TOPIC_TRANSPORT = Symbol('AMQP_TOPIC_TRANSPORT');
-
 export const AmqpStatus = {
   Connected: 'connected',
   Disconnected: 'disconnected',

@@ -7,3 +7,4 @@ export * from './topic';
 export * from './dto';
 export * from './validate';
 export * from './text';
+export * from './socket-events';

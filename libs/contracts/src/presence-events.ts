@@ -31,3 +31,14 @@ export interface SyncEvent {
   startedAt: number;
   sockets: { socketId: string; user: User; rooms: string[] }[];
 }
+
+/** The payload of each presence event, by routing key. */
+export interface PresenceEventMap {
+  'presence.connect': ConnectEvent;
+  'presence.disconnect': DisconnectEvent;
+  'presence.join': RoomEvent;
+  'presence.leave': RoomEvent;
+  'presence.heartbeat': HeartbeatEvent;
+  'presence.goodbye': GoodbyeEvent;
+  'presence.sync': SyncEvent;
+}

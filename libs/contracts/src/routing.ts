@@ -20,10 +20,6 @@ export function roomRoutingKey(room: string): string {
 /** The topic pattern that matches every room key. */
 export const ALL_ROOMS_PATTERN = `${ROOM_KEY_PREFIX}*`;
 
-export function roomFromRoutingKey(key: string): string | undefined {
-  return key.startsWith(ROOM_KEY_PREFIX) ? key.slice(ROOM_KEY_PREFIX.length) : undefined;
-}
-
 /** Routing keys of the events gateways publish for the presence service. */
 export const PresenceEvent = {
   Connect: 'presence.connect',

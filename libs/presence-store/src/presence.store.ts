@@ -266,7 +266,9 @@ export class PresenceStore {
     )) as [string, number, number];
     const ack = JSON.parse(r[0]) as SendAck;
     const duplicate = Number(r[1]) === 1;
-    return { ack, duplicate, prev: duplicate ? ack.seq - 1 : Number(r[2]) };
+    if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
+    // A retry: the first send's predecessor, so a republish is not held for a gap fill.
+    return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1 };
   }
 
   /** The room's last assigned seq (0 for a room without messages). */

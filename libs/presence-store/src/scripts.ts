@@ -126,15 +126,16 @@ return out
  * It never decodes a stored message (one that cjson cannot parse must not disable the room): the
  * age trim reads `"ts":` where only a key can stand (after `{` or `,`; inside a JSON string
  * every quote is escaped). Reads come first and nothing can fail after the first write.
- * Returns {ack JSON, 1 if duplicate else 0, the seq before this one in its generation (0 first)}.
+ * Returns {ack JSON, 0, the seq before this one in its generation (0 for the first)}, or for a
+ * retried clientId {the first ack JSON, 1, the generation's start ('-1' if unknown)}.
  */
 export const APPEND_MESSAGE = `
 local p, room, ck, ttl = ARGV[1], ARGV[2], ARGV[8], ARGV[5]
-if ck ~= '' then
-  local prev = redis.call('GET', ck)
-  if prev then return {prev, 1, 0} end
-end
 local sk, gk = p..'room:'..room..':seq', p..'room:'..room..':gen'
+if ck ~= '' then
+  local first = redis.call('GET', ck)
+  if first then return {first, 1, redis.call('GET', gk) or '-1'} end
+end
 local hk = p..'room:'..room..':history'
 local prev = tonumber(redis.call('GET', sk))
 local floor = tonumber(ARGV[7])

@@ -8,7 +8,6 @@ import {
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import {
   ackError,
   ChatError,
@@ -25,11 +24,14 @@ import {
   validatePayload,
   type Ack,
   type ConnectEvent,
+  type SocketData,
 } from '@roomcast/contracts';
-import type { Server, Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { PresenceEvents } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
-import { ChatService, stateOf, type SocketState } from './chat.service';
+import { ChatService } from './chat.service';
+import type { ChatServer, ChatSocket } from './chat-socket';
+import { stateOf } from './chat-socket';
 import { Handshake } from './handshake';
 import { LocalDelivery } from './local-delivery';
 import { EventLimiter } from './rate-limits';
@@ -47,19 +49,19 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly chat: ChatService,
     private readonly delivery: LocalDelivery,
-    private readonly broker: AmqpTopicClient,
+    private readonly presence: PresenceEvents,
     private readonly metrics: GatewayMetrics,
     private readonly handshake: Handshake,
     private readonly limiter: EventLimiter,
     private readonly slow: SlowConsumers,
   ) {}
 
-  afterInit(io: Server): void {
+  afterInit(io: ChatServer): void {
     this.delivery.attach(io);
     io.use((socket, next) => {
       this.handshake.admit(socket).then(
         (identity) => {
-          const state: SocketState = {
+          const state: SocketData = {
             user: identity.user,
             privateRooms: identity.privateRooms,
             rooms: new Set(),
@@ -72,19 +74,19 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     });
   }
 
-  handleConnection(socket: Socket): void {
+  handleConnection(socket: ChatSocket): void {
     const { user } = stateOf(socket);
     this.metrics.connections.inc();
     void socket.join(userSocketRoom(user.id));
     const event: ConnectEvent = { instanceId: this.config.INSTANCE_ID, socketId: socket.id, user };
-    this.broker
-      .publishEvent(PresenceEvent.Connect, event)
+    this.presence
+      .publish(PresenceEvent.Connect, event)
       .catch((err: Error) =>
         this.logger.warn(`connect of ${socket.id} not announced: ${err.message}`),
       );
   }
 
-  handleDisconnect(socket: Socket): void {
+  handleDisconnect(socket: ChatSocket): void {
     this.metrics.connections.dec();
     this.limiter.forget(socket.id);
     this.chat
@@ -95,21 +97,21 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage(ClientEvent.Join)
-  join(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  join(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Join, socket, () =>
       this.chat.join(socket, validatePayload(JoinRoomDto, body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Leave)
-  leave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  leave(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Leave, socket, () =>
       this.chat.leave(socket, validatePayload(LeaveRoomDto, body).room),
     );
   }
 
   @SubscribeMessage(ClientEvent.Send)
-  send(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  send(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Send, socket, () => {
       const dto = validatePayload(SendMessageDto, body);
       return this.chat.send(socket, dto.room, dto.text, dto.clientId);
@@ -117,21 +119,21 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage(ClientEvent.History)
-  history(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  history(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.History, socket, () =>
       this.chat.history(socket, validatePayload(HistoryDto, body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Members)
-  members(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  members(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Members, socket, () =>
       this.chat.members(socket, validatePayload(MembersDto, body).room),
     );
   }
 
   @SubscribeMessage(ClientEvent.Typing)
-  typing(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
     return this.handle(ClientEvent.Typing, socket, () => {
       const dto = validatePayload(TypingDto, body);
       return this.chat.typing(socket, dto.room, dto.typing);
@@ -144,7 +146,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
    */
   private async handle<T extends object>(
     event: string,
-    socket: Socket,
+    socket: ChatSocket,
     run: () => Promise<T> | T,
   ): Promise<Ack<T> | undefined> {
     try {

@@ -1,24 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import {
   chatSocketRoom,
   ChatError,
   ErrorCode,
   isPrivateRoom,
   PresenceEvent,
-  roomRoutingKey,
   type HistoryDto,
   type JoinRoomDto,
   type Message,
   type RoomEnvelope,
-  type RoomEvent,
+  type PresenceEventMap,
+  type HistoryResult,
+  type JoinResult,
+  type LeaveResult,
+  type MembersResult,
+  type SendResult,
+  type SocketData,
+  type TypingResult,
   type User,
 } from '@roomcast/contracts';
 import { PresenceStore, type AppendResult, type SeqState } from '@roomcast/presence-store';
-import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { PresenceEvents, RoomTraffic } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { stateOf, type ChatSocket } from './chat-socket';
 import { LocalDelivery } from './local-delivery';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
@@ -28,25 +34,6 @@ import { SendLimiter } from './rate-limits';
 const RECENT_ON_JOIN = 50;
 const SINCE_ON_JOIN = 100;
 
-/** What a socket carries between events. */
-export interface SocketState {
-  user: User;
-  /** Private rooms the handshake allows (JWT `rooms` claim). */
-  privateRooms: ReadonlySet<string>;
-  rooms: Set<string>;
-  /** Last typing broadcast per room (ms), for the throttle. */
-  typingAt?: Map<string, number>;
-  /**
-   * The tail of this socket's membership changes (join, leave, disconnect), which run one after
-   * another in the order they arrived; undefined when none is under way.
-   */
-  ops?: Promise<void>;
-}
-
-export function stateOf(socket: Socket): SocketState {
-  return socket.data as SocketState;
-}
-
 /** Room membership, sends and reads for one gateway instance. */
 @Injectable()
 export class ChatService {
@@ -55,7 +42,8 @@ export class ChatService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly store: PresenceStore,
-    private readonly broker: AmqpTopicClient,
+    private readonly traffic: RoomTraffic,
+    private readonly presence: PresenceEvents,
     private readonly registry: RoomRegistry,
     private readonly sequencer: RoomSequencer,
     private readonly delivery: LocalDelivery,
@@ -68,11 +56,11 @@ export class ChatService {
    * back to back apply in that order: the socket is in the Socket.IO room exactly when it is a
    * member (and presence hears of it in the same order).
    */
-  join(socket: Socket, dto: JoinRoomDto) {
+  join(socket: ChatSocket, dto: JoinRoomDto): Promise<JoinResult> {
     return this.serially(stateOf(socket), () => this.applyJoin(socket, dto));
   }
 
-  private async applyJoin(socket: Socket, dto: JoinRoomDto) {
+  private async applyJoin(socket: ChatSocket, dto: JoinRoomDto): Promise<JoinResult> {
     const { room } = dto;
     const state = stateOf(socket);
     if (!socket.connected) throw new ChatError(ErrorCode.NotInRoom, 'the connection is closing');
@@ -93,7 +81,6 @@ export class ChatService {
         void this.registry.remove(room, socket.id).catch(() => undefined);
         throw this.unavailable('the message broker or Redis', room, err);
       }
-      this.metrics.bindings.set(this.registry.boundCount);
       this.delivery.holdBack(room, socket);
       await socket.join(chatSocketRoom(room));
       this.publishPresence(PresenceEvent.Join, {
@@ -130,7 +117,7 @@ export class ChatService {
     return { room, members, history, more, complete: isComplete(since, history, seq) };
   }
 
-  leave(socket: Socket, room: string) {
+  leave(socket: ChatSocket, room: string): Promise<LeaveResult> {
     const state = stateOf(socket);
     return this.serially(state, async () => {
       if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
@@ -140,7 +127,7 @@ export class ChatService {
   }
 
   /** Leaves locally and tells presence (which tells the room if the user is gone for good). */
-  private async leaveQuietly(socket: Socket, room: string): Promise<void> {
+  private async leaveQuietly(socket: ChatSocket, room: string): Promise<void> {
     await this.exitRoom(socket, room);
     this.publishPresence(PresenceEvent.Leave, {
       instanceId: this.config.INSTANCE_ID,
@@ -150,7 +137,7 @@ export class ChatService {
   }
 
   /** Local clean-up of every room of a socket that disconnected, after its pending joins. */
-  async disconnect(socket: Socket): Promise<void> {
+  async disconnect(socket: ChatSocket): Promise<void> {
     const state = stateOf(socket);
     if (!state?.rooms) return;
     this.limiter.forget(socket.id);
@@ -164,7 +151,7 @@ export class ChatService {
   }
 
   /** Runs `op` after the socket's earlier membership changes, whatever became of them. */
-  private serially<T>(state: SocketState, op: () => Promise<T>): Promise<T> {
+  private serially<T>(state: SocketData, op: () => Promise<T>): Promise<T> {
     const run = (state.ops ?? Promise.resolve()).then(op);
     const tail = run.then(
       () => undefined,
@@ -178,11 +165,16 @@ export class ChatService {
   }
 
   /** Waits for the membership changes that arrived before the current event. */
-  private async afterMembershipChanges(state: SocketState): Promise<void> {
+  private async afterMembershipChanges(state: SocketData): Promise<void> {
     if (state.ops) await state.ops;
   }
 
-  async send(socket: Socket, room: string, text: string, clientId?: string) {
+  async send(
+    socket: ChatSocket,
+    room: string,
+    text: string,
+    clientId?: string,
+  ): Promise<SendResult> {
     const state = stateOf(socket);
     await this.afterMembershipChanges(state);
     if (!state.rooms.has(room))
@@ -216,11 +208,7 @@ export class ChatService {
       : { ...draft, seq: ack.seq };
     if (message) {
       try {
-        await this.broker.publishEvent(roomRoutingKey(room), {
-          t: 'message',
-          message,
-          prev,
-        } satisfies RoomEnvelope);
+        await this.traffic.publish(room, { t: 'message', message, prev });
       } catch (err) {
         throw this.unavailable('the message broker', room, err);
       }
@@ -229,7 +217,7 @@ export class ChatService {
     return ack;
   }
 
-  async history(socket: Socket, dto: HistoryDto) {
+  async history(socket: ChatSocket, dto: HistoryDto): Promise<HistoryResult> {
     this.assertMayEnter(dto.room, stateOf(socket));
     try {
       const messages = await this.store.history(dto.room, {
@@ -243,7 +231,7 @@ export class ChatService {
     }
   }
 
-  async members(socket: Socket, room: string) {
+  async members(socket: ChatSocket, room: string): Promise<MembersResult> {
     this.assertMayEnter(room, stateOf(socket));
     try {
       return { members: await this.store.members(room) };
@@ -252,7 +240,7 @@ export class ChatService {
     }
   }
 
-  async typing(socket: Socket, room: string, typing: boolean) {
+  async typing(socket: ChatSocket, room: string, typing: boolean): Promise<TypingResult> {
     const state = stateOf(socket);
     await this.afterMembershipChanges(state);
     if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
@@ -268,11 +256,11 @@ export class ChatService {
     state.typingAt.set(room, now);
     const envelope: RoomEnvelope = { t: 'typing', typing: { room, user: state.user, typing } };
     // Typing may be dropped under load: not worth a failed ack.
-    this.broker.publishEvent(roomRoutingKey(room), envelope).catch(() => undefined);
+    this.traffic.publish(room, envelope).catch(() => undefined);
     return {};
   }
 
-  private async exitRoom(socket: Socket, room: string): Promise<void> {
+  private async exitRoom(socket: ChatSocket, room: string): Promise<void> {
     stateOf(socket).rooms.delete(room);
     this.delivery.forget(room, socket);
     await socket.leave(chatSocketRoom(room));
@@ -282,10 +270,9 @@ export class ChatService {
       // The binding stays until the broker answers again; reconnect restores only live rooms.
       this.logger.warn(`unbind of room ${room} failed: ${(err as Error).message}`);
     }
-    this.metrics.bindings.set(this.registry.boundCount);
   }
 
-  private assertMayEnter(room: string, state: SocketState): void {
+  private assertMayEnter(room: string, state: SocketData): void {
     if (isPrivateRoom(room) && !state.privateRooms.has(room)) {
       throw new ChatError(
         ErrorCode.Forbidden,
@@ -295,11 +282,8 @@ export class ChatService {
   }
 
   /** Not awaited: one channel keeps the events in order, and a slow broker must not stall joins. */
-  private publishPresence(
-    event: PresenceEvent,
-    payload: RoomEvent | { instanceId: string; socketId: string },
-  ): void {
-    this.broker.publishEvent(event, payload).catch((err: Error) => {
+  private publishPresence<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): void {
+    this.presence.publish(event, payload).catch((err: Error) => {
       this.logger.warn(`presence event ${event} not published: ${err.message}`);
     });
   }

@@ -5,10 +5,10 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast/contracts';
+import { PresenceEvents } from '../broker/ports';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
-import { stateOf } from './chat.service';
+import { stateOf } from './chat-socket';
 import { LocalDelivery } from './local-delivery';
 import { PresenceAnnouncer } from './presence-announcer';
 import { RoomRegistry } from './room-registry';
@@ -24,7 +24,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
-    private readonly broker: AmqpTopicClient,
+    private readonly presence: PresenceEvents,
     private readonly registry: RoomRegistry,
     private readonly delivery: LocalDelivery,
     private readonly announcer: PresenceAnnouncer,
@@ -38,7 +38,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     const bye: GoodbyeEvent = { instanceId: this.config.INSTANCE_ID };
-    await this.broker.publishEvent(PresenceEvent.Goodbye, bye).catch((err: Error) => {
+    await this.presence.publish(PresenceEvent.Goodbye, bye).catch((err: Error) => {
       this.logger.warn(`goodbye not published: ${err.message}`);
     });
   }
@@ -59,7 +59,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       rooms: this.registry.roomCount,
       memberships,
     };
-    await this.broker.publishEvent(PresenceEvent.Heartbeat, event).catch((err: Error) => {
+    await this.presence.publish(PresenceEvent.Heartbeat, event).catch((err: Error) => {
       this.logger.warn(`heartbeat not published: ${err.message}`);
     });
   }

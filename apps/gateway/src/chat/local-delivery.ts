@@ -7,14 +7,14 @@ import {
   type PresenceNotice,
   type TypingNotice,
 } from '@roomcast/contracts';
-import type { Server, Socket } from 'socket.io';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import type { ChatServer, ChatSocket } from './chat-socket';
 
 /** How long after a join's history read live messages are still checked against it. */
 const FLOOR_MS = 2000;
 
 interface JoiningSocket {
-  socket: Socket;
+  socket: ChatSocket;
   /** Messages held while the history is read; null once released. */
   held: Message[] | null;
   /** The newest seq the join's history held: live messages up to it are not sent again. */
@@ -22,24 +22,24 @@ interface JoiningSocket {
 }
 
 /**
- * Emits broker deliveries to this instance's sockets: one Socket.IO room broadcast per message.
+ * Emits broker deliveries to this instance's sockets: one ChatSocket.IO room broadcast per message.
  * A socket whose join is reading history is held out of the broadcast; once the read is done it
  * gets what was held, and for a short while after only messages newer than its history, so the
  * history in its join ack and the live stream neither overlap nor leave a gap.
  */
 @Injectable()
 export class LocalDelivery {
-  private io?: Server;
+  private io?: ChatServer;
   private readonly joining = new Map<string, Map<string, JoiningSocket>>();
 
   constructor(private readonly metrics: GatewayMetrics) {}
 
-  attach(io: Server): void {
+  attach(io: ChatServer): void {
     this.io = io;
   }
 
   /** This instance's connected sockets. */
-  localSockets(): Iterable<Socket> {
+  localSockets(): Iterable<ChatSocket> {
     return this.io?.of('/').sockets.values() ?? [];
   }
 
@@ -75,14 +75,14 @@ export class LocalDelivery {
   }
 
   /** Starts holding live messages of `room` back from `socket` (call before socket.join). */
-  holdBack(room: string, socket: Socket): void {
+  holdBack(room: string, socket: ChatSocket): void {
     let joining = this.joining.get(room);
     if (!joining) this.joining.set(room, (joining = new Map()));
     joining.set(socket.id, { socket, held: [], floor: Number.MAX_SAFE_INTEGER });
   }
 
   /** The history read is done: sends what was held and newer than the history, then lets go. */
-  release(room: string, socket: Socket, lastSeqInHistory: number): void {
+  release(room: string, socket: ChatSocket, lastSeqInHistory: number): void {
     const joining = this.joining.get(room);
     const entry = joining?.get(socket.id);
     if (!joining || !entry) return;
@@ -97,7 +97,7 @@ export class LocalDelivery {
   }
 
   /** Forgets a socket that left or disconnected mid-join. */
-  forget(room: string, socket: Socket): void {
+  forget(room: string, socket: ChatSocket): void {
     const joining = this.joining.get(room);
     joining?.delete(socket.id);
     if (joining?.size === 0) this.joining.delete(room);

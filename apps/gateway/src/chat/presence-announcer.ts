@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import { PresenceEvent, type SyncEvent } from '@roomcast/contracts';
+import { PresenceEvents } from '../broker/ports';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
-import { stateOf } from './chat.service';
+import { stateOf } from './chat-socket';
 import { LocalDelivery } from './local-delivery';
 
 /**
@@ -17,7 +17,7 @@ export class PresenceAnnouncer {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
-    private readonly broker: AmqpTopicClient,
+    private readonly presence: PresenceEvents,
     private readonly delivery: LocalDelivery,
   ) {}
 
@@ -34,7 +34,7 @@ export class PresenceAnnouncer {
       sockets,
     };
     try {
-      await this.broker.publishEvent(PresenceEvent.Sync, event);
+      await this.presence.publish(PresenceEvent.Sync, event);
       this.logger.log(`announced ${sockets.length} socket(s) to presence (${reason})`);
     } catch (err) {
       this.logger.warn(`presence sync not published (${reason}): ${(err as Error).message}`);

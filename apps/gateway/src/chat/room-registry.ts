@@ -45,14 +45,6 @@ export class RoomRegistry {
     return this.members.size;
   }
 
-  get boundCount(): number {
-    return this.bound.size;
-  }
-
-  isBound(room: string): boolean {
-    return this.bound.has(room);
-  }
-
   private reconcile(room: string): Promise<void> {
     const previous = this.pending.get(room) ?? Promise.resolve();
     const next = previous

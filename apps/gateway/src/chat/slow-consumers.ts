@@ -5,9 +5,9 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import type { ChatSocket } from './chat-socket';
 import { LocalDelivery } from './local-delivery';
 
 /** engine.io internals read here: the packets not yet handed to the transport, and ws's buffer. */
@@ -21,7 +21,7 @@ interface EngineConnection {
  * Bytes a socket has been sent but has not taken yet, counted until `limit` is passed: what
  * engine.io holds while its transport is busy, and what the WebSocket has not written out.
  */
-export function outgoingBytes(socket: Socket, limit = Infinity): number {
+export function outgoingBytes(socket: ChatSocket, limit = Infinity): number {
   const conn = socket.conn as unknown as EngineConnection;
   let bytes = conn.transport?.socket?.bufferedAmount ?? 0;
   for (const packet of conn.writeBuffer ?? []) {
@@ -60,7 +60,7 @@ export class SlowConsumers implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** False (and the socket disconnected) when the socket's unread output is past the bound. */
-  check(socket: Socket): boolean {
+  check(socket: ChatSocket): boolean {
     const limit = this.config.MAX_BUFFERED_BYTES;
     const bytes = outgoingBytes(socket, limit);
     if (bytes <= limit) return true;

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AmqpStatus, AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
-import { PresenceAnnouncer } from './presence-announcer';
-import { RoomRegistry } from './room-registry';
-import { RoomSequencer } from './room-sequencer';
+import { PresenceAnnouncer } from '../chat/presence-announcer';
+import { RoomRegistry } from '../chat/room-registry';
+import { RoomSequencer } from '../chat/room-sequencer';
 
 /**
  * When the broker link comes back (the transport has already re-declared the queue and re-bound

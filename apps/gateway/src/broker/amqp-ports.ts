@@ -1,0 +1,41 @@
+import { AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
+import {
+  roomRoutingKey,
+  type PresenceEvent,
+  type PresenceEventMap,
+  type RoomEnvelope,
+} from '@roomcast/contracts';
+import { PresenceEvents, RoomTraffic } from './ports';
+
+/** Room traffic on the topic exchange: routing key `room.<name>`, bound on this instance's queue. */
+export class AmqpRoomTraffic extends RoomTraffic {
+  constructor(
+    private readonly client: AmqpTopicClient,
+    private readonly server: AmqpTopicServer,
+  ) {
+    super();
+  }
+
+  publish(room: string, envelope: RoomEnvelope): Promise<void> {
+    return this.client.publishEvent(roomRoutingKey(room), envelope);
+  }
+
+  bind(room: string): Promise<void> {
+    return this.server.bind(roomRoutingKey(room));
+  }
+
+  unbind(room: string): Promise<void> {
+    return this.server.unbind(roomRoutingKey(room));
+  }
+}
+
+/** Presence events on the topic exchange (`presence.*`), on the publisher's one channel. */
+export class AmqpPresenceEvents extends PresenceEvents {
+  constructor(private readonly client: AmqpTopicClient) {
+    super();
+  }
+
+  publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void> {
+    return this.client.publishEvent(event, payload);
+  }
+}

@@ -1,0 +1,20 @@
+import type { PresenceEvent, PresenceEventMap, RoomEnvelope } from '@roomcast/contracts';
+
+/**
+ * A room's traffic between gateways: what this instance publishes to a room, and which rooms'
+ * traffic it receives. The AMQP topic exchange implements it (one routing key per room, bound
+ * on this instance's queue); tests use the in-memory one. Abstract classes, so that Nest can
+ * inject them by type.
+ */
+export abstract class RoomTraffic {
+  /** Resolves once the room's traffic has it for good (the broker confirmed it). */
+  abstract publish(room: string, envelope: RoomEnvelope): Promise<void>;
+  /** Starts receiving the room's traffic; resolves once every later publish will reach us. */
+  abstract bind(room: string): Promise<void>;
+  abstract unbind(room: string): Promise<void>;
+}
+
+/** What this instance tells the presence service, in the order it tells it. */
+export abstract class PresenceEvents {
+  abstract publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void>;
+}

@@ -1,0 +1,196 @@
+import {
+  ErrorCode,
+  PresenceEvent,
+  validatePayload,
+  JoinRoomDto,
+  type JoinResult,
+  type SocketData,
+} from '@roomcast/contracts';
+import { PresenceStore } from '@roomcast/presence-store';
+import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
+import Redis from 'ioredis';
+import { Registry } from 'prom-client';
+import { MemoryPresenceEvents, MemoryRoomTraffic } from '../broker/memory-ports';
+import { RoomBindings } from '../broker/room-bindings';
+import { GatewayEnv } from '../config/gateway.env';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { fakeServer } from '../testing/fake-io';
+import { ChatService } from './chat.service';
+import { LocalDelivery } from './local-delivery';
+import { SendLimiter } from './rate-limits';
+import { RoomRegistry } from './room-registry';
+import { RoomSequencer } from './room-sequencer';
+
+/**
+ * ChatService over the real Redis store and in-memory room traffic and presence events: the
+ * membership order, the send path and its failures, without a broker.
+ */
+describe('ChatService (real Redis, in-memory broker ports)', () => {
+  let redis: Redis;
+
+  beforeAll(async () => {
+    await requireServices('redis');
+    redis = new Redis(REDIS_URL);
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  function setup() {
+    const prefix = `${runPrefix('chat')}-${Math.random().toString(36).slice(2, 6)}:`;
+    const store = new PresenceStore(redis, prefix);
+    const config = Object.assign(new GatewayEnv(), { INSTANCE_ID: 'g1' });
+    const metrics = new GatewayMetrics(new Registry());
+    const delivery = new LocalDelivery(metrics);
+    const server = fakeServer();
+    delivery.attach(server.io);
+    const traffic = new MemoryRoomTraffic();
+    const presence = new MemoryPresenceEvents();
+    const sequencer = new RoomSequencer({
+      emit: (m) => delivery.emitMessage(m),
+      currentSeq: (room) => store.currentSeq(room),
+      fetch: (room, afterSeq, beforeSeq) =>
+        store.history(room, { afterSeq, beforeSeq, limit: 1000 }),
+      gapMs: 50,
+    });
+    traffic.deliver = (e) => e.t === 'message' && sequencer.accept(e.message, e.prev);
+    const registry = new RoomRegistry(new RoomBindings(traffic, sequencer, metrics.bindings));
+    const chat = new ChatService(
+      config,
+      store,
+      traffic,
+      presence,
+      registry,
+      sequencer,
+      delivery,
+      metrics,
+      new SendLimiter(1000, 2000),
+    );
+    const socket = (id: string, name: string) => {
+      const s = server.socket(id);
+      const data: SocketData = {
+        user: { id: `u-${name}`, name },
+        privateRooms: new Set(),
+        rooms: new Set(),
+      };
+      s.data = data;
+      return s;
+    };
+    const join = (s: ReturnType<typeof socket>, payload: object) =>
+      chat.join(server.asChat(s), validatePayload(JoinRoomDto, payload));
+    const cleanup = async () => {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+    };
+    return { chat, traffic, presence, registry, server, socket, join, cleanup, store };
+  }
+
+  it('applies a join and a leave sent back to back in that order, presence included', async () => {
+    const t = setup();
+    const s = t.socket('s1', 'Ann');
+    const [joined, left] = await Promise.all([
+      t.join(s, { room: 'r' }),
+      t.chat.leave(t.server.asChat(s), 'r'),
+    ]);
+    expect(joined.room).toBe('r');
+    expect(left).toEqual({ room: 'r' });
+    expect(s.inRoom('r')).toBe(false);
+    expect(s.data.rooms.size).toBe(0);
+    expect(t.registry.has('r')).toBe(false);
+    expect(t.traffic.bound.has('r')).toBe(false);
+    expect(t.presence.events.map((e) => e.event)).toEqual([
+      PresenceEvent.Join,
+      PresenceEvent.Leave,
+    ]);
+    await t.cleanup();
+  });
+
+  it('sends: stored, published with its predecessor, delivered to the room once', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    const bob = t.socket('s2', 'Bob');
+    await t.join(ann, { room: 'r' });
+    await t.join(bob, { room: 'r' });
+    const first = await t.chat.send(t.server.asChat(ann), 'r', 'hello', 'c-1');
+    const again = await t.chat.send(t.server.asChat(ann), 'r', 'hello', 'c-1');
+    const second = await t.chat.send(t.server.asChat(bob), 'r', 'hi');
+    expect(again).toEqual(first);
+    expect(second.seq).toBe(first.seq + 1);
+    const published = t.traffic.published.map((p) => p.envelope);
+    expect(published).toEqual([
+      expect.objectContaining({ t: 'message', prev: 0 }),
+      expect.objectContaining({ t: 'message', prev: 0 }), // the retry, republished as it was
+      expect.objectContaining({ t: 'message', prev: first.seq }),
+    ]);
+    for (const s of [ann, bob]) expect(s.texts()).toEqual(['hello', 'hi']);
+    await t.cleanup();
+  });
+
+  it('refuses a send to a room not joined, and a send after a pipelined leave', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    await expect(t.chat.send(t.server.asChat(ann), 'r', 'x')).rejects.toMatchObject({
+      code: ErrorCode.NotInRoom,
+    });
+    const joining = t.join(ann, { room: 'r' });
+    const sent = t.chat.send(t.server.asChat(ann), 'r', 'after the join');
+    await joining;
+    await expect(sent).resolves.toMatchObject({ seq: expect.any(Number) });
+    void t.chat.leave(t.server.asChat(ann), 'r');
+    await expect(t.chat.send(t.server.asChat(ann), 'r', 'after the leave')).rejects.toMatchObject({
+      code: ErrorCode.NotInRoom,
+    });
+    await t.cleanup();
+  });
+
+  it('answers UNAVAILABLE without the error text when the broker refuses, and a retry is safe', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    await t.join(ann, { room: 'r' });
+    t.traffic.failNext.publish = true;
+    const err = await t.chat.send(t.server.asChat(ann), 'r', 'once', 'c-9').catch((e) => e);
+    expect(err).toMatchObject({ code: ErrorCode.Unavailable });
+    expect(err.message).not.toContain('(test)');
+    const retry = await t.chat.send(t.server.asChat(ann), 'r', 'once', 'c-9');
+    expect(ann.texts()).toEqual(['once']);
+    expect((await t.store.history('r', { afterSeq: 0, limit: 10 })).map((m) => m.seq)).toEqual([
+      retry.seq,
+    ]);
+    await t.cleanup();
+  });
+
+  it('fails a join whose bind fails: not a member, nothing told to presence', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    t.traffic.failNext.bind = true;
+    await expect(t.join(ann, { room: 'r' })).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+    });
+    expect(ann.data.rooms.size).toBe(0);
+    expect(ann.inRoom('r')).toBe(false);
+    expect(t.presence.events).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('caps a join since a seq at 100 messages with more, and says when it is complete', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    await t.join(ann, { room: 'r' });
+    const seqs: number[] = [];
+    for (let i = 0; i < 120; i++)
+      seqs.push((await t.chat.send(t.server.asChat(ann), 'r', `m${i}`)).seq);
+    const bob = t.socket('s2', 'Bob');
+    const since: JoinResult = await t.join(bob, { room: 'r', sinceSeq: seqs[0] - 1 });
+    expect(since.history.map((m) => m.text)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `m${i}`),
+    );
+    expect(since).toMatchObject({ more: true, complete: true });
+    const tail = await t.join(bob, { room: 'r', sinceSeq: seqs[109] });
+    expect(tail.history).toHaveLength(10);
+    expect(tail).toMatchObject({ more: false, complete: true });
+    // A seq from before the room's counter (Redis lost the room): not complete.
+    expect(await t.join(bob, { room: 'r', sinceSeq: 5 })).toMatchObject({ complete: false });
+    await t.cleanup();
+  });
+});
