@@ -1,0 +1,116 @@
+import { PresenceStore } from '@roomcast/presence-store';
+import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
+import Redis from 'ioredis';
+import { MemoryPresenceOutbox } from './outbox';
+import { PresenceService } from './presence.service';
+
+const ann = { id: 'u-ann', name: 'Ann' };
+const bob = { id: 'u-bob', name: 'Bob' };
+
+/** PresenceService over the real Redis store, telling an in-memory outbox instead of a broker. */
+describe('PresenceService (real Redis, in-memory outbox)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let outbox: MemoryPresenceOutbox;
+  let presence: PresenceService;
+  let store: PresenceStore;
+
+  beforeAll(async () => {
+    await requireServices('redis');
+    redis = new Redis(REDIS_URL);
+  });
+
+  beforeEach(() => {
+    prefix = `${runPrefix('presvc')}-${Math.random().toString(36).slice(2, 6)}:`;
+    store = new PresenceStore(redis, prefix);
+    outbox = new MemoryPresenceOutbox();
+    presence = new PresenceService(store, outbox);
+  });
+
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  const beat = (connections: number, memberships: number) =>
+    presence.heartbeat({ instanceId: 'g1', startedAt: 1, connections, rooms: 1, memberships });
+
+  it("tells a room of a user's first join and last leave, not of a second tab", async () => {
+    await presence.connect('g1', 's1', ann);
+    await presence.connect('g1', 's2', ann);
+    await presence.join('s1', 'r');
+    await presence.join('s2', 'r');
+    await presence.leave('s1', 'r');
+    await presence.disconnect('s2');
+    expect(outbox.notices).toEqual([
+      { room: 'r', event: 'join', user: ann },
+      { room: 'r', event: 'leave', user: ann },
+    ]);
+  });
+
+  it('asks an instance for a sync only when two heartbeats in a row disagree with presence', async () => {
+    await beat(0, 0); // a gateway's first heartbeat, at start-up
+    await presence.connect('g1', 's1', ann);
+    await presence.join('s1', 'r');
+    await beat(1, 1);
+    await beat(1, 1);
+    expect(outbox.syncRequests).toEqual([]);
+    // A join under way when the heartbeat left: one disagreement is not a loss.
+    await beat(1, 2);
+    expect(outbox.syncRequests).toEqual([]);
+    await presence.join('s1', 'r2');
+    await beat(1, 2);
+    expect(outbox.syncRequests).toEqual([]);
+    // Bob's connect was lost: asked at the second heartbeat, and at each one until it agrees.
+    await beat(2, 2);
+    await beat(2, 2);
+    await beat(2, 2);
+    expect(outbox.syncRequests).toEqual(['g1', 'g1']);
+  });
+
+  it('asks a new instance that already has connections at once (Redis came back empty)', async () => {
+    await beat(3, 3);
+    expect(outbox.syncRequests).toEqual(['g1']);
+  });
+
+  it("makes presence match an instance's own account in one sync", async () => {
+    await beat(0, 0);
+    await presence.connect('g1', 's-gone', bob);
+    await presence.join('s-gone', 'r');
+    await presence.connect('g1', 's1', ann);
+    await presence.join('s1', 'old');
+    outbox.notices.length = 0;
+    await presence.sync({
+      instanceId: 'g1',
+      startedAt: 1,
+      sockets: [{ socketId: 's1', user: ann, rooms: ['r', 'new'] }],
+    });
+    expect(await store.members('r')).toEqual([ann]);
+    expect(await store.members('old')).toEqual([]);
+    expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 2 });
+    expect(outbox.notices).toEqual(
+      expect.arrayContaining([
+        { room: 'r', event: 'leave', user: bob },
+        { room: 'old', event: 'leave', user: ann },
+        { room: 'r', event: 'join', user: ann },
+        { room: 'new', event: 'join', user: ann },
+      ]),
+    );
+    await beat(1, 2);
+    await beat(1, 2);
+    expect(outbox.syncRequests).toEqual([]);
+  });
+
+  it('removes a dead instance and tells each room its users left', async () => {
+    await presence.connect('dead', 's1', ann);
+    await presence.join('s1', 'r');
+    outbox.notices.length = 0;
+    await presence.removeInstance('dead', 'test');
+    expect(outbox.notices).toEqual([{ room: 'r', event: 'leave', user: ann }]);
+    expect((await store.clusterStats()).connections).toBe(0);
+  });
+});
