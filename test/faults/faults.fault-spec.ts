@@ -1,4 +1,4 @@
-import type { Message } from '@roomcast/contracts';
+import type { Ack, Message, SendResult } from '@roomcast/contracts';
 import {
   connectClient,
   exited,
@@ -15,8 +15,7 @@ import {
   type TestCluster,
 } from '@roomcast/testing';
 
-type SendAck =
-  { ok: true; id: string; seq: number; ts: number } | { ok: false; error: { code: string } };
+type SendAck = Ack<SendResult>;
 
 /** Every figure a fault test measures, printed once at the end for the closing note. */
 const figures: Record<string, number | string> = {};
@@ -204,7 +203,7 @@ describe('broker outage (RabbitMQ unreachable, then back)', () => {
     const restoredAt = Date.now();
 
     // Chat resumes by itself: a retry of the failed send succeeds and is delivered once.
-    let retry: SendAck = { ok: false, error: { code: 'none' } };
+    let retry: SendAck = { ok: false, error: { code: 'UNAVAILABLE', message: 'not sent yet' } };
     await waitFor(
       async () => {
         retry = await ann.ack<SendAck>(

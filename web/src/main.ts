@@ -5,21 +5,22 @@
 //   ?server=http://127.0.0.1:3002  the Socket.IO server (a gateway); default: this page's origin
 //   ?stats=http://127.0.0.1:3000   the Stats API base; default: this page's origin (nginx routes
 //                                  /stats; a gateway does not, so a page a gateway serves needs it)
-import { io, type Socket } from 'socket.io-client';
+import { io, type Socket as IoSocket } from 'socket.io-client';
+
+/** The socket typed by the contract: event names, payloads and ack results are checked. */
+type Socket = IoSocket<ServerToClientEvents, ClientToServerEvents>;
 import { ErrorCode, type Ack } from '@roomcast/contracts/errors';
 import { ClientEvent, ServerEvent } from '@roomcast/contracts/events';
 import { isValidRoomName } from '@roomcast/contracts/routing';
+import type {
+  ClientToServerEvents,
+  HistoryResult,
+  JoinResult,
+  SendResult,
+  ServerToClientEvents,
+} from '@roomcast/contracts/socket-events';
 import type { Message, PresenceNotice, TypingNotice, User } from '@roomcast/contracts/types';
 import './style.css';
-
-interface JoinResult {
-  room: string;
-  members: User[];
-  history: Message[];
-  /** More messages follow the history (a rejoin after a long absence): page on. */
-  more: boolean;
-  complete: boolean;
-}
 
 interface Stats {
   online: number;
@@ -208,13 +209,11 @@ async function join(s: Socket): Promise<void> {
 async function fetchRest(s: Socket, afterSeq: number): Promise<void> {
   const limit = 100;
   for (let page = 0; page < 50; page++) {
-    let ack: Ack<{ messages: Message[] }>;
+    let ack: Ack<HistoryResult>;
     try {
       ack = (await s
         .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck(ClientEvent.History, { room, afterSeq, limit })) as Ack<{
-        messages: Message[];
-      }>;
+        .emitWithAck(ClientEvent.History, { room, afterSeq, limit })) as Ack<HistoryResult>;
     } catch {
       return;
     }
@@ -304,7 +303,7 @@ ui.sendForm.addEventListener('submit', (event) => {
   socket
     .timeout(ACK_TIMEOUT_MS)
     .emitWithAck(ClientEvent.Send, { room, text, clientId })
-    .then((ack: Ack<{ seq: number }>) => {
+    .then((ack: Ack<SendResult>) => {
       if (!ack.ok) return showError(`not sent: ${ack.error.message} (${ack.error.code})`);
       showError('');
       pending = undefined;

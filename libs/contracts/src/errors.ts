@@ -3,6 +3,7 @@ export const ErrorCode = {
   NotInRoom: 'NOT_IN_ROOM',
   Forbidden: 'FORBIDDEN',
   RateLimited: 'RATE_LIMITED',
+  /** In the contract; never sent: frames over 16 KiB are cut off by the transport instead. */
   TooLarge: 'TOO_LARGE',
   Unavailable: 'UNAVAILABLE',
 } as const;

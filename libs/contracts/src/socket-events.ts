@@ -77,12 +77,15 @@ export interface ClientToServerEvents {
   'message:send': WithAck<SendPayload, SendResult>;
   'room:history': WithAck<HistoryPayload, HistoryResult>;
   'room:members': WithAck<RoomPayload, MembersResult>;
-  typing: WithAck<TypingPayload, TypingResult>;
+  /** The ack is optional: typing may be dropped under load anyway. */
+  typing: (payload: TypingPayload, ack?: (result: Ack<TypingResult>) => void) => void;
 }
 
 /** The ack result of a client event. */
 export type AckResultOf<E extends keyof ClientToServerEvents> =
-  Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer R> ? R : never;
+  Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0] extends Ack<infer R>
+    ? R
+    : never;
 
 /** Events the server emits to clients. */
 export interface ServerToClientEvents {

@@ -1,8 +1,26 @@
-import type { Message, PresenceNotice } from '@roomcast/contracts';
+import type {
+  ClientToServerEvents,
+  ErrorCode,
+  Message,
+  PresenceNotice,
+  ServerToClientEvents,
+} from '@roomcast/contracts';
 import { io, type Socket } from 'socket.io-client';
 
+/**
+ * Any ack, read loosely: what a test that sends hostile payloads gets back, where the contract's
+ * `Ack<T>` union would need narrowing at every assertion.
+ */
+export type AnyAck = { ok: boolean; error?: { code: ErrorCode; message: string } } & Record<
+  string,
+  unknown
+>;
+
+/** A client socket typed by the contract (its emits, their acks, what it receives). */
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
 export interface TestClient {
-  socket: Socket;
+  socket: ClientSocket;
   messages: Message[];
   presence: PresenceNotice[];
   ack<T = Record<string, unknown>>(
@@ -10,6 +28,8 @@ export interface TestClient {
     payload?: unknown,
     timeoutMs?: number,
   ): Promise<T>;
+  /** Emits anything, with or without an ack callback: for hostile and malformed calls. */
+  raw(event: string, ...args: unknown[]): void;
   close(): void;
 }
 
@@ -31,7 +51,7 @@ export async function connectClient(
   options: ClientOptions = {},
 ): Promise<TestClient> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const socket = io(url, {
+  const socket: ClientSocket = io(url, {
     auth: options.auth ?? (name === undefined ? {} : { name }),
     extraHeaders: options.headers,
     transports: ['websocket'],
@@ -43,7 +63,11 @@ export async function connectClient(
     messages: [],
     presence: [],
     ack: (event, payload, ackTimeoutMs = timeoutMs) =>
-      socket.timeout(ackTimeoutMs).emitWithAck(event, payload) as Promise<never>,
+      // Tests send any event and any payload on purpose: the typed socket is bypassed here.
+      (socket as unknown as Socket)
+        .timeout(ackTimeoutMs)
+        .emitWithAck(event, payload) as Promise<never>,
+    raw: (event, ...args) => void (socket as unknown as Socket).emit(event, ...args),
     close: () => socket.close(),
   };
   socket.on('message', (m: Message) => client.messages.push(m));

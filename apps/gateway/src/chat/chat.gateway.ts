@@ -23,6 +23,8 @@ import {
   userSocketRoom,
   validatePayload,
   type Ack,
+  type AckResultOf,
+  type ClientToServerEvents,
   type ConnectEvent,
   type SocketData,
 } from '@roomcast/contracts';
@@ -36,6 +38,9 @@ import { Handshake } from './handshake';
 import { LocalDelivery } from './local-delivery';
 import { EventLimiter } from './rate-limits';
 import { SlowConsumers } from './slow-consumers';
+
+/** What a handler answers to a client event: its ack from the contract (none to a dropped client). */
+type Answer<E extends keyof ClientToServerEvents> = Promise<Ack<AckResultOf<E>> | undefined>;
 
 /**
  * The Socket.IO face of the gateway. Every handler answers through its ack, success or error,
@@ -97,21 +102,24 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage(ClientEvent.Join)
-  join(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  join(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:join'> {
     return this.handle(ClientEvent.Join, socket, () =>
       this.chat.join(socket, validatePayload(JoinRoomDto, body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Leave)
-  leave(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  leave(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:leave'> {
     return this.handle(ClientEvent.Leave, socket, () =>
       this.chat.leave(socket, validatePayload(LeaveRoomDto, body).room),
     );
   }
 
   @SubscribeMessage(ClientEvent.Send)
-  send(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  send(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'message:send'> {
     return this.handle(ClientEvent.Send, socket, () => {
       const dto = validatePayload(SendMessageDto, body);
       return this.chat.send(socket, dto.room, dto.text, dto.clientId);
@@ -119,21 +127,27 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage(ClientEvent.History)
-  history(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  history(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'room:history'> {
     return this.handle(ClientEvent.History, socket, () =>
       this.chat.history(socket, validatePayload(HistoryDto, body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Members)
-  members(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  members(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'room:members'> {
     return this.handle(ClientEvent.Members, socket, () =>
       this.chat.members(socket, validatePayload(MembersDto, body).room),
     );
   }
 
   @SubscribeMessage(ClientEvent.Typing)
-  typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown) {
+  typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'typing'> {
     return this.handle(ClientEvent.Typing, socket, () => {
       const dto = validatePayload(TypingDto, body);
       return this.chat.typing(socket, dto.room, dto.typing);
