@@ -7,6 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
+import { startLoadgen } from './loadgen-client.mjs';
+import { log } from './log.mjs';
+import { measuredPhase } from './measure.mjs';
 import { startSystem } from './systems.mjs';
 import { layout } from './workloads.mjs';
 
@@ -73,13 +76,12 @@ export function analyse(profile, from, to) {
   };
 }
 
-export async function runProfile({ config, infra, defs, startLoadgen, measuredPhase, log }) {
+export async function runProfile({ config, infra, defs }) {
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-bench-prof-'));
   const workloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
   const sys = await startSystem('O', {
     runId: `prof${Date.now().toString(36)}`,
     redisUrl: config.redisUrl,
-    amqpUrl: config.amqpUrl,
     infra,
     gatewayArgs: { 0: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] },
   });

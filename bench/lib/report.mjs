@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
-import { ROOT, SYSTEMS } from './systems.mjs';
+import { ROOT } from './harness.mjs';
+import { SYSTEMS } from './systems.mjs';
 
 const ORDER = ['U', 'A', 'B', 'O'];
 const COLORS = { U: '#8c8c8c', A: '#e07b39', B: '#3a87c8', O: '#2e9e5b' };

@@ -81,14 +81,3 @@ export async function connectClient(
   });
   return client;
 }
-
-/** Reads one metric's value (summed over label sets) from a /metrics page. */
-export async function readMetric(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-      sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}

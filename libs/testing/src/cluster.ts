@@ -1,6 +1,5 @@
-import { openConnection } from '@roomcast/amqp-transport';
-import Redis from 'ioredis';
-import { exited, startService, stopService, type RunningService } from './processes';
+import { dropRunState } from './cleanup';
+import { exited, startService, stopService, type AppName, type RunningService } from './processes';
 import { AMQP_URL, REDIS_URL, runPrefix } from './services';
 import { waitFor } from './wait';
 
@@ -24,6 +23,8 @@ export interface TestCluster {
 
 export interface ClusterOptions {
   label: string;
+  /** Exchange, queue, Redis and instance names start with it. @default runPrefix(label) */
+  prefix?: string;
   gateways?: number;
   /** Settings for every service (a proxied AMQP_URL, a test Redis...). */
   env?: Record<string, string>;
@@ -31,6 +32,10 @@ export interface ClusterOptions {
   gatewayEnv?: Record<string, string>;
   presenceEnv?: Record<string, string>;
   statsEnv?: Record<string, string>;
+  /** Node options per service, by name: 'presence', 'stats', 'gateway1', 'gateway2'... */
+  nodeArgs?: (service: string) => string[];
+  /** Keep only the last N chunks of each service's output, for long runs. @default all */
+  keepLogs?: number;
 }
 
 /**
@@ -38,7 +43,7 @@ export interface ClusterOptions {
  * prefix of their own; `stop()` kills them and removes what the run created.
  */
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
-  const prefix = runPrefix(options.label);
+  const prefix = options.prefix ?? runPrefix(options.label);
   const env: Record<string, string> = {
     AMQP_URL,
     REDIS_URL,
@@ -64,26 +69,27 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   cluster.stop = async () => {
     for (const s of started) stopService(s, 'SIGKILL');
     await Promise.all(started.map((s) => exited(s.child)));
-    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    const keys = await redis.keys(`${env.REDIS_PREFIX}*`).catch(() => [] as string[]);
-    if (keys.length) await redis.del(...keys).catch(() => undefined);
-    redis.disconnect();
-    const conn = await openConnection({ urls: [AMQP_URL], exchange: env.EXCHANGE });
-    const ch = conn.createChannel();
-    await ch.waitForConnect();
-    await ch.deleteQueue(env.PRESENCE_QUEUE).catch(() => undefined);
-    await ch.deleteExchange(env.EXCHANGE).catch(() => undefined);
-    await ch.close();
-    await conn.close();
+    await dropRunState({
+      redisUrl: env.REDIS_URL,
+      // The broker itself: env.AMQP_URL may be a proxy the test has cut.
+      amqpUrl: AMQP_URL,
+      redisPrefix: env.REDIS_PREFIX,
+      exchange: env.EXCHANGE,
+      queues: [env.PRESENCE_QUEUE],
+    });
   };
+  const start = (app: AppName, name: string, appEnv: Record<string, string>) =>
+    startService(app, appEnv, undefined, {
+      nodeArgs: options.nodeArgs?.(name),
+      keepLogs: options.keepLogs,
+    });
   try {
-    cluster.presence = await startService('presence', { ...env, ...options.presenceEnv });
+    cluster.presence = await start('presence', 'presence', { ...env, ...options.presenceEnv });
     started.push(cluster.presence);
-    cluster.stats = await startService('stats', { ...env, ...options.statsEnv });
+    cluster.stats = await start('stats', 'stats', { ...env, ...options.statsEnv });
     started.push(cluster.stats);
     for (let i = 0; i < (options.gateways ?? 3); i++) {
-      const gw = await startService('gateway', {
+      const gw = await start('gateway', `gateway${i + 1}`, {
         ...env,
         ...options.gatewayEnv,
         INSTANCE_ID: cluster.gatewayId(i),

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { killGroup, exited, freePort } from './processes';
+import { killGroup, exited, freePort, spawnGroup } from './processes';
 import { waitFor } from './wait';
 
 export interface TcpProxy {
@@ -71,15 +71,11 @@ export async function startRedisServer(): Promise<RedisServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn(
+      ({ child } = spawnGroup(
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        {
-          detached: true,
-          stdio: 'ignore',
-        },
-      );
-      child.on('error', () => undefined);
+        { output: 'ignore' },
+      ));
       await waitFor(
         () =>
           new Promise<boolean>((resolve) => {

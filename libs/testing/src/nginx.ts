@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { findNginx, writeLocalNginxConfig } from '../../../scripts/nginx-config';
-import { exited, freePort, killGroup } from './processes';
+import { exited, freePort, killGroup, spawnGroup } from './processes';
+import { scripts } from './root';
 import { waitFor } from './wait';
 
 export interface NginxOptions {
@@ -28,7 +28,7 @@ export interface RunningNginx {
 
 /** The nginx binary, or a failure that says how to install it. */
 export function requireNginx(): string {
-  const bin = findNginx();
+  const bin = scripts.nginxConfig.findNginx();
   if (!bin) {
     throw new Error(
       'nginx is not installed (looked in PATH, /usr/sbin and /usr/local/sbin; NGINX_BIN ' +
@@ -49,7 +49,7 @@ export async function startNginx(opts: NginxOptions, timeoutMs = 10000): Promise
     port: opts.port ?? (await freePort()),
     prefix: opts.prefix ?? mkdtempSync(path.join(tmpdir(), 'roomcast-nginx-')),
   };
-  const { args } = writeLocalNginxConfig({
+  const { args } = scripts.nginxConfig.writeLocalNginxConfig({
     prefix: options.prefix,
     gateways: options.gateways,
     stats: options.stats,
@@ -57,10 +57,7 @@ export async function startNginx(opts: NginxOptions, timeoutMs = 10000): Promise
     workerProcesses: 1,
     accessLog: 'off',
   });
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => logs.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
+  const { child, logs } = spawnGroup(bin, args);
   const nginx = {
     url: `http://127.0.0.1:${options.port}`,
     port: options.port,

@@ -1,18 +1,74 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import * as path from 'node:path';
+import { ROOT, scripts } from './root';
 import { waitFor } from './wait';
-
-const ROOT = path.resolve(__dirname, '../../..');
 
 export type AppName = 'gateway' | 'presence' | 'stats';
 
-export interface RunningService {
+/** A process that leads a process group of its own, so `killGroup` reaches its children too. */
+export interface GroupProcess {
+  child: ChildProcess;
+  /** Its stdout and stderr, in chunks as they came (empty unless `output` is 'keep'). */
+  logs: string[];
+}
+
+export interface RunningService extends GroupProcess {
   app: AppName;
   port: number;
   url: string;
-  child: ChildProcess;
-  logs: string[];
+}
+
+export interface SpawnGroupOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** @default the repository root */
+  cwd?: string;
+  /**
+   * 'keep' records stdout and stderr in `logs`; 'inherit' passes them to this process's.
+   * @default 'keep'
+   */
+  output?: 'keep' | 'inherit' | 'ignore';
+  /** Opens an IPC channel (`child.send`, 'message' events), as `fork` does. */
+  ipc?: boolean;
+  /** Keep only the last N chunks of output, for processes that run long. @default all */
+  keepLogs?: number;
+}
+
+/** Every group spawnGroup started that has not exited, so `killAll` can end a run on abort. */
+const running = new Set<ChildProcess>();
+
+/** Spawns `command` as the leader of a new process group (detached), tracked for `killAll`. */
+export function spawnGroup(
+  command: string,
+  args: string[],
+  options: SpawnGroupOptions = {},
+): GroupProcess {
+  const output = options.output ?? 'keep';
+  const out = output === 'keep' ? 'pipe' : output;
+  const stdio: StdioOptions = ['ignore', out, out, ...(options.ipc ? (['ipc'] as const) : [])];
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    detached: true,
+    stdio,
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const logs: string[] = [];
+  const limit = options.keepLogs ?? Infinity;
+  const keep = (d: Buffer) => {
+    logs.push(d.toString());
+    if (logs.length > limit) logs.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  // A program that cannot start (not installed) emits 'error' and no 'exit'.
+  child.once('error', (err) => {
+    running.delete(child);
+    logs.push(`[harness] ${command}: ${err.message}\n`);
+  });
+  return { child, logs };
 }
 
 /** A port the OS says is free right now. */
@@ -27,32 +83,54 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Polls `url` until it answers 2xx; the failure names the process's output if it exited. */
+export async function waitServing(
+  proc: GroupProcess,
+  url: string,
+  timeoutMs = 20000,
+  what = url,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+        throw new Error(`exited: ${proc.logs.join('')}`);
+      }
+      return (await fetch(url)).ok;
+    },
+    timeoutMs,
+    what,
+    100,
+  );
+}
+
+export interface ServiceOptions {
+  /** Node options before the entry point (a preload, `--cpu-prof`). */
+  nodeArgs?: string[];
+  keepLogs?: number;
+}
+
+/** A built app's entry point, or a failure that says to build it. */
+export function appEntry(app: AppName): string {
+  const file = scripts.services.entry(app);
+  if (!existsSync(file)) throw new Error(`${file} missing: run \`npm run build\``);
+  return file;
+}
+
 /** Spawns a built app (`dist/`) in its own process group and waits for its /health. */
 export async function startService(
   app: AppName,
   env: Record<string, string>,
   timeoutMs = 20000,
+  options: ServiceOptions = {},
 ): Promise<RunningService> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const proc = spawnGroup(process.execPath, [...(options.nodeArgs ?? []), appEntry(app)], {
+    env: { LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    keepLogs: options.keepLogs,
   });
-  const logs: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => logs.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
-  const service = { app, port, url: `http://127.0.0.1:${port}`, child, logs };
+  const service = { app, port, url: `http://127.0.0.1:${port}`, ...proc };
   try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${app} exited: ${logs.join('')}`);
-        return (await fetch(`${service.url}/health`)).ok;
-      },
-      timeoutMs,
-      `${app} /health on :${port}`,
-      100,
-    );
+    await waitServing(service, `${service.url}/health`, timeoutMs, `${app} /health on :${port}`);
   } catch (err) {
     stopService(service, 'SIGKILL');
     throw err;
@@ -67,26 +145,19 @@ export function runToExit(
   timeoutMs = 20000,
 ): Promise<{ code: number | null; output: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const { child, logs } = spawnGroup(process.execPath, [appEntry(app)], { env });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL');
       resolve({
         code: null,
-        output: `${output}\n[harness] still running after ${timeoutMs} ms`,
+        output: `${logs.join('')}\n[harness] still running after ${timeoutMs} ms`,
         ms: Date.now() - started,
       });
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, output, ms: Date.now() - started });
+      resolve({ code, output: logs.join(''), ms: Date.now() - started });
     });
   });
 }
@@ -102,6 +173,11 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** Kills every process group spawnGroup started that is still running (an aborted run). */
+export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const child of running) killGroup(child, signal);
 }
 
 export function exited(child: ChildProcess): Promise<void> {

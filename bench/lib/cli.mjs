@@ -1,0 +1,92 @@
+// The command line: options, usage, and the run's configuration with its defaults (a full run or
+// a smoke run). The configuration is written into results.json as it is.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AMQP_URL, REDIS_URL } from './harness.mjs';
+import { fail } from './log.mjs';
+import { SYSTEMS } from './systems.mjs';
+import { FULL, SMOKE } from './workloads.mjs';
+
+const OPTIONS = {
+  smoke: { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
+  systems: { type: 'string' },
+  workloads: { type: 'string' },
+  repeats: { type: 'string' },
+  rate: { type: 'string' },
+  'warmup-ms': { type: 'string' },
+  'measure-ms': { type: 'string' },
+  sweep: { type: 'string' },
+  'step-ms': { type: 'string' },
+  'sweep-start': { type: 'string' },
+  'sweep-factor': { type: 'string' },
+  'sweep-max': { type: 'string' },
+  'p99-limit-ms': { type: 'string' },
+  'idle-per-instance': { type: 'string' },
+  out: { type: 'string' },
+  'time-limit-s': { type: 'string' },
+  help: { type: 'boolean', default: false },
+};
+
+const USAGE = `usage: npm run bench -- [options]
+  --smoke                 a few seconds, tiny workloads; exit 1 on a harness failure or any
+                          lost, duplicated or out-of-order delivery (for CI)
+  --profile               CPU-profile one roomcast gateway (node --cpu-prof) under W1 and W2
+  --systems U,A,B,O       systems to run (default all)
+  --workloads W1,...,W5   workloads (default all)
+  --repeats N             rounds; systems interleaved in each (default 3)
+  --rate N                fixed load, deliveries/s (default 10000)
+  --warmup-ms, --measure-ms   fixed-load phases (default 1500, 5000)
+  --sweep W2              workloads that also search the highest rate with p99 <= limit
+                          (default W2; "none" to skip)
+  --step-ms N             length of each sweep step (default 3000)
+  --sweep-start N --sweep-factor F --sweep-max N   sweep rates (5000, 1.5, 150000)
+  --p99-limit-ms N        sweep's latency limit (default 50)
+  --idle-per-instance N   W5 connections per instance (default 5000)
+  --out DIR               where to write results (default docs/benchmarks; smoke: a temp dir)
+  --time-limit-s N        abort the whole run after N s (default 1800; smoke 180)
+`;
+
+/**
+ * Parses `argv` (without node and the script): { config, defs: the workloads' definitions,
+ * profile }. Prints the usage and exits on --help; exits 2 on an unknown system or workload.
+ */
+export function parseCli(argv) {
+  const { values: args } = parseArgs({ args: argv, options: OPTIONS });
+  if (args.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const smoke = args.smoke;
+  const num = (v, d) => (v === undefined ? d : Number(v));
+  const list = (v, d) => (v === undefined ? d : v.split(',').filter(Boolean));
+  const config = {
+    smoke,
+    systems: list(args.systems, ['U', 'A', 'B', 'O']),
+    workloads: list(args.workloads, ['W1', 'W2', 'W3', 'W4', 'W5']),
+    repeats: num(args.repeats, smoke ? 1 : 3),
+    rate: num(args.rate, smoke ? 1000 : 10000),
+    warmupMs: num(args['warmup-ms'], smoke ? 400 : 1500),
+    measureMs: num(args['measure-ms'], smoke ? 1200 : 5000),
+    sweep: list(args.sweep, ['W2']).filter((w) => w !== 'none'),
+    stepMs: num(args['step-ms'], smoke ? 600 : 3000),
+    sweepStart: num(args['sweep-start'], smoke ? 1000 : 5000),
+    sweepFactor: num(args['sweep-factor'], 1.5),
+    sweepMax: num(args['sweep-max'], smoke ? 1500 : 150000),
+    p99LimitMs: num(args['p99-limit-ms'], 50),
+    idlePerInstance: args['idle-per-instance'] ? Number(args['idle-per-instance']) : undefined,
+    timeLimitS: num(args['time-limit-s'], smoke ? 180 : 1800),
+    out: resolve(
+      args.out ??
+        (smoke ? mkdtempSync(join(tmpdir(), 'roomcast-bench-smoke-')) : 'docs/benchmarks'),
+    ),
+    redisUrl: REDIS_URL,
+    amqpUrl: AMQP_URL,
+  };
+  for (const s of config.systems) if (!SYSTEMS[s]) fail(`unknown system ${s}`);
+  const defs = smoke ? SMOKE : FULL;
+  for (const w of config.workloads) if (!defs[w]) fail(`unknown workload ${w}`);
+  return { config, defs, profile: args.profile };
+}

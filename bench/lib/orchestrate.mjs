@@ -1,0 +1,214 @@
+// Orchestration: rounds of systems × workloads, one trial per pair, each trial with a load
+// generator of its own; then the report and the verdict.
+import { mkdirSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { requireServices } from './harness.mjs';
+import { startLoadgen } from './loadgen-client.mjs';
+import { elapsedS, fail, fmt, fmtRate, log } from './log.mjs';
+import { finalCheck, measuredPhase, redisUsedMemory, settle, sweep } from './measure.mjs';
+import { findInfrastructure } from './proc.mjs';
+import { runProfile } from './profile.mjs';
+import { writeReport } from './report.mjs';
+import { SYSTEMS, startSystem } from './systems.mjs';
+import { layout } from './workloads.mjs';
+
+/**
+ * The whole run: every round starts each system in turn (rotated from round to round), runs the
+ * idle workloads on its fresh processes, then the load workloads, and stops it; then the report.
+ * Resolves to the exit code: 0, or 1 when a trial lost, duplicated or reordered a delivery.
+ */
+export async function runBenchmark({ config, defs, profile }) {
+  try {
+    await requireServices('redis', 'rabbitmq');
+  } catch (err) {
+    fail(err.message);
+  }
+  const infra = findInfrastructure(config.redisUrl);
+  log(`redis-server pid ${infra.redisPid ?? '?'}, RabbitMQ beam.smp pid ${infra.beamPid ?? '?'}`);
+
+  if (profile) {
+    await runProfile({ config, infra, defs });
+    return 0;
+  }
+
+  mkdirSync(config.out, { recursive: true });
+  const runId = Date.now().toString(36);
+  const meta = {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    loadavgStart: loadavg(),
+    config: { ...config, out: undefined },
+  };
+  const trials = [];
+  const ctx = { config, defs };
+  const loadWorkloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
+  const idleWorkloads = config.workloads.filter((w) => defs[w].idlePerInstance);
+  for (let round = 0; round < config.repeats; round++) {
+    // Interleaved: every round runs every system, in an order rotated from round to round.
+    const order = config.systems.map((_, i) => config.systems[(i + round) % config.systems.length]);
+    for (const kind of order) {
+      log(`round ${round + 1}/${config.repeats}: starting ${SYSTEMS[kind].label}`);
+      let sys;
+      try {
+        sys = await startSystem(kind, { runId, redisUrl: config.redisUrl, infra });
+      } catch (err) {
+        trials.push({ system: kind, workload: '*', round, error: String(err?.stack ?? err) });
+        log(`  ${kind} did not start: ${err.message}`);
+        continue;
+      }
+      try {
+        // Idle memory first, on fresh processes, so earlier load does not inflate the baseline.
+        for (const wName of [...idleWorkloads, ...loadWorkloads]) {
+          const trial = { system: kind, workload: wName, round };
+          try {
+            if (defs[wName].idlePerInstance) trial.idle = await idleTrial(sys, wName, round, ctx);
+            else Object.assign(trial, await loadTrial(sys, wName, round, ctx));
+            trial.final = trial.idle?.final ?? trial.final;
+          } catch (err) {
+            trial.error = String(err?.stack ?? err);
+            if (!sys.alive()) trial.error += `\n${sys.logs()}`;
+          }
+          trials.push(trial);
+          log(`  ${kind} ${wName}: ${summarise(trial)}`);
+          if (!sys.alive()) {
+            log(`  ${kind}: a process died; logs:\n${sys.logs()}`);
+            break;
+          }
+        }
+      } finally {
+        await sys.stop().catch((err) => log(`  ${kind} clean-up failed: ${err.message}`));
+      }
+    }
+  }
+  meta.finishedAt = new Date().toISOString();
+  meta.durationS = elapsedS();
+  meta.loadavgEnd = loadavg();
+  const files = await writeReport({ meta, trials, defs, out: config.out, smoke: config.smoke });
+  log(`wrote ${files.join(', ')}`);
+
+  const bad = trials.flatMap((t) =>
+    problems(t).map((p) => `${t.system} ${t.workload} round ${t.round + 1}: ${p}`),
+  );
+  if (bad.length) {
+    process.stderr.write(`[bench] FAILED:\n  ${bad.join('\n  ')}\n`);
+    return 1;
+  }
+  log(`ok: no lost, duplicated or out-of-order delivery in ${trials.length} trials`);
+  return 0;
+}
+
+/** One progress line per trial. */
+function summarise(t) {
+  if (t.error) return `ERROR ${t.error.split('\n')[0]}`;
+  if (t.idle) {
+    return `${t.idle.connections} idle: heap ${fmt(t.idle.heapPerConn / 1024)} KiB/conn, rss ${fmt(
+      t.idle.rssPerConn / 1024,
+    )} KiB/conn, connect ${fmt(t.idle.connectMs / 1000)} s`;
+  }
+  const f = t.fixed;
+  const sw = t.sweep?.best ? `, max ${fmtRate(t.sweep.best.deliveriesPerSec)}/s` : '';
+  return (
+    `${fmtRate(f.deliveriesPerSec)}/s p50 ${fmt(f.latency.p50)} p99 ${fmt(f.latency.p99)} ` +
+    `p99.9 ${fmt(f.latency.p999)} ms, ${fmt(f.cpu.serverUsPerDelivery)} µs/delivery, ` +
+    `unused ${f.broker.unused}, lost ${t.final.lost} dup ${t.final.dup} ooo ${t.final.ooo}${sw}`
+  );
+}
+
+/** Idle connections on fresh processes: heap, RSS and Redis memory per connection. */
+async function idleTrial(sys, wName, round, { config, defs }) {
+  const w = { ...defs[wName] };
+  if (config.idlePerInstance) w.idlePerInstance = config.idlePerInstance;
+  const lay = layout(w, sys.urls, `${sys.id}-${round}${wName}`);
+  await settle(sys);
+  const before = await sys.memory(sys.nodeProcs);
+  const redis0 = await redisUsedMemory(config.redisUrl);
+  const lg = startLoadgen();
+  try {
+    await lg.next('hello');
+    lg.send({ type: 'idle', tag: `${sys.kind}${round}${wName}`, members: lay.members });
+    const ready = await lg.next('ready', 300000);
+    await sleep(1000);
+    await settle(sys);
+    const after = await sys.memory(sys.nodeProcs);
+    const redis1 = await redisUsedMemory(config.redisUrl);
+    const n = lay.members.length;
+    const sum = (arr, k) => arr.reduce((a, m) => a + m[k], 0);
+    const final = await finalCheck(lg);
+    return {
+      connections: n,
+      perInstance: w.idlePerInstance,
+      connectMs: ready.connectMs,
+      heapPerConn: (sum(after, 'heapUsed') - sum(before, 'heapUsed')) / n,
+      rssPerConn: (sum(after, 'rss') - sum(before, 'rss')) / n,
+      redisPerConn: (redis1 - redis0) / n,
+      before,
+      after,
+      final,
+    };
+  } finally {
+    await lg.exit();
+  }
+}
+
+/** Warm-up, the fixed load, the sweep where asked, then the end-of-trial delivery check. */
+async function loadTrial(sys, wName, round, { config, defs }) {
+  const w = defs[wName];
+  const tag = `${sys.kind}${round}${wName}`;
+  const lay = layout(w, sys.urls, tag);
+  await settle(sys);
+  const lg = startLoadgen();
+  try {
+    await lg.next('hello');
+    lg.send({ type: 'setup', tag, members: lay.members, churn: lay.churn });
+    const ready = await lg.next('ready', 300000);
+    const churnPerSec = lay.churn?.perSec ?? 0;
+    const sendsPerSec = config.rate / lay.fanout;
+    const warm = await measuredPhase(lg, sys, {
+      name: 'warmup',
+      sendsPerSec,
+      durationMs: config.warmupMs,
+      churnPerSec,
+      drainMs: 2000,
+    });
+    const fixed = await measuredPhase(lg, sys, {
+      name: 'fixed',
+      sendsPerSec,
+      durationMs: config.measureMs,
+      churnPerSec,
+      drainMs: 3000,
+    });
+    const sw = config.sweep.includes(wName)
+      ? await sweep(lg, sys, lay, churnPerSec, config)
+      : undefined;
+    const final = await finalCheck(lg);
+    return {
+      setup: { ...ready, fanout: lay.fanout, sendsPerSec },
+      warmupOk: warm.lost === 0 && warm.dup === 0 && warm.ooo === 0,
+      fixed,
+      sweep: sw,
+      final,
+    };
+  } finally {
+    await lg.exit();
+  }
+}
+
+/** What makes a trial fail the run: a harness error or any loss, duplicate or reordering. */
+function problems(trial) {
+  const out = [];
+  if (trial.error) out.push(`harness: ${trial.error.split('\n')[0]}`);
+  const f = trial.final;
+  if (f) {
+    for (const k of ['lost', 'dup', 'ooo', 'unacked', 'ackErrors', 'churnErrors', 'disconnects']) {
+      if (f[k] > 0) out.push(`${k}=${f[k]}`);
+    }
+    if (f.foreign > 0) out.push(`foreign=${f.foreign}`);
+    if (f.lost > 0 && f.lastError) out.push(`last error: ${f.lastError}`);
+  }
+  if (trial.fixed && trial.fixed.deliveries === 0) out.push('no deliveries in the fixed phase');
+  return out;
+}
