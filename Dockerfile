@@ -6,9 +6,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install`, not `npm ci`: the lock file lacks other platforms' optional binaries
-# (unrs-resolver's), which `npm ci` refuses as out of sync (see scripts/ensure-built.js).
-RUN npm install --no-audit --no-fund
+# Exactly the lock file (it lists every platform's native bindings: scripts/lock-platform-bindings.js).
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps
 COPY libs libs

@@ -92,10 +92,13 @@ describe('docker-compose.yml', () => {
     expect(stages).toEqual(expect.arrayContaining(['app', 'web']));
     // `docker build .` builds the last stage: the services' image.
     expect(stages.at(-1)).toBe('app');
-    // Node 24 LTS in every Node stage.
+    // Node 24 LTS in every Node stage, and exactly the lock file's dependencies.
     const bases = [...dockerfile.matchAll(/^FROM (node:\S+)/gm)].map((m) => m[1]);
     expect(bases.length).toBeGreaterThanOrEqual(2);
     for (const base of bases) expect(base).toMatch(/^node:24-bookworm-slim$/);
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).not.toMatch(/npm install/);
+    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.\/$/m);
     expect(dockerfile).toMatch(/^COPY web web$/m);
     expect(dockerfile).toMatch(/npm run build:web/);
   });
