@@ -2,12 +2,12 @@
 #   target `app` (the default): every roomcast service; pick one with the command, e.g.
 #     docker run roomcast node dist/apps/gateway/src/main.js
 #   target `web`: nginx with the web client; docker-compose.yml mounts nginx/nginx.conf into it.
-FROM node:20-bookworm-slim AS build
+# Node 24 (active LTS): see the README's "Supported runtimes".
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install`, not `npm ci`: the lock file lacks other platforms' optional binaries
-# (unrs-resolver's), which `npm ci` refuses as out of sync (see scripts/ensure-built.js).
-RUN npm install --no-audit --no-fund
+# Exactly the lock file (it lists every platform's native bindings: scripts/lock-platform-bindings.js).
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
@@ -17,7 +17,7 @@ RUN npm run build && npm run build:web && npm prune --omit=dev
 FROM nginx:1.27-alpine AS web
 COPY --from=build /app/dist/web /usr/share/nginx/html
 
-FROM node:20-bookworm-slim AS app
+FROM node:24-bookworm-slim AS app
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -21,11 +21,22 @@ const base = {
       {
         babelrc: false,
         configFile: false,
-        plugins: ['babel-plugin-transform-import-meta', '@babel/plugin-transform-modules-commonjs'],
+        // `module: 'ES6'` turns import.meta.url into an import of node:url, which the CommonJS
+        // transform hoists: the default (`require('url')` in place) breaks a module that declares
+        // its own `const require = createRequire(import.meta.url)`, as @nestjs/terminus 12 does.
+        plugins: [
+          ['babel-plugin-transform-import-meta', { module: 'ES6' }],
+          '@babel/plugin-transform-modules-commonjs',
+        ],
       },
     ],
   },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  // Skip node_modules except where the innermost package holding the file is one of those: a
+  // nested copy (node_modules/@nestjs-modules/ioredis/node_modules/@nestjs/terminus) counts by its
+  // own name, not by its parent's.
+  transformIgnorePatterns: [
+    `^(?!.*/node_modules/(?:${esmPackages.join('|')})/(?:(?!/node_modules/).)*$).*/node_modules/`,
+  ],
   moduleNameMapper: {
     '^@roomcast/(.*)$': '<rootDir>/libs/$1/src',
   },

@@ -91,6 +91,6 @@ console.log(
 if (entryUrl) void announce(entryUrl, gateways);
 else {
   console.log(
-    `roomcast: nginx not found, so no web client and load balancer on :${port} (apt-get install -y nginx)`,
+    `roomcast: nginx not found, so no web client and load balancer on :${port} (install it: \`sudo apt-get install -y nginx\`)`,
   );
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs dependencies and builds when they are missing or older than their sources, so that
 // `npm start` and `npm test` work on a fresh clone with nothing else run first.
-const { execSync } = require('node:child_process');
+const { execSync, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -20,12 +21,34 @@ function newestSource(dir, isSource = (name) => name.endsWith('.ts')) {
 }
 
 const lock = path.join(root, 'package-lock.json');
-const installed = path.join(root, 'node_modules', '.package-lock.json');
-if (mtime(installed) < mtime(lock)) {
-  // `npm install` rather than `npm ci`: npm writes this lock file without the other platforms'
-  // optional binaries (unrs-resolver's), which `npm ci` then refuses as out of sync.
-  console.log('[setup] installing dependencies (npm install)');
-  run('npm install --no-audit --no-fund');
+const modules = path.join(root, 'node_modules');
+// The lock file `npm ci` last installed, by content: a checkout that only touches the file does
+// not reinstall.
+const installedStamp = path.join(modules, '.roomcast-lock.sha256');
+const lockHash = crypto.createHash('sha256').update(fs.readFileSync(lock)).digest('hex');
+const installedHash = fs.existsSync(installedStamp) ? fs.readFileSync(installedStamp, 'utf8') : '';
+const upToDate =
+  installedHash === lockHash ||
+  // Installed (by hand, or by npm ci here) after the lock last changed.
+  mtime(path.join(modules, '.package-lock.json')) >= mtime(lock);
+if (!upToDate && fs.lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLink()) {
+  // A worktree borrowing another checkout's node_modules: `npm ci` would empty that one too.
+  console.log('[setup] node_modules is a symlink, so not reinstalling it: run `npm ci` yourself');
+} else if (!upToDate) {
+  // `npm ci`: exactly the lock file, or a failure when package.json and the lock disagree.
+  // Errors only: the warnings left are the engine ranges some dev tools declare (see README).
+  console.log('[setup] installing dependencies (npm ci)');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stdout}${r.stderr}${r.error?.message ?? ''}\n`);
+    console.error('[setup] npm ci failed (output above)');
+    process.exit(1);
+  }
+  fs.writeFileSync(installedStamp, lockHash);
 }
 
 const stamp = path.join(root, 'dist', '.built');

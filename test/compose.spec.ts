@@ -56,6 +56,25 @@ describe('docker-compose.yml', () => {
     expect(services.redis.image).toMatch(/^redis:/);
   });
 
+  it('runs supported releases: RabbitMQ 4, Redis 7.4 or later', () => {
+    expect(services.rabbitmq.image).toMatch(/^rabbitmq:4[\w.-]*$/);
+    const redis = /^redis:(\d+)(?:\.(\d+))?[\w.-]*$/.exec(services.redis.image ?? '');
+    expect(redis).not.toBeNull();
+    const [major, minor] = [Number(redis![1]), Number(redis![2] ?? 99)];
+    expect(major > 7 || (major === 7 && minor >= 4)).toBe(true);
+  });
+
+  it('lets the gateways take the client address nginx saw (TRUST_PROXY), as they sit behind it', () => {
+    // The gateway takes the rightmost X-Forwarded-For entry, the one nginx appends; without
+    // TRUST_PROXY every client would be nginx's address and share one connection cap.
+    expect(GATEWAYS.map((g) => services[g].environment?.TRUST_PROXY)).toEqual(
+      GATEWAYS.map(() => 'true'),
+    );
+    expect(read('nginx/nginx.conf')).toMatch(
+      /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/,
+    );
+  });
+
   it('keeps Redis history across restarts (append-only file on a volume)', () => {
     expect(services.redis.command?.join(' ')).toMatch(/--appendonly yes/);
     expect(services.redis.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
@@ -73,6 +92,13 @@ describe('docker-compose.yml', () => {
     expect(stages).toEqual(expect.arrayContaining(['app', 'web']));
     // `docker build .` builds the last stage: the services' image.
     expect(stages.at(-1)).toBe('app');
+    // Node 24 LTS in every Node stage, and exactly the lock file's dependencies.
+    const bases = [...dockerfile.matchAll(/^FROM (node:\S+)/gm)].map((m) => m[1]);
+    expect(bases.length).toBeGreaterThanOrEqual(2);
+    for (const base of bases) expect(base).toMatch(/^node:24-bookworm-slim$/);
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).not.toMatch(/npm install/);
+    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.\/$/m);
     expect(dockerfile).toMatch(/^COPY web web$/m);
     expect(dockerfile).toMatch(/npm run build:web/);
   });

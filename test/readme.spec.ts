@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { checkJs, ROOT, snippets } from './readme-snippets';
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  engines: { node: string };
+};
+const blocks = snippets();
+const js = blocks.filter((b) => ['js', 'javascript', 'mjs', 'cjs'].includes(b.lang));
+const bash = blocks.filter((b) => ['bash', 'sh', 'shell'].includes(b.lang));
+
+/** The commands of a bash snippet, without comments, continuation lines joined. */
+const commands = (code: string) =>
+  code
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter(Boolean);
+
+describe('README code snippets', () => {
+  it('has the client snippet and the shell commands', () => {
+    expect(js.map((b) => b.file)).toContain('try.mjs');
+    expect(bash.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names the file of every js snippet, which says how node loads it', () => {
+    expect(js.filter((b) => !b.file).map((b) => `line ${b.line}`)).toEqual([]);
+  });
+
+  it('parses every js snippet as the module kind its file name says', () => {
+    expect(js.map((b) => ({ line: b.line, error: checkJs(b.code, b.file!) }))).toEqual(
+      js.map((b) => ({ line: b.line, error: '' })),
+    );
+  });
+
+  it('tells a CommonJS snippet with a top-level await from a module (the old client snippet)', () => {
+    const old = "const { io } = require('socket.io-client');\nawait Promise.resolve();\n";
+    expect(checkJs(old, 'try.js')).toMatch(/await is only valid/);
+    expect(checkJs(old.replace(/^const.*\n/, ''), 'try.mjs')).toBe('');
+  });
+
+  it('parses every bash snippet, with npm scripts and node files that exist', () => {
+    const problems: string[] = [];
+    for (const b of bash) {
+      const r = spawnSync('bash', ['-n'], { input: b.code, encoding: 'utf8' });
+      if (r.status !== 0) problems.push(`line ${b.line}: ${r.stderr.trim()}`);
+      for (const cmd of commands(b.code)) {
+        const words = cmd.split(/\s+/).filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
+        if (words[0] === 'npm') {
+          const script = words[1] === 'run' ? words[2] : words[1];
+          if (!pkg.scripts[script]) problems.push(`line ${b.line}: no npm script ${script}`);
+        } else if (words[0] === 'node') {
+          if (!existsSync(path.join(ROOT, words[1])))
+            problems.push(`line ${b.line}: no ${words[1]}`);
+        } else if (!['apt-get', 'sudo', 'docker', 'cp'].includes(words[0])) {
+          problems.push(`line ${b.line}: unchecked command ${words[0]}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('states the Node versions package.json accepts', () => {
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(`\`${pkg.engines.node}\``);
+  });
+});
