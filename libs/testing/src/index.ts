@@ -7,3 +7,4 @@ export * from './cluster';
 export * from './nginx';
 export * from './browser';
 export * from './cleanup';
+export * from './arbitraries';
