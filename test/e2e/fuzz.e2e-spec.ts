@@ -335,6 +335,7 @@ class CaseRun {
     try {
       await this.connect();
       for (let w = 0; w < this.spec.waves.length; w++) await this.wave(w);
+      await this.settleUnknowns();
       this.checkFinalOrder();
       await this.probeMembership();
       this.checkDeliveries();
@@ -603,6 +604,32 @@ class CaseRun {
     } else if (code === 'UNAVAILABLE' && changes) {
       f.member.set(room, 'unknown');
     }
+  }
+
+  /**
+   * A join or leave without an ack (no callback, or none in time) leaves the membership unknown,
+   * and may still be on its way. `typing: false` is never throttled, waits for the socket's
+   * earlier joins and leaves, and answers NOT_IN_ROOM unless the socket is in the room: its ack
+   * settles what they did before the probes look.
+   */
+  private async settleUnknowns(): Promise<void> {
+    const asks: Promise<void>[] = [];
+    for (const f of this.fuzzed) {
+      if (f.closed) continue;
+      for (const [room, state] of f.member) {
+        if (state !== 'unknown' || !/^[A-Za-z0-9_-]{1,64}$/.test(room)) continue;
+        asks.push(
+          f.client.ack<AnyAck>('typing', { room, typing: false }, ACK_MS).then(
+            (ack) => {
+              if (ack.ok) f.member.set(room, 'in');
+              else if (ack.error.code === 'NOT_IN_ROOM') f.member.set(room, 'out');
+            },
+            () => undefined,
+          ),
+        );
+      }
+    }
+    await Promise.all(asks);
   }
 
   /** Whether `f` holds message `id` of `room`: live, or in the history of one of its joins. */
