@@ -632,18 +632,21 @@ class CaseRun {
     await Promise.all(asks);
   }
 
-  /** Whether `f` holds message `id` of `room`: live, or in the history of one of its joins. */
+  /**
+   * Whether `f` holds message `id` of `room`: live, or in the history of one of its acked joins
+   * (a member's repeated join holds live messages back and answers them in its history).
+   */
   private holds(f: Fuzzed, room: string, id: string, seq: number, fromWave: number): boolean {
     if (f.client.messages.some((m) => m.id === id)) return true;
     return f.sent.some(
       (s) =>
         s.op.event === 'room:join' &&
         s.room === room &&
-        s.wave >= fromWave &&
         s.ack?.ok === true &&
+        // Any of its joins: a retried clientId is the message an earlier wave sent.
         (((s.ack.history as Message[]) ?? []).some((m) => m.id === id) ||
           // A join that says it has seen up to sinceSeq is not sent those messages again.
-          ((s.received as { sinceSeq?: number }).sinceSeq ?? -1) >= seq),
+          (s.wave >= fromWave && ((s.received as { sinceSeq?: number }).sinceSeq ?? -1) >= seq)),
     );
   }
 
