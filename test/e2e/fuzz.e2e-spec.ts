@@ -202,7 +202,7 @@ interface Sent {
   index: number;
   /** The payload with its room slot replaced, as emitted. */
   payload: unknown;
-  /** What the handler receives (undefined for noPayload, an array for extraArgs). */
+  /** What the handler receives (undefined for noPayload, an array for extraArgs, as encoded). */
   received: unknown;
   /** The room string the payload names, when it names one. */
   room?: string;
@@ -259,6 +259,23 @@ function containsBinary(value: unknown): boolean {
     if (typeof v === 'object' && v !== null) stack.push(...Object.values(v));
   }
   return false;
+}
+
+/**
+ * What socket.io-client's encoder sends of `value`: a payload that carries a binary attachment
+ * is rebuilt key by key by assignment (socket.io-parser's deconstructPacket), so an own
+ * `__proto__` key never leaves the client (it becomes the copy's prototype, which JSON skips).
+ */
+function clientEncoded(value: unknown): unknown {
+  if (!containsBinary(value)) return value;
+  const rebuild = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v;
+    if (Array.isArray(v)) return v.map(rebuild);
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) out[key] = rebuild((v as Record<string, unknown>)[key]);
+    return out;
+  };
+  return rebuild(value);
 }
 
 /** The contract's verdict on what the server decodes (JSON turns NaN into null and drops undefined). */
@@ -389,11 +406,9 @@ class CaseRun {
       // For rawDeep, a stand-in with the same fields: every field of the contract is a scalar.
       const received = raw
         ? { ...(raw.field === 'room' ? {} : { room: raw.room }), [raw.field]: [] }
-        : op.call === 'noPayload'
-          ? undefined
-          : op.call === 'extraArgs'
-            ? [payload, 7]
-            : payload;
+        : clientEncoded(
+            op.call === 'noPayload' ? undefined : op.call === 'extraArgs' ? [payload, 7] : payload,
+          );
       const s: Sent = {
         op,
         wave: w,
