@@ -89,8 +89,8 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
       startedAt: 1,
       sockets: [{ socketId: 's1', user: ann, rooms: ['r', 'new'] }],
     });
-    expect(await store.members('r')).toEqual([ann]);
-    expect(await store.members('old')).toEqual([]);
+    expect((await store.members('r')).members).toEqual([ann]);
+    expect((await store.members('old')).members).toEqual([]);
     expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 2 });
     expect(outbox.notices).toEqual(
       expect.arrayContaining([

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestj
 import { isPrivateRoom } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/presence-store';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
-import { RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
+import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
 
 @Controller('stats')
 export class StatsController {
@@ -27,9 +27,9 @@ export class StatsController {
   }
 
   @Get('rooms/:room')
-  room(@Param() p: RoomParamDto) {
+  room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
     if (isPrivateRoom(p.room) && !this.includePrivate)
       throw new NotFoundException(`no room ${p.room}`);
-    return this.store.roomStats(p.room);
+    return this.store.roomStats(p.room, { cursor: q.cursor, limit: q.limit });
   }
 }

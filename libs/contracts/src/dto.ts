@@ -67,7 +67,21 @@ export class JoinRoomDto extends RoomDto {
 
 export class LeaveRoomDto extends RoomDto {}
 
-export class MembersDto extends RoomDto {}
+/** `next` of a member page: opaque to clients (base64url of the last user id on the page). */
+export const MEMBER_CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,512}$/;
+
+export class MembersDto extends RoomDto {
+  @Absent()
+  @IsString({ message: 'cursor must be the next of an earlier page' })
+  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
+  cursor?: string;
+
+  @Absent()
+  @IsInt({ message: 'limit must be an integer from 1 to 500' })
+  @Min(1, { message: 'limit must be an integer from 1 to 500' })
+  @Max(500, { message: 'limit must be an integer from 1 to 500' })
+  limit?: number;
+}
 
 export class SendMessageDto extends RoomDto {
   @Transform(trim)

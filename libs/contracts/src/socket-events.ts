@@ -10,8 +10,10 @@ import type { Message, PresenceNotice, TypingNotice, User } from './types';
 /** What `room:join` answers. */
 export interface JoinResult {
   room: string;
-  /** The room's members (the joining user included). */
+  /** The first page of the room's members (at most 100; the joining user included). */
   members: User[];
+  /** The room's number of users. */
+  memberCount: number;
   /** The last 50 messages, or with `sinceSeq` at most 100 after it; oldest first. */
   history: Message[];
   /** More messages follow `history`: page on with `room:history { afterSeq }`. */
@@ -37,6 +39,8 @@ export interface HistoryResult {
 
 export interface MembersResult {
   members: User[];
+  /** The cursor of the following page; absent on the last page. */
+  next?: string;
 }
 
 export type TypingResult = Record<string, never>;
@@ -48,6 +52,12 @@ export interface JoinPayload {
 
 export interface RoomPayload {
   room: string;
+}
+
+export interface MembersPayload {
+  room: string;
+  cursor?: string;
+  limit?: number;
 }
 
 export interface SendPayload {
@@ -76,7 +86,7 @@ export interface ClientToServerEvents {
   'room:leave': WithAck<RoomPayload, LeaveResult>;
   'message:send': WithAck<SendPayload, SendResult>;
   'room:history': WithAck<HistoryPayload, HistoryResult>;
-  'room:members': WithAck<RoomPayload, MembersResult>;
+  'room:members': WithAck<MembersPayload, MembersResult>;
   /** The ack is optional: typing may be dropped under load anyway. */
   typing: (payload: TypingPayload, ack?: (result: Ack<TypingResult>) => void) => void;
 }

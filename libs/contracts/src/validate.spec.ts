@@ -28,6 +28,10 @@ describe('validatePayload', () => {
     ['a numeric room', { room: 42 }],
     ['an unknown field', { room: 'general', extra: true }],
     ['a __proto__ key', JSON.parse('{"room":"general","__proto__":{"admin":true}}')],
+    ['a hasOwnProperty key', { room: 'general', hasOwnProperty: null }],
+    ['an isPrototypeOf key', { room: 'general', isPrototypeOf: '' }],
+    ['a __lookupGetter__ key', { room: 'general', __lookupGetter__: 'x' }],
+    ['a toString key', { room: 'general', toString: 1 }],
     ['a negative sinceSeq', { room: 'general', sinceSeq: -1 }],
     ['a string sinceSeq', { room: 'general', sinceSeq: '3' }],
   ])('refuses %s with INVALID_PAYLOAD', (_label, payload) => {

@@ -4,7 +4,16 @@ import { ChatError, ErrorCode } from './errors';
 
 type Constructor<T> = new () => T;
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * Keys that name something every object inherits (`__proto__`, `constructor`, `hasOwnProperty`,
+ * `isPrototypeOf`...): class-transformer and the whitelist check look them up through the
+ * prototype and let them pass unseen, so they are refused here by name.
+ */
+const FORBIDDEN_KEYS = new Set([
+  'prototype',
+  ...Object.getOwnPropertyNames(Object.prototype),
+  ...Object.getOwnPropertyNames(Function.prototype),
+]);
 
 /**
  * How deep a payload may nest: the contract's payloads are one object of plain fields. A deeper
@@ -24,7 +33,6 @@ export function validatePayload<T extends object>(dto: Constructor<T>, payload: 
   if (Buffer.isBuffer(payload) || ArrayBuffer.isView(payload)) {
     throw new ChatError(ErrorCode.InvalidPayload, 'payload must be an object');
   }
-  // class-transformer silently skips these keys, so they would never reach the whitelist check.
   const poisoned = Object.keys(payload).find((k) => FORBIDDEN_KEYS.has(k));
   if (poisoned !== undefined) {
     throw new ChatError(ErrorCode.InvalidPayload, `property ${poisoned} should not exist`);

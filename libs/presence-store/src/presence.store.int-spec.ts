@@ -67,8 +67,8 @@ describe('PresenceStore (real Redis)', () => {
     await store.join('s3', 'a');
     const departures = await store.disconnect('s1');
     expect(departures).toEqual([{ room: 'a', user: ann }]);
-    expect(await store.members('a')).toEqual([bob]);
-    expect(await store.members('b')).toEqual([ann]);
+    expect((await store.members('a')).members).toEqual([bob]);
+    expect((await store.members('b')).members).toEqual([ann]);
     expect((await store.clusterStats()).online).toBe(2);
   });
 
@@ -294,4 +294,25 @@ describe('PresenceStore (real Redis)', () => {
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toBe('cannot reach Redis at redis://127.0.0.1:1');
   });
+
+  it('pages a room of 1,000 members: every one once, in order, with an exact count', async () => {
+    const users = Array.from({ length: 1000 }, (_, i) => ({ id: `u${1000 + i}`, name: `N${i}` }));
+    for (const [i, u] of users.entries()) {
+      await store.connect('g', `s${i}`, u);
+      await store.join(`s${i}`, 'huge');
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.members('huge', { cursor, limit: 300 });
+      expect(page.count).toBe(1000);
+      seen.push(...page.members.map((m) => m.id));
+      cursor = page.next;
+      pages++;
+    } while (cursor !== undefined && pages < 10);
+    expect(pages).toBe(4);
+    expect(seen).toEqual(users.map((u) => u.id));
+    expect((await store.roomStats('huge', { limit: 2 })).members).toEqual(users.slice(0, 2));
+  }, 20000);
 });

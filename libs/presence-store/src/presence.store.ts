@@ -29,6 +29,20 @@ export interface RoomStats {
   connections: number;
 }
 
+export interface PageQuery {
+  /** The `next` of the page before. */
+  cursor?: string;
+  limit?: number;
+}
+
+export interface MemberPage {
+  members: User[];
+  /** The room's number of users. */
+  count: number;
+  /** The cursor of the following page; absent on the last page. */
+  next?: string;
+}
+
 export interface HistoryQuery {
   beforeSeq?: number;
   afterSeq?: number;
@@ -220,21 +234,35 @@ export class PresenceStore {
     return top.map((r, i) => ({ ...r, connections: Number(conns[i] ?? 0) }));
   }
 
-  async roomStats(room: string): Promise<RoomStats & { members: User[] }> {
-    const [members, conns] = await Promise.all([
-      this.members(room),
+  async roomStats(
+    room: string,
+    page: PageQuery = {},
+  ): Promise<RoomStats & { members: User[]; next?: string }> {
+    const [{ members, count, next }, conns] = await Promise.all([
+      this.members(room, page),
       this.redis.hget(this.keys.roomConns(), room),
     ]);
-    return { room, users: members.length, connections: Number(conns ?? 0), members };
+    const stats = { room, users: count, connections: Number(conns ?? 0), members };
+    return next === undefined ? stats : { ...stats, next };
   }
 
-  async members(room: string): Promise<User[]> {
-    const ids = await this.redis.hkeys(this.keys.roomUsers(room));
-    if (ids.length === 0) return [];
-    const names = await this.redis.hmget(this.keys.names(), ...ids);
-    return ids
-      .map((id, i) => ({ id, name: names[i] ?? id }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+  /**
+   * One page of a room's members in user-id order, after `cursor` (the `next` of the page
+   * before). Reads every id of the room to sort them: O(members) per page.
+   */
+  async members(room: string, { cursor, limit = 100 }: PageQuery = {}): Promise<MemberPage> {
+    const all = (await this.redis.hkeys(this.keys.roomUsers(room))).sort();
+    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
+    const start = after === undefined ? 0 : all.findIndex((id) => id > after);
+    const ids = start < 0 ? [] : all.slice(start, start + limit);
+    const names = ids.length ? await this.redis.hmget(this.keys.names(), ...ids) : [];
+    const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
+    const more = start >= 0 && start + limit < all.length;
+    return {
+      members,
+      count: all.length,
+      ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
+    };
   }
 
   /**
@@ -269,6 +297,11 @@ export class PresenceStore {
     if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
     // A retry: the first send's predecessor, so a republish is not held for a gap fill.
     return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1 };
+  }
+
+  /** Whether presence holds the user as a member of the room. */
+  async isMember(room: string, userId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.roomUsers(room), userId)) === 1;
   }
 
   /** The room's last assigned seq (0 for a room without messages). */

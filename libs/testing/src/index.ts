@@ -9,3 +9,4 @@ export * from './nginx';
 export * from './browser';
 export * from './cleanup';
 export * from './root';
+export * from './arbitraries';

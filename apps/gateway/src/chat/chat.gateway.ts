@@ -142,7 +142,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'room:members'> {
     return this.handle(ClientEvent.Members, socket, () =>
-      this.chat.members(socket, validatePayload(MembersDto, body).room),
+      this.chat.members(socket, validatePayload(MembersDto, body)),
     );
   }
 

@@ -8,6 +8,7 @@ import {
   PresenceEvent,
   type HistoryDto,
   type JoinRoomDto,
+  type MembersDto,
   type Message,
   type RoomEnvelope,
   type PresenceEventMap,
@@ -18,9 +19,13 @@ import {
   type SendResult,
   type SocketData,
   type TypingResult,
-  type User,
 } from '@roomcast/contracts';
-import { PresenceStore, type AppendResult, type SeqState } from '@roomcast/presence-store';
+import {
+  PresenceStore,
+  type AppendResult,
+  type MemberPage,
+  type SeqState,
+} from '@roomcast/presence-store';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { PresenceEvents, RoomTraffic } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
@@ -33,6 +38,8 @@ import { SendLimiter } from './rate-limits';
 /** The join ack's history: the last 50, or with `sinceSeq` at most 100 then `more` (PROTOCOL.md). */
 const RECENT_ON_JOIN = 50;
 const SINCE_ON_JOIN = 100;
+/** The join ack's first page of members (PROTOCOL.md). */
+const MEMBERS_ON_JOIN = 100;
 
 /** Room membership, sends and reads for one gateway instance. */
 @Injectable()
@@ -92,14 +99,14 @@ export class ChatService {
       this.delivery.holdBack(room, socket);
     }
     let history: Message[];
-    let members: User[];
+    let page: MemberPage;
     let seq: SeqState;
     try {
-      [history, members, seq] = await Promise.all([
+      [history, page, seq] = await Promise.all([
         dto.sinceSeq !== undefined
           ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
           : this.store.recentMessages(room, RECENT_ON_JOIN),
-        this.store.members(room),
+        this.store.members(room, { limit: MEMBERS_ON_JOIN }),
         this.store.seqState(room),
       ]);
     } catch (err) {
@@ -113,8 +120,22 @@ export class ChatService {
     // With `more`, the client pages up to the current seq itself; live messages start after it.
     const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
     this.delivery.release(room, socket, floor);
-    if (!members.some((m) => m.id === state.user.id)) members.push(state.user);
-    return { room, members, history, more, complete: isComplete(since, history, seq) };
+    // Presence may not have applied this join yet: the joining user is a member all the same.
+    const { members } = page;
+    let memberCount = page.count;
+    if (!members.some((m) => m.id === state.user.id)) {
+      if (members.length < MEMBERS_ON_JOIN) members.push(state.user);
+      if (isNew && !(await this.store.isMember(room, state.user.id).catch(() => true)))
+        memberCount++;
+    }
+    return {
+      room,
+      members,
+      memberCount,
+      history,
+      more,
+      complete: isComplete(since, history, seq),
+    };
   }
 
   leave(socket: ChatSocket, room: string): Promise<LeaveResult> {
@@ -231,10 +252,12 @@ export class ChatService {
     }
   }
 
-  async members(socket: ChatSocket, room: string): Promise<MembersResult> {
+  async members(socket: ChatSocket, dto: MembersDto): Promise<MembersResult> {
+    const { room, cursor, limit } = dto;
     this.assertMayEnter(room, stateOf(socket));
     try {
-      return { members: await this.store.members(room) };
+      const { members, next } = await this.store.members(room, { cursor, limit });
+      return next === undefined ? { members } : { members, next };
     } catch (err) {
       throw this.unavailable('Redis', room, err);
     }

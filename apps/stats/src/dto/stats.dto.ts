@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { ROOM_NAME_PATTERN } from '@roomcast/contracts';
+import { MEMBER_CURSOR_PATTERN, ROOM_NAME_PATTERN } from '@roomcast/contracts';
 
 const LIMIT = 'limit must be an integer from 1 to 1000';
 
@@ -21,6 +21,19 @@ export class RoomsQueryDto {
   @Min(1, { message: LIMIT })
   @Max(1000, { message: LIMIT })
   limit = 20;
+}
+
+export class RoomPageQueryDto {
+  @IsOptional()
+  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
+  cursor?: string;
+
+  @IsOptional()
+  @DecimalDigits()
+  @IsInt({ message: 'limit must be an integer from 1 to 500' })
+  @Min(1, { message: 'limit must be an integer from 1 to 500' })
+  @Max(500, { message: 'limit must be an integer from 1 to 500' })
+  limit = 100;
 }
 
 export class RoomParamDto {
