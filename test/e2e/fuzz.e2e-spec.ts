@@ -585,8 +585,9 @@ class CaseRun {
   }
 
   /**
-   * The membership the socket's own events imply, applied in emit order (one socket's joins,
-   * leaves, sends and typing apply in the order sent), and what each ack says of it.
+   * The membership the socket's own events imply ("its own events say"), applied in emit order
+   * (one socket's joins, leaves, sends and typing apply in the order sent): an acked join or
+   * leave by its ack, an unacked one unknown until settled, one the contract refuses no change.
    */
   private applyModel(f: Fuzzed, s: Sent): void {
     const room = s.room;
@@ -829,13 +830,13 @@ class CaseRun {
         const where = `c${f.index}@g${f.gateway + 1}${f.closed ? ' (closed)' : ''} in ${room}`;
         if (state !== 'unknown' && inList !== (state === 'in')) {
           this.fail(
-            `${where}: its acked joins/leaves say ${state}, room:members ${inList ? 'lists' : 'omits'} it`,
+            `${where}: its own events say ${state}, room:members ${inList ? 'lists' : 'omits'} it`,
           );
         }
         for (const [p, yes] of got.entries()) {
           if (state !== 'unknown' && yes !== (state === 'in')) {
             this.fail(
-              `${where}: its acked joins/leaves say ${state}, it ${yes ? 'got' : 'missed'} probe ${p}'s message`,
+              `${where}: its own events say ${state}, it ${yes ? 'got' : 'missed'} probe ${p}'s message`,
             );
           }
           if (state === 'unknown' && yes !== inList) {
