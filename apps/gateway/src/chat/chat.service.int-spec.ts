@@ -193,4 +193,43 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     expect(await t.join(bob, { room: 'r', sinceSeq: 5 })).toMatchObject({ complete: false });
     await t.cleanup();
   });
+
+  it('checks a send against the joins and leaves sent before it, not after (fuzz finding)', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    const a = t.server.asChat(ann);
+    // join x, send y, join y: the send precedes the join of y.
+    const [, early] = await Promise.allSettled([
+      t.join(ann, { room: 'x' }),
+      t.chat.send(a, 'y', 'too early'),
+      t.join(ann, { room: 'y' }),
+    ]);
+    expect(early).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.NotInRoom } });
+    // join r, sends, leave r: the sends precede the leave.
+    const results = await Promise.allSettled([
+      t.join(ann, { room: 'r' }),
+      ...[1, 2, 3].map((i) => t.chat.send(a, 'r', `in time ${i}`)),
+      t.chat.leave(a, 'r'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
+    await t.cleanup();
+  });
+
+  it('keeps delivering live messages to a member that joins again (fuzz finding)', async () => {
+    const t = setup();
+    const x = t.socket('s1', 'X');
+    const y = t.socket('s2', 'Y');
+    await t.join(x, { room: 'r' });
+    await t.join(y, { room: 'r' });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      sends.push(t.chat.send(t.server.asChat(y), 'r', `m${i}`));
+      // Repeated joins nobody waits for, as a client without a callback sends them.
+      if (i % 5 === 0) void t.join(x, { room: 'r' });
+    }
+    await Promise.all(sends);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(x.texts()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    await t.cleanup();
+  });
 });

@@ -95,9 +95,9 @@ export class ChatService {
         socketId: socket.id,
         room,
       });
-    } else {
-      this.delivery.holdBack(room, socket);
     }
+    // A repeated join of a member only reads: its live stream goes on untouched (holding it back
+    // would drop, for a join sent without a callback, what only the unread ack would carry).
     let history: Message[];
     let page: MemberPage;
     let seq: SeqState;
@@ -185,9 +185,13 @@ export class ChatService {
     return run;
   }
 
-  /** Waits for the membership changes that arrived before the current event. */
-  private async afterMembershipChanges(state: SocketData): Promise<void> {
-    if (state.ops) await state.ops;
+  /**
+   * Runs a membership check in the socket's order: after the joins and leaves sent before this
+   * event and before those sent after it. Only the check is queued; the rest of the event runs
+   * alongside what follows.
+   */
+  private checkInOrder(state: SocketData, check: () => void): Promise<void> {
+    return this.serially(state, async () => check());
   }
 
   async send(
@@ -197,9 +201,10 @@ export class ChatService {
     clientId?: string,
   ): Promise<SendResult> {
     const state = stateOf(socket);
-    await this.afterMembershipChanges(state);
-    if (!state.rooms.has(room))
-      throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
+    await this.checkInOrder(state, () => {
+      if (!state.rooms.has(room))
+        throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
+    });
     if (!(await this.limiter.allow(socket.id))) {
       throw new ChatError(
         ErrorCode.RateLimited,
@@ -265,8 +270,9 @@ export class ChatService {
 
   async typing(socket: ChatSocket, room: string, typing: boolean): Promise<TypingResult> {
     const state = stateOf(socket);
-    await this.afterMembershipChanges(state);
-    if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    await this.checkInOrder(state, () => {
+      if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
+    });
     const now = Date.now();
     state.typingAt ??= new Map();
     // "Stopped typing" always goes out; "typing" at most once per interval per room.
