@@ -221,6 +221,8 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     const y = t.socket('s2', 'Y');
     await t.join(x, { room: 'r' });
     await t.join(y, { room: 'r' });
+    // Within the first join's floor window too: a repeat join must not move that floor.
+    await t.chat.send(t.server.asChat(y), 'r', 'first');
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) {
       sends.push(t.chat.send(t.server.asChat(y), 'r', `m${i}`));
@@ -229,7 +231,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     }
     await Promise.all(sends);
     await new Promise((r) => setTimeout(r, 100));
-    expect(x.texts()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(x.texts()).toEqual(['first', ...Array.from({ length: 20 }, (_, i) => `m${i}`)]);
     await t.cleanup();
   });
 });

@@ -110,16 +110,20 @@ export class ChatService {
         this.store.seqState(room),
       ]);
     } catch (err) {
-      this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
-      if (isNew) await this.leaveQuietly(socket, room);
+      if (isNew) {
+        this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
+        await this.leaveQuietly(socket, room);
+      }
       throw this.unavailable('Redis', room, err);
     }
     const since = dto.sinceSeq ?? 0;
     const more = history.length > SINCE_ON_JOIN;
     if (more) history = history.slice(0, SINCE_ON_JOIN);
-    // With `more`, the client pages up to the current seq itself; live messages start after it.
-    const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
-    this.delivery.release(room, socket, floor);
+    if (isNew) {
+      // With `more`, the client pages up to the current seq itself; live messages start after it.
+      const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
+      this.delivery.release(room, socket, floor);
+    }
     // Presence may not have applied this join yet: the joining user is a member all the same.
     const { members } = page;
     let memberCount = page.count;
