@@ -33,6 +33,8 @@ export interface PageQuery {
   /** The `next` of the page before. */
   cursor?: string;
   limit?: number;
+  /** A user to look for in the whole room (the answer is `hasUser`). */
+  user?: string;
 }
 
 export interface MemberPage {
@@ -41,6 +43,8 @@ export interface MemberPage {
   count: number;
   /** The cursor of the following page; absent on the last page. */
   next?: string;
+  /** Whether `user` of the query is a member (false when none was asked for). */
+  hasUser: boolean;
 }
 
 export interface HistoryQuery {
@@ -250,7 +254,7 @@ export class PresenceStore {
    * One page of a room's members in user-id order, after `cursor` (the `next` of the page
    * before). Reads every id of the room to sort them: O(members) per page.
    */
-  async members(room: string, { cursor, limit = 100 }: PageQuery = {}): Promise<MemberPage> {
+  async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
     const all = (await this.redis.hkeys(this.keys.roomUsers(room))).sort();
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
     const start = after === undefined ? 0 : all.findIndex((id) => id > after);
@@ -261,6 +265,7 @@ export class PresenceStore {
     return {
       members,
       count: all.length,
+      hasUser: user !== undefined && all.includes(user),
       ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
     };
   }
@@ -297,11 +302,6 @@ export class PresenceStore {
     if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
     // A retry: the first send's predecessor, so a republish is not held for a gap fill.
     return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1 };
-  }
-
-  /** Whether presence holds the user as a member of the room. */
-  async isMember(room: string, userId: string): Promise<boolean> {
-    return (await this.redis.hexists(this.keys.roomUsers(room), userId)) === 1;
   }
 
   /** The room's last assigned seq (0 for a room without messages). */

@@ -106,7 +106,7 @@ export class ChatService {
         dto.sinceSeq !== undefined
           ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
           : this.store.recentMessages(room, RECENT_ON_JOIN),
-        this.store.members(room, { limit: MEMBERS_ON_JOIN }),
+        this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
         this.store.seqState(room),
       ]);
     } catch (err) {
@@ -127,10 +127,9 @@ export class ChatService {
     // Presence may not have applied this join yet: the joining user is a member all the same.
     const { members } = page;
     let memberCount = page.count;
-    if (!members.some((m) => m.id === state.user.id)) {
+    if (!page.hasUser) {
       if (members.length < MEMBERS_ON_JOIN) members.push(state.user);
-      if (isNew && !(await this.store.isMember(room, state.user.id).catch(() => true)))
-        memberCount++;
+      memberCount++;
     }
     return {
       room,
