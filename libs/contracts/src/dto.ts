@@ -25,14 +25,18 @@ function Absent(): PropertyDecorator {
   return ValidateIf((_object: object, value: unknown) => value !== undefined);
 }
 
-/** A whole number a client may name: no NaN, no Infinity, nothing past 2^53. */
-function SeqNumber(min: number): PropertyDecorator {
+/** A whole number from `min` to `max`: no NaN, no Infinity, one message for every way it fails. */
+function IntegerIn(min: number, max: number, range = `from ${min} to ${max}`): PropertyDecorator {
   return (target, key) => {
-    IsInt({ message: `${String(key)} must be an integer` })(target, key);
-    Min(min, { message: `${String(key)} must be at least ${min}` })(target, key);
-    Max(Number.MAX_SAFE_INTEGER, { message: `${String(key)} is too large` })(target, key);
+    const message = `${String(key)} must be an integer ${range}`;
+    IsInt({ message })(target, key);
+    Min(min, { message })(target, key);
+    Max(max, { message })(target, key);
   };
 }
+
+/** A seq a client may name: nothing past 2^53, where JSON numbers stop being exact. */
+const SeqNumber = () => IntegerIn(0, Number.MAX_SAFE_INTEGER, 'from 0 to 2^53 - 1');
 
 /** A string of `min`-`max` characters (code points, so an emoji counts once), well-formed Unicode. */
 function Text(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
@@ -61,7 +65,7 @@ class RoomDto {
 
 export class JoinRoomDto extends RoomDto {
   @Absent()
-  @SeqNumber(0)
+  @SeqNumber()
   sinceSeq?: number;
 }
 
@@ -77,9 +81,7 @@ export class MembersDto extends RoomDto {
   cursor?: string;
 
   @Absent()
-  @IsInt({ message: 'limit must be an integer from 1 to 500' })
-  @Min(1, { message: 'limit must be an integer from 1 to 500' })
-  @Max(500, { message: 'limit must be an integer from 1 to 500' })
+  @IntegerIn(1, 500)
   limit?: number;
 }
 
@@ -97,17 +99,15 @@ export class SendMessageDto extends RoomDto {
 
 export class HistoryDto extends RoomDto {
   @Absent()
-  @SeqNumber(0)
+  @SeqNumber()
   beforeSeq?: number;
 
   @Absent()
-  @SeqNumber(0)
+  @SeqNumber()
   afterSeq?: number;
 
   @Absent()
-  @IsInt({ message: 'limit must be an integer from 1 to 100' })
-  @Min(1, { message: 'limit must be an integer from 1 to 100' })
-  @Max(100, { message: 'limit must be an integer from 1 to 100' })
+  @IntegerIn(1, 100)
   limit?: number;
 }
 
