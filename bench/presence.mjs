@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Presence benchmark: `npm run bench:presence` (writes docs/benchmarks/presence.md and
+// presence.json). Real processes: presence, stats and three gateways on the machine's Redis and
+// RabbitMQ, under a prefix of the run's own.
+//   join   latency of `room:join` and `room:leave` acks (p50/p99/p99.9), clients spread over
+//          the three gateways
+//   ryw    rounds of "A joins on gateway 1 and is acked; B joins on gateway 2" and "A leaves and
+//          is acked; B reads the members at once; the Stats API is read at once": stale reads
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    joins: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '200' },
+    out: { type: 'string' },
+    label: { type: 'string', default: 'after' },
+  },
+});
+const JOINS = Number(args.joins);
+const ROUNDS = Number(args.rounds);
+
+const log = (line) => process.stdout.write(`[presence-bench] ${line}\n`);
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const summary = (samples) => {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (x) => Math.round(x * 100) / 100;
+  return {
+    n: s.length,
+    p50: r(quantile(s, 0.5)),
+    p99: r(quantile(s, 0.99)),
+    p999: r(quantile(s, 0.999)),
+  };
+};
+const timed = async (fn) => {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { value, ms: Number(process.hrtime.bigint() - t) / 1e6 };
+};
+
+async function joinLatency(cluster, parallel) {
+  const clients = [];
+  for (let i = 0; i < parallel; i++) {
+    clients.push(await connectClient(cluster.gateways[i % 3].url, `lat${i}`));
+  }
+  const joins = [];
+  const leaves = [];
+  // Each client joins and leaves rooms one after another; the clients run side by side.
+  const perClient = Math.ceil(JOINS / clients.length);
+  await Promise.all(
+    clients.map(async (c, i) => {
+      for (let k = 0; k < perClient; k++) {
+        const room = `lat${parallel}-${k % 20}-${i % 5}`;
+        const j = await timed(() => c.ack('room:join', { room }));
+        if (!j.value.ok) throw new Error(`join failed: ${JSON.stringify(j.value)}`);
+        joins.push(j.ms);
+        const l = await timed(() => c.ack('room:leave', { room }));
+        if (!l.value.ok) throw new Error(`leave failed: ${JSON.stringify(l.value)}`);
+        leaves.push(l.ms);
+      }
+    }),
+  );
+  for (const c of clients) c.close();
+  return { join: summary(joins), leave: summary(leaves) };
+}
+
+async function readYourWrites(cluster) {
+  const a = await connectClient(cluster.gateways[0].url, 'ryw-a');
+  const b = await connectClient(cluster.gateways[1].url, 'ryw-b');
+  const aId = (await a.ack('room:join', { room: 'ryw-probe' })).members[0].id;
+  const stale = { joinAck: 0, membersAfterLeave: 0, statsAfterJoin: 0, statsAfterLeave: 0 };
+  for (let i = 0; i < ROUNDS; i++) {
+    const room = `ryw-${i}`;
+    const ja = await a.ack('room:join', { room });
+    if (!ja.ok) throw new Error(`join failed: ${JSON.stringify(ja)}`);
+    const [jb, statsJoin] = await Promise.all([
+      b.ack('room:join', { room }),
+      fetch(`${cluster.stats.url}/stats/rooms/${room}`).then((r) => r.json()),
+    ]);
+    if (!jb.members.some((m) => m.id === aId)) stale.joinAck++;
+    if (!statsJoin.members?.some((m) => m.id === aId)) stale.statsAfterJoin++;
+    const la = await a.ack('room:leave', { room });
+    if (!la.ok) throw new Error(`leave failed: ${JSON.stringify(la)}`);
+    const [mb, statsLeave] = await Promise.all([
+      b.ack('room:members', { room }),
+      fetch(`${cluster.stats.url}/stats/rooms/${room}`).then((r) => r.json()),
+    ]);
+    if (mb.members.some((m) => m.id === aId)) stale.membersAfterLeave++;
+    if (statsLeave.members?.some((m) => m.id === aId)) stale.statsAfterLeave++;
+    await b.ack('room:leave', { room });
+  }
+  a.close();
+  b.close();
+  return { rounds: ROUNDS, stale };
+}
+
+async function main() {
+  const cluster = await startCluster({
+    label: 'bench-presence',
+    gateways: 3,
+    gatewayEnv: { RATE_LIMIT_EVENTS_PER_SEC: '100000', RATE_LIMIT_EVENTS_BURST: '100000' },
+  });
+  try {
+    const latency = {};
+    for (const parallel of [1, 30]) {
+      log(`join latency, ${parallel} client(s) side by side...`);
+      const l = (latency[`clients${parallel}`] = await joinLatency(cluster, parallel));
+      log(`join ${JSON.stringify(l.join)} leave ${JSON.stringify(l.leave)} (ms)`);
+    }
+    log('read-your-writes rounds...');
+    const ryw = await readYourWrites(cluster);
+    log(`read-your-writes: ${JSON.stringify(ryw)}`);
+    await waitFor(async () => (await cluster.getStats()).connections === 0, 5000, 'clients gone');
+    const result = { label: args.label, latency, ryw };
+    if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err) => {
+    process.stderr.write(`[presence-bench] ${err?.stack ?? err}\n`);
+    killAll();
+    process.exit(2);
+  },
+);
