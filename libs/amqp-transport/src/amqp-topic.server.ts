@@ -1,5 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import {
+  CustomTransportStrategy,
+  MessageHandler,
+  Server,
+  type WritePacket,
+} from '@nestjs/microservices';
 import { isTopicPattern, topicMatches } from '@roomcast/contracts';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
@@ -156,6 +161,60 @@ export class AmqpTopicServer
     }
   }
 
+  /**
+   * A request to a `@MessagePattern` handler: its answer (or error) goes to the requester's
+   * `replyTo` with the request's correlation id, as Nest's WritePacket.
+   */
+  private answer(
+    handler: MessageHandler,
+    packet: { pattern: string; data: unknown },
+    msg: ConsumeMessage,
+    channel: ConfirmChannel,
+    to: { replyTo: string; correlationId?: string },
+  ): Promise<void> {
+    const context = new AmqpTopicContext([msg, channel, packet.pattern]);
+    // One answer per request: the handler's last value (a request wants one) once it is done.
+    let answered = false;
+    let last: unknown;
+    const respond = (reply: WritePacket) => {
+      if (answered) return;
+      if (reply.err === undefined && !reply.isDisposed) {
+        last = reply.response;
+        return;
+      }
+      answered = true;
+      const body =
+        reply.err !== undefined && reply.err !== null
+          ? { err: errorText(reply.err), isDisposed: true }
+          : { response: reply.response ?? last, isDisposed: true };
+      channel.sendToQueue(to.replyTo, Buffer.from(JSON.stringify(body)), {
+        correlationId: to.correlationId,
+        contentType: 'application/json',
+      });
+    };
+    return new Promise<void>((done) => {
+      const failed = (err: unknown) => {
+        this.logger.error(`handler for ${packet.pattern} failed: ${errorText(err)}`);
+        respond({ err: errorText(err), isDisposed: true });
+        done();
+      };
+      try {
+        const running = this.handleRequest(
+          context,
+          async () => this.transformToObservable(await handler(packet.data, context)),
+          (reply) => {
+            respond(reply);
+            if (answered) done();
+          },
+        ) as unknown;
+        // Nest's typing says void; it returns the run's promise, rejected if the handler threw.
+        if (running instanceof Promise) running.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    });
+  }
+
   private async handleMessage(msg: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
     const pattern = msg.fields.routingKey;
     const settle = (ok: boolean) => {
@@ -170,9 +229,19 @@ export class AmqpTopicServer
       this.logger.error(`dropping undecodable message on ${pattern}`);
       return settle(false);
     }
-    if (!this.getHandlerByPattern(pattern)) {
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) {
       this.logger.error(`no handler for routing key ${pattern}; message dropped`);
       return settle(false);
+    }
+    const { replyTo, correlationId } = msg.properties as {
+      replyTo?: string;
+      correlationId?: string;
+    };
+    if (!handler.isEventHandler && replyTo) {
+      return this.answer(handler, { pattern, data }, msg, channel, { replyTo, correlationId }).then(
+        () => settle(true),
+      );
     }
     try {
       await this.handleEvent(
@@ -186,4 +255,10 @@ export class AmqpTopicServer
       settle(false);
     }
   }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  return JSON.stringify(err) ?? String(err);
 }

@@ -51,4 +51,9 @@ export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
    * @default 5000
    */
   publishTimeoutMs?: number;
+  /**
+   * A request (`send()`, `request()`) not answered within this time fails.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
 }
