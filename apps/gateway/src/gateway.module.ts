@@ -12,7 +12,7 @@ import { HeartbeatService } from './chat/heartbeat.service';
 import { LocalDelivery } from './chat/local-delivery';
 import { RoomRegistry } from './chat/room-registry';
 import { RoomSequencer } from './chat/room-sequencer';
-import { PresenceAnnouncer } from './chat/presence-announcer';
+import { PresenceLink } from './chat/presence-link';
 import { BrokerRecovery } from './broker/broker-recovery';
 import { AmqpPresenceEvents, AmqpRoomTraffic } from './broker/amqp-ports';
 import { PresenceEvents, RoomTraffic } from './broker/ports';
@@ -65,7 +65,11 @@ export class GatewayModule {
         {
           provide: PresenceEvents,
           inject: [AmqpTopicClient],
-          useFactory: (client: AmqpTopicClient) => new AmqpPresenceEvents(client),
+          useFactory: (client: AmqpTopicClient) =>
+            new AmqpPresenceEvents(client, {
+              requestMs: config.PRESENCE_TIMEOUT_MS,
+              syncMs: config.PRESENCE_SYNC_TIMEOUT_MS,
+            }),
         },
         {
           provide: RoomRegistry,
@@ -97,7 +101,7 @@ export class GatewayModule {
         ChatService,
         ChatGateway,
         HeartbeatService,
-        PresenceAnnouncer,
+        PresenceLink,
         BrokerRecovery,
       ],
     };

@@ -24,8 +24,9 @@ runService('presence', async () => {
         queue: config.PRESENCE_QUEUE,
         durable: true,
         bindings: [ALL_PRESENCE_PATTERN],
-        // One at a time keeps each socket's events (connect, join, leave) applied in order.
-        prefetch: 1,
+        // Requests are applied side by side: a gateway sends a socket's next change only once
+        // its last one is answered, so one socket's changes never overlap.
+        prefetch: config.PRESENCE_PREFETCH,
       }),
     },
     { inheritAppConfig: true },

@@ -1,49 +1,66 @@
 import { Controller } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   PresenceEvent,
+  type CheckRequest,
   type ConnectEvent,
   type DisconnectEvent,
   type GoodbyeEvent,
   type HeartbeatEvent,
+  type InstanceCounts,
+  type JoinEvent,
   type RoomEvent,
   type SyncEvent,
 } from '@roomcast/contracts';
 import { PresenceService } from './presence.service';
 
-/** Gateway events from the `presence.#` bindings of the shared presence queue. */
+/**
+ * Gateway traffic from the `presence.#` bindings of the shared presence queue. A socket's
+ * changes are requests: the answer goes back once the change is in Redis, and the gateway sends
+ * the socket's next change only then, so replicas working side by side never reorder them.
+ */
 @Controller()
 export class PresenceController {
   constructor(private readonly presence: PresenceService) {}
 
-  @EventPattern(PresenceEvent.Connect)
-  async onConnect(@Payload() e: ConnectEvent) {
+  @MessagePattern(PresenceEvent.Connect)
+  async onConnect(@Payload() e: ConnectEvent): Promise<null> {
     await this.presence.connect(e.instanceId, e.socketId, e.user);
+    return null;
   }
 
-  @EventPattern(PresenceEvent.Join)
-  async onJoin(@Payload() e: RoomEvent) {
-    await this.presence.join(e.socketId, e.room);
+  @MessagePattern(PresenceEvent.Join)
+  async onJoin(@Payload() e: JoinEvent): Promise<null> {
+    await this.presence.join(e.socketId, e.room, { instanceId: e.instanceId, user: e.user });
+    return null;
   }
 
-  @EventPattern(PresenceEvent.Leave)
-  async onLeave(@Payload() e: RoomEvent) {
+  @MessagePattern(PresenceEvent.Leave)
+  async onLeave(@Payload() e: RoomEvent): Promise<null> {
     await this.presence.leave(e.socketId, e.room);
+    return null;
   }
 
-  @EventPattern(PresenceEvent.Disconnect)
-  async onDisconnect(@Payload() e: DisconnectEvent) {
+  @MessagePattern(PresenceEvent.Disconnect)
+  async onDisconnect(@Payload() e: DisconnectEvent): Promise<null> {
     await this.presence.disconnect(e.socketId);
+    return null;
+  }
+
+  @MessagePattern(PresenceEvent.Sync)
+  async onSync(@Payload() e: SyncEvent): Promise<null> {
+    await this.presence.sync(e);
+    return null;
+  }
+
+  @MessagePattern(PresenceEvent.Check)
+  onCheck(@Payload() e: CheckRequest): Promise<InstanceCounts> {
+    return this.presence.counts(e.instanceId);
   }
 
   @EventPattern(PresenceEvent.Heartbeat)
   async onHeartbeat(@Payload() e: HeartbeatEvent) {
     await this.presence.heartbeat(e);
-  }
-
-  @EventPattern(PresenceEvent.Sync)
-  async onSync(@Payload() e: SyncEvent) {
-    await this.presence.sync(e);
   }
 
   @EventPattern(PresenceEvent.Goodbye)

@@ -36,8 +36,7 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     await redis?.quit();
   });
 
-  const beat = (connections: number, memberships: number) =>
-    presence.heartbeat({ instanceId: 'g1', startedAt: 1, connections, rooms: 1, memberships });
+  const beat = () => presence.heartbeat({ instanceId: 'g1', startedAt: 1, rooms: 1 });
 
   it("tells a room of a user's first join and last leave, not of a second tab", async () => {
     await presence.connect('g1', 's1', ann);
@@ -52,33 +51,22 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     ]);
   });
 
-  it('asks an instance for a sync only when two heartbeats in a row disagree with presence', async () => {
-    await beat(0, 0); // a gateway's first heartbeat, at start-up
+  it('records a joining connection it lost, so a confirmed join is always applied', async () => {
     await presence.connect('g1', 's1', ann);
-    await presence.join('s1', 'r');
-    await beat(1, 1);
-    await beat(1, 1);
-    expect(outbox.syncRequests).toEqual([]);
-    // A join under way when the heartbeat left: one disagreement is not a loss.
-    await beat(1, 2);
-    expect(outbox.syncRequests).toEqual([]);
-    await presence.join('s1', 'r2');
-    await beat(1, 2);
-    expect(outbox.syncRequests).toEqual([]);
-    // Bob's connect was lost: asked at the second heartbeat, and at each one until it agrees.
-    await beat(2, 2);
-    await beat(2, 2);
-    await beat(2, 2);
-    expect(outbox.syncRequests).toEqual(['g1', 'g1']);
-  });
-
-  it('asks a new instance that already has connections at once (Redis came back empty)', async () => {
-    await beat(3, 3);
-    expect(outbox.syncRequests).toEqual(['g1']);
+    await presence.removeInstance('g1', 'swept during an outage');
+    outbox.notices.length = 0;
+    await presence.join('s1', 'r', { instanceId: 'g1', user: ann });
+    expect((await store.members('r')).members).toEqual([ann]);
+    expect(await presence.counts('g1')).toEqual({ connections: 1, memberships: 1 });
+    expect(outbox.notices).toEqual([{ room: 'r', event: 'join', user: ann }]);
+    // The same join again changes nothing and tells nobody.
+    await presence.join('s1', 'r', { instanceId: 'g1', user: ann });
+    expect(await presence.counts('g1')).toEqual({ connections: 1, memberships: 1 });
+    expect(outbox.notices).toHaveLength(1);
   });
 
   it("makes presence match an instance's own account in one sync", async () => {
-    await beat(0, 0);
+    await beat();
     await presence.connect('g1', 's-gone', bob);
     await presence.join('s-gone', 'r');
     await presence.connect('g1', 's1', ann);
@@ -100,9 +88,7 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
         { room: 'new', event: 'join', user: ann },
       ]),
     );
-    await beat(1, 2);
-    await beat(1, 2);
-    expect(outbox.syncRequests).toEqual([]);
+    expect(await presence.counts('g1')).toEqual({ connections: 1, memberships: 2 });
   });
 
   it('removes a dead instance and tells each room its users left', async () => {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { HeartbeatEvent, SyncEvent, User } from '@roomcast/contracts';
+import type { HeartbeatEvent, InstanceCounts, SyncEvent, User } from '@roomcast/contracts';
 import { PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
 import { PresenceOutbox } from './outbox';
 
@@ -7,8 +7,6 @@ import { PresenceOutbox } from './outbox';
 @Injectable()
 export class PresenceService {
   private readonly logger = new Logger(PresenceService.name);
-  /** Heartbeats in a row whose counts differed from what presence holds, per instance. */
-  private readonly differing = new Map<string, number>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -19,7 +17,16 @@ export class PresenceService {
     return this.store.connect(instanceId, socketId, user);
   }
 
-  async join(socketId: string, room: string): Promise<void> {
+  /**
+   * With `as`, the connection is recorded first if presence lost it (swept while the gateway's
+   * link was down, Redis restarted empty): a join presence confirms is always applied.
+   */
+  async join(
+    socketId: string,
+    room: string,
+    as?: { instanceId: string; user: User },
+  ): Promise<void> {
+    if (as) await this.store.connect(as.instanceId, socketId, as.user);
     const user = await this.store.join(socketId, room);
     if (user) await this.announce(room, 'join', user);
   }
@@ -33,30 +40,14 @@ export class PresenceService {
     await this.announceDepartures(await this.store.disconnect(socketId));
   }
 
-  /**
-   * A heartbeat whose counts differ from what presence holds for the instance (it was swept
-   * during an outage, Redis came back empty, or events were lost): ask it for its full state.
-   * A gateway publishes its events and heartbeats in order on one channel and presence applies
-   * them in that order, so the counts agree unless something was lost, or a change was under
-   * way when the heartbeat left (a join between its count and its event): so a difference seen
-   * at two heartbeats in a row asks, and asks again at every one until they agree.
-   */
+  /** Liveness: the instance's record and last-seen time, which the sweeper reads. */
   async heartbeat(e: HeartbeatEvent): Promise<void> {
-    const unknown = await this.store.heartbeat(e.instanceId, e.startedAt, e.rooms);
-    const held = await this.store.instanceCounts(e.instanceId);
-    const differs =
-      held.connections !== e.connections ||
-      (e.memberships !== undefined && held.memberships !== e.memberships);
-    const seen = differs ? (this.differing.get(e.instanceId) ?? 0) + 1 : 0;
-    if (seen > 0) this.differing.set(e.instanceId, seen);
-    else this.differing.delete(e.instanceId);
-    if ((unknown && e.connections > 0) || seen >= 2) {
-      this.logger.log(
-        `instance ${e.instanceId} reports ${e.connections} connection(s) and ${e.memberships} ` +
-          `membership(s), presence holds ${held.connections} and ${held.memberships}: asking for a sync`,
-      );
-      await this.outbox.requestSync(e.instanceId);
-    }
+    await this.store.heartbeat(e.instanceId, e.startedAt, e.rooms);
+  }
+
+  /** What presence holds for an instance, which the gateway compares with its own account. */
+  counts(instanceId: string): Promise<InstanceCounts> {
+    return this.store.instanceCounts(instanceId);
   }
 
   /**
@@ -85,7 +76,6 @@ export class PresenceService {
   }
 
   async removeInstance(instanceId: string, reason: string): Promise<void> {
-    this.differing.delete(instanceId);
     const departures = await this.store.removeInstance(instanceId);
     this.logger.log(
       `removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`,

@@ -17,6 +17,8 @@ export async function openConnection(
   const connection = amqp.connect(options.urls, {
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
     reconnectTimeInSeconds: DEFAULT_RECONNECT_SECONDS,
+    // Small frames (a request, its answer, a confirm) go out at once, not after Nagle's wait.
+    connectionOptions: { noDelay: true },
   });
   // Without a listener, a failed connect attempt would be an unhandled 'error' event.
   connection.on('connectFailed', () => undefined);

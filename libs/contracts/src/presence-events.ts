@@ -14,13 +14,24 @@ export interface RoomEvent {
   socketId: string;
   room: string;
 }
+/** Liveness only: the gateway checks its counts against presence with a `presence.check`. */
+/** A join carries the user, so presence can record a connection it lost (swept, Redis emptied). */
+export interface JoinEvent extends RoomEvent {
+  user: User;
+}
 export interface HeartbeatEvent {
   instanceId: string;
   startedAt: number;
-  connections: number;
+  /** Rooms its queue is bound to. */
   rooms: number;
-  /** Room memberships of all its connections (absent from gateways older than this field). */
-  memberships?: number;
+}
+export interface CheckRequest {
+  instanceId: string;
+}
+/** What presence holds for one instance. */
+export interface InstanceCounts {
+  connections: number;
+  memberships: number;
 }
 export interface GoodbyeEvent {
   instanceId: string;
@@ -36,9 +47,34 @@ export interface SyncEvent {
 export interface PresenceEventMap {
   'presence.connect': ConnectEvent;
   'presence.disconnect': DisconnectEvent;
-  'presence.join': RoomEvent;
+  'presence.join': JoinEvent;
   'presence.leave': RoomEvent;
   'presence.heartbeat': HeartbeatEvent;
   'presence.goodbye': GoodbyeEvent;
   'presence.sync': SyncEvent;
+  'presence.check': CheckRequest;
+}
+
+/**
+ * The events a gateway sends as requests: presence answers once the change is in Redis, so a
+ * gateway acks a join or leave only when every reader would see it (read-your-writes), and
+ * sends a socket's next event only after its last one was applied (so no presence replica can
+ * apply one socket's events out of order).
+ */
+export type PresenceRequest =
+  | 'presence.connect'
+  | 'presence.join'
+  | 'presence.leave'
+  | 'presence.disconnect'
+  | 'presence.sync'
+  | 'presence.check';
+
+/** Each request's answer. */
+export interface PresenceAnswerMap {
+  'presence.connect': null;
+  'presence.join': null;
+  'presence.leave': null;
+  'presence.disconnect': null;
+  'presence.sync': null;
+  'presence.check': InstanceCounts;
 }

@@ -28,8 +28,10 @@ export const PresenceEvent = {
   Leave: 'presence.leave',
   Heartbeat: 'presence.heartbeat',
   Goodbye: 'presence.goodbye',
-  /** A gateway's full local state, after its broker link came back or when presence asks. */
+  /** A gateway's full local state, after its broker link came back or when counts differ. */
   Sync: 'presence.sync',
+  /** What presence holds for a gateway, which compares it with its own counts. */
+  Check: 'presence.check',
 } as const;
 export type PresenceEvent = (typeof PresenceEvent)[keyof typeof PresenceEvent];
 export const ALL_PRESENCE_PATTERN = 'presence.#';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AmqpStatus, AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
-import { PresenceAnnouncer } from '../chat/presence-announcer';
+import { PresenceLink } from '../chat/presence-link';
 import { RoomRegistry } from '../chat/room-registry';
 import { RoomSequencer } from '../chat/room-sequencer';
 
@@ -19,7 +19,7 @@ export class BrokerRecovery implements OnModuleInit {
     private readonly broker: AmqpTopicClient,
     private readonly sequencer: RoomSequencer,
     private readonly registry: RoomRegistry,
-    private readonly announcer: PresenceAnnouncer,
+    private readonly link: PresenceLink,
   ) {}
 
   onModuleInit(): void {
@@ -37,7 +37,7 @@ export class BrokerRecovery implements OnModuleInit {
     // The publisher has a connection of its own, which may come back a moment later.
     for (let i = 0; i < 100 && !this.broker.isConnected; i++)
       await new Promise((r) => setTimeout(r, 100));
-    await this.announcer.announceAll('broker link restored');
+    await this.link.sync('broker link restored');
     for (const room of this.registry.rooms()) {
       await this.sequencer.catchUp(room).catch((err: Error) => {
         this.logger.warn(`catch-up of room ${room} failed: ${err.message}`);

@@ -1,4 +1,11 @@
-import type { PresenceEvent, PresenceEventMap, RoomEnvelope } from '@roomcast/contracts';
+import type {
+  InstanceCounts,
+  PresenceAnswerMap,
+  PresenceEvent,
+  PresenceEventMap,
+  PresenceRequest,
+  RoomEnvelope,
+} from '@roomcast/contracts';
 import { PresenceEvents, RoomTraffic } from './ports';
 
 /**
@@ -35,12 +42,30 @@ export class MemoryRoomTraffic extends RoomTraffic {
   }
 }
 
-/** Presence events in memory, for tests: the events in publish order. */
+/**
+ * Presence events and requests in memory, for tests: in the order sent. A request is answered at
+ * once (a check with `counts`); `failRequests` makes the next N requests fail, as a presence
+ * that does not answer would.
+ */
 export class MemoryPresenceEvents extends PresenceEvents {
   readonly events: { event: PresenceEvent; payload: unknown }[] = [];
+  counts: InstanceCounts = { connections: 0, memberships: 0 };
+  failRequests = 0;
 
   async publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void> {
     this.events.push({ event, payload });
+  }
+
+  async request<E extends PresenceRequest>(
+    event: E,
+    payload: PresenceEventMap[E],
+  ): Promise<PresenceAnswerMap[E]> {
+    if (this.failRequests > 0) {
+      this.failRequests--;
+      throw new Error(`no answer to ${event} (test)`);
+    }
+    this.events.push({ event, payload });
+    return (event === 'presence.check' ? { ...this.counts } : null) as PresenceAnswerMap[E];
   }
 
   /** The payloads of one kind of event. */

@@ -1,4 +1,10 @@
-import type { PresenceEvent, PresenceEventMap, RoomEnvelope } from '@roomcast/contracts';
+import type {
+  PresenceAnswerMap,
+  PresenceEvent,
+  PresenceEventMap,
+  PresenceRequest,
+  RoomEnvelope,
+} from '@roomcast/contracts';
 
 /**
  * A room's traffic between gateways: what this instance publishes to a room, and which rooms'
@@ -16,5 +22,11 @@ export abstract class RoomTraffic {
 
 /** What this instance tells the presence service, in the order it tells it. */
 export abstract class PresenceEvents {
+  /** An event presence applies some time later (a heartbeat, a goodbye). */
   abstract publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void>;
+  /** A change presence has applied when this resolves, with presence's answer. */
+  abstract request<E extends PresenceRequest>(
+    event: E,
+    payload: PresenceEventMap[E],
+  ): Promise<PresenceAnswerMap[E]>;
 }

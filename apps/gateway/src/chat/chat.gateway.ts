@@ -17,7 +17,6 @@ import {
   JoinRoomDto,
   LeaveRoomDto,
   MembersDto,
-  PresenceEvent,
   SendMessageDto,
   TypingDto,
   userSocketRoom,
@@ -25,11 +24,9 @@ import {
   type Ack,
   type AckResultOf,
   type ClientToServerEvents,
-  type ConnectEvent,
   type SocketData,
 } from '@roomcast/contracts';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
-import { PresenceEvents } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { ChatService } from './chat.service';
 import type { ChatServer, ChatSocket } from './chat-socket';
@@ -54,7 +51,6 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly chat: ChatService,
     private readonly delivery: LocalDelivery,
-    private readonly presence: PresenceEvents,
     private readonly metrics: GatewayMetrics,
     private readonly handshake: Handshake,
     private readonly limiter: EventLimiter,
@@ -83,12 +79,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const { user } = stateOf(socket);
     this.metrics.connections.inc();
     void socket.join(userSocketRoom(user.id));
-    const event: ConnectEvent = { instanceId: this.config.INSTANCE_ID, socketId: socket.id, user };
-    this.presence
-      .publish(PresenceEvent.Connect, event)
-      .catch((err: Error) =>
-        this.logger.warn(`connect of ${socket.id} not announced: ${err.message}`),
-      );
+    this.chat.connect(socket);
   }
 
   handleDisconnect(socket: ChatSocket): void {

@@ -11,6 +11,7 @@ import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { MemoryPresenceEvents, MemoryRoomTraffic } from '../broker/memory-ports';
+import { PresenceLink } from './presence-link';
 import { RoomBindings } from '../broker/room-bindings';
 import { GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
@@ -47,6 +48,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     delivery.attach(server.io);
     const traffic = new MemoryRoomTraffic();
     const presence = new MemoryPresenceEvents();
+    const link = new PresenceLink(config, presence, delivery);
     const sequencer = new RoomSequencer({
       emit: (m) => delivery.emitMessage(m),
       currentSeq: (room) => store.currentSeq(room),
@@ -60,7 +62,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
       config,
       store,
       traffic,
-      presence,
+      link,
       registry,
       sequencer,
       delivery,
@@ -83,7 +85,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
     };
-    return { chat, traffic, presence, registry, server, socket, join, cleanup, store };
+    return { chat, traffic, presence, link, registry, server, socket, join, cleanup, store };
   }
 
   it('applies a join and a leave sent back to back in that order, presence included', async () => {
@@ -170,6 +172,40 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     expect(ann.data.rooms.size).toBe(0);
     expect(ann.inRoom('r')).toBe(false);
     expect(t.presence.events).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('fails a join that presence does not answer: not a member, unbound, and the next check syncs', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    await t.join(ann, { room: 'kept' });
+    t.presence.failRequests = 1;
+    const err = await t.join(ann, { room: 'r' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.Unavailable });
+    expect((err as Error).message).not.toContain('(test)');
+    expect([...ann.data.rooms]).toEqual(['kept']);
+    expect(ann.inRoom('r')).toBe(false);
+    expect(t.traffic.bound.has('r')).toBe(false);
+    await t.link.check();
+    expect(t.presence.of(PresenceEvent.Sync)).toEqual([
+      expect.objectContaining({
+        instanceId: 'g1',
+        sockets: [{ socketId: 's1', user: ann.data.user, rooms: ['kept'] }],
+      }),
+    ]);
+    await t.cleanup();
+  });
+
+  it('acks a leave presence does not answer with UNAVAILABLE, having left locally', async () => {
+    const t = setup();
+    const ann = t.socket('s1', 'Ann');
+    await t.join(ann, { room: 'r' });
+    t.presence.failRequests = 1;
+    await expect(t.chat.leave(t.server.asChat(ann), 'r')).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+    });
+    expect(ann.data.rooms.size).toBe(0);
+    expect(t.traffic.bound.has('r')).toBe(false);
     await t.cleanup();
   });
 

@@ -11,7 +11,6 @@ import {
   type MembersDto,
   type Message,
   type RoomEnvelope,
-  type PresenceEventMap,
   type HistoryResult,
   type JoinResult,
   type LeaveResult,
@@ -27,10 +26,11 @@ import {
   type SeqState,
 } from '@roomcast/presence-store';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
-import { PresenceEvents, RoomTraffic } from '../broker/ports';
+import { RoomTraffic } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { stateOf, type ChatSocket } from './chat-socket';
 import { LocalDelivery } from './local-delivery';
+import { PresenceLink } from './presence-link';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
 import { SendLimiter } from './rate-limits';
@@ -50,7 +50,7 @@ export class ChatService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly store: PresenceStore,
     private readonly traffic: RoomTraffic,
-    private readonly presence: PresenceEvents,
+    private readonly presence: PresenceLink,
     private readonly registry: RoomRegistry,
     private readonly sequencer: RoomSequencer,
     private readonly delivery: LocalDelivery,
@@ -59,9 +59,27 @@ export class ChatService {
   ) {}
 
   /**
+   * Tells presence of a new connection, first in the socket's order: its joins wait for it.
+   * A failure is logged; the link's next check syncs.
+   */
+  connect(socket: ChatSocket): void {
+    const state = stateOf(socket);
+    void this.serially(state, () =>
+      this.presence.apply(
+        PresenceEvent.Connect,
+        { instanceId: this.config.INSTANCE_ID, socketId: socket.id, user: state.user },
+        { connections: 1, memberships: 0 },
+      ),
+    ).catch((err: Error) =>
+      this.logger.warn(`connect of ${socket.id} not applied: ${err.message}`),
+    );
+  }
+
+  /**
    * Joins are serialised with the socket's leaves and its disconnect, so a join and a leave sent
    * back to back apply in that order: the socket is in the Socket.IO room exactly when it is a
-   * member (and presence hears of it in the same order).
+   * member, and presence applies them in that order. The ack waits for presence to apply the
+   * join (read-your-writes: any member read that starts after it sees the member).
    */
   join(socket: ChatSocket, dto: JoinRoomDto): Promise<JoinResult> {
     return this.serially(stateOf(socket), () => this.applyJoin(socket, dto));
@@ -90,11 +108,18 @@ export class ChatService {
       }
       this.delivery.holdBack(room, socket);
       await socket.join(chatSocketRoom(room));
-      this.publishPresence(PresenceEvent.Join, {
-        instanceId: this.config.INSTANCE_ID,
-        socketId: socket.id,
-        room,
-      });
+      try {
+        await this.presence.apply(
+          PresenceEvent.Join,
+          { instanceId: this.config.INSTANCE_ID, socketId: socket.id, room, user: state.user },
+          { connections: 0, memberships: 1 },
+        );
+      } catch (err) {
+        // Presence may or may not have it: the link's next check syncs either way.
+        this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
+        await this.exitRoom(socket, room);
+        throw this.unavailable('presence', room, err);
+      }
     }
     // A repeated join of a member only reads: its live stream goes on untouched (holding it back
     // would drop, for a join sent without a callback, what only the unread ack would carry).
@@ -112,7 +137,7 @@ export class ChatService {
     } catch (err) {
       if (isNew) {
         this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
-        await this.leaveQuietly(socket, room);
+        await this.leaveQuietly(socket, room).catch(() => undefined);
       }
       throw this.unavailable('Redis', room, err);
     }
@@ -124,7 +149,7 @@ export class ChatService {
       const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
       this.delivery.release(room, socket, floor);
     }
-    // Presence may not have applied this join yet: the joining user is a member all the same.
+    // Presence applied this join; a sweep of this instance meanwhile could have undone it.
     const { members } = page;
     let memberCount = page.count;
     if (!page.hasUser) {
@@ -141,23 +166,29 @@ export class ChatService {
     };
   }
 
+  /** The ack waits for presence to apply the leave, as a join's does. */
   leave(socket: ChatSocket, room: string): Promise<LeaveResult> {
     const state = stateOf(socket);
     return this.serially(state, async () => {
       if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
-      await this.leaveQuietly(socket, room);
+      try {
+        await this.leaveQuietly(socket, room);
+      } catch (err) {
+        // Left here (no more of its traffic); presence catches up at the link's next check.
+        throw this.unavailable('presence', room, err);
+      }
       return { room };
     });
   }
 
-  /** Leaves locally and tells presence (which tells the room if the user is gone for good). */
+  /** Leaves locally, then tells presence (which tells the room if the user is gone for good). */
   private async leaveQuietly(socket: ChatSocket, room: string): Promise<void> {
     await this.exitRoom(socket, room);
-    this.publishPresence(PresenceEvent.Leave, {
-      instanceId: this.config.INSTANCE_ID,
-      socketId: socket.id,
-      room,
-    });
+    await this.presence.apply(
+      PresenceEvent.Leave,
+      { instanceId: this.config.INSTANCE_ID, socketId: socket.id, room },
+      { connections: 0, memberships: -1 },
+    );
   }
 
   /** Local clean-up of every room of a socket that disconnected, after its pending joins. */
@@ -166,11 +197,13 @@ export class ChatService {
     if (!state?.rooms) return;
     this.limiter.forget(socket.id);
     await this.serially(state, async () => {
+      const memberships = state.rooms.size;
       await Promise.all([...state.rooms].map((room) => this.exitRoom(socket, room)));
-      this.publishPresence(PresenceEvent.Disconnect, {
-        instanceId: this.config.INSTANCE_ID,
-        socketId: socket.id,
-      });
+      await this.presence.apply(
+        PresenceEvent.Disconnect,
+        { instanceId: this.config.INSTANCE_ID, socketId: socket.id },
+        { connections: -1, memberships: -memberships },
+      );
     });
   }
 
@@ -311,13 +344,6 @@ export class ChatService {
         `${room} is private: it needs a token whose rooms claim lists it`,
       );
     }
-  }
-
-  /** Not awaited: one channel keeps the events in order, and a slow broker must not stall joins. */
-  private publishPresence<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): void {
-    this.presence.publish(event, payload).catch((err: Error) => {
-      this.logger.warn(`presence event ${event} not published: ${err.message}`);
-    });
   }
 
   /** The client hears which dependency failed, never its error text; the log gets that. */

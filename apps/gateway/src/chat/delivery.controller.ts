@@ -1,9 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { ALL_ROOMS_PATTERN, INSTANCE_PATTERN, type RoomEnvelope } from '@roomcast/contracts';
+import { ALL_ROOMS_PATTERN, type RoomEnvelope } from '@roomcast/contracts';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { LocalDelivery } from './local-delivery';
-import { PresenceAnnouncer } from './presence-announcer';
 import { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
 
@@ -14,7 +13,6 @@ export class DeliveryController {
     private readonly delivery: LocalDelivery,
     private readonly registry: RoomRegistry,
     private readonly sequencer: RoomSequencer,
-    private readonly announcer: PresenceAnnouncer,
     private readonly metrics: GatewayMetrics,
   ) {}
 
@@ -34,11 +32,5 @@ export class DeliveryController {
     if (envelope.t === 'message') this.sequencer.accept(envelope.message, envelope.prev);
     else if (envelope.t === 'presence') this.delivery.emitPresence(envelope.presence);
     else this.delivery.emitTyping(envelope.typing);
-  }
-
-  /** Presence lost track of this instance (it was swept, or Redis restarted): tell it again. */
-  @EventPattern(INSTANCE_PATTERN)
-  onInstanceEvent(@Payload() _request: unknown): Promise<void> {
-    return this.announcer.announceAll('presence asked');
   }
 }

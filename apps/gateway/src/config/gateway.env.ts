@@ -116,6 +116,20 @@ export class GatewayEnv extends CommonEnv {
   @Max(60000)
   HEARTBEAT_MS: number = 2000;
 
+  /** A join, leave, connect or disconnect not applied by presence within this time fails. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  PRESENCE_TIMEOUT_MS: number = 5000;
+
+  /** A sync (every local socket, after a broker outage or a lost change) gets this long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  PRESENCE_SYNC_TIMEOUT_MS: number = 60000;
+
   /** A publish the broker has not confirmed by then fails the send with UNAVAILABLE. */
   @Type(() => Number)
   @IsInt()

@@ -4,6 +4,8 @@ import type { ChatServer, ChatSocket } from '../chat/chat-socket';
 /** Just enough of a Socket.IO server: rooms of sockets, `to(...).except(...).emit(...)`. */
 export function fakeServer() {
   const rooms = new Map<string, Set<FakeSocket>>();
+  /** The connected sockets, as `io.of('/').sockets` holds them. */
+  const sockets = new Map<string, FakeSocket>();
   class FakeSocket {
     readonly got: [string, unknown][] = [];
     connected = true;
@@ -40,12 +42,18 @@ export function fakeServer() {
   });
   const io = {
     to: (room: string) => broadcast(room, []),
-    of: () => ({ sockets: new Map() }),
+    of: () => ({ sockets }),
   } as unknown as ChatServer;
   const socket = (id: string, room?: string) => {
     const s = new FakeSocket(id);
+    sockets.set(id, s);
     if (room) s.join(chatSocketRoom(room));
     return s;
   };
-  return { io, socket, asChat: (s: FakeSocket) => s as unknown as ChatSocket };
+  /** The socket went away: no longer among the connected ones. */
+  const drop = (s: FakeSocket) => {
+    s.connected = false;
+    sockets.delete(s.id);
+  };
+  return { io, socket, drop, asChat: (s: FakeSocket) => s as unknown as ChatSocket };
 }

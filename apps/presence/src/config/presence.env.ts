@@ -22,6 +22,13 @@ export class PresenceEnv extends CommonEnv {
   @Min(100)
   @Max(60000)
   SWEEP_INTERVAL_MS: number = 1000;
+
+  /** Gateway requests one replica works on at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  PRESENCE_PREFETCH: number = 200;
 }
 
 export const PRESENCE_CONFIG = Symbol('PRESENCE_CONFIG');
