@@ -12,6 +12,7 @@ import {
   type RoomEvent,
   type SyncEvent,
 } from '@roomcast/contracts';
+import { PresenceMetrics } from './presence.metrics';
 import { PresenceService } from './presence.service';
 
 /**
@@ -21,50 +22,61 @@ import { PresenceService } from './presence.service';
  */
 @Controller()
 export class PresenceController {
-  constructor(private readonly presence: PresenceService) {}
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly metrics: PresenceMetrics,
+  ) {}
+
+  private applied(event: string): null {
+    this.metrics.applied.inc({ event });
+    return null;
+  }
 
   @MessagePattern(PresenceEvent.Connect)
   async onConnect(@Payload() e: ConnectEvent): Promise<null> {
     await this.presence.connect(e.instanceId, e.socketId, e.user);
-    return null;
+    return this.applied(PresenceEvent.Connect);
   }
 
   @MessagePattern(PresenceEvent.Join)
   async onJoin(@Payload() e: JoinEvent): Promise<null> {
     await this.presence.join(e.socketId, e.room, { instanceId: e.instanceId, user: e.user });
-    return null;
+    return this.applied(PresenceEvent.Join);
   }
 
   @MessagePattern(PresenceEvent.Leave)
   async onLeave(@Payload() e: RoomEvent): Promise<null> {
     await this.presence.leave(e.socketId, e.room);
-    return null;
+    return this.applied(PresenceEvent.Leave);
   }
 
   @MessagePattern(PresenceEvent.Disconnect)
   async onDisconnect(@Payload() e: DisconnectEvent): Promise<null> {
     await this.presence.disconnect(e.socketId);
-    return null;
+    return this.applied(PresenceEvent.Disconnect);
   }
 
   @MessagePattern(PresenceEvent.Sync)
   async onSync(@Payload() e: SyncEvent): Promise<null> {
     await this.presence.sync(e);
-    return null;
+    return this.applied(PresenceEvent.Sync);
   }
 
   @MessagePattern(PresenceEvent.Check)
   onCheck(@Payload() e: CheckRequest): Promise<InstanceCounts> {
+    this.applied(PresenceEvent.Check);
     return this.presence.counts(e.instanceId);
   }
 
   @EventPattern(PresenceEvent.Heartbeat)
   async onHeartbeat(@Payload() e: HeartbeatEvent) {
     await this.presence.heartbeat(e);
+    this.applied(PresenceEvent.Heartbeat);
   }
 
   @EventPattern(PresenceEvent.Goodbye)
   async onGoodbye(@Payload() e: GoodbyeEvent) {
     await this.presence.removeInstance(e.instanceId, 'goodbye');
+    this.applied(PresenceEvent.Goodbye);
   }
 }

@@ -5,6 +5,7 @@ import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
+import { PresenceMetrics } from './presence.metrics';
 import { PresenceService } from './presence.service';
 import { SweeperService } from './sweeper.service';
 
@@ -34,6 +35,7 @@ export class PresenceModule {
           inject: [AmqpTopicClient],
           useFactory: (client: AmqpTopicClient) => new AmqpPresenceOutbox(client),
         },
+        PresenceMetrics,
         PresenceService,
         SweeperService,
       ],
