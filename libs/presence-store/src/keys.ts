@@ -28,6 +28,11 @@ export class RedisKeys {
   roomConns = () => `${this.prefix}room-conns`;
   /** HASH userId -> connections of that user in the room */
   roomUsers = (room: string) => `${this.prefix}room:${room}:users`;
+  /**
+   * ZSET userId, every score 0: the same users as `roomUsers`, in lexicographic order, so a page
+   * of members is one ZRANGEBYLEX from the last id of the page before (O(log n + page))
+   */
+  roomMembers = (room: string) => `${this.prefix}room:${room}:members`;
   /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */

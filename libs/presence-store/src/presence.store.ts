@@ -1,4 +1,5 @@
 import type { Message, User } from '@roomcast/contracts';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { RedisKeys } from './keys';
 import * as scripts from './scripts';
@@ -251,21 +252,35 @@ export class PresenceStore {
   }
 
   /**
-   * One page of a room's members in user-id order, after `cursor` (the `next` of the page
-   * before). Reads every id of the room to sort them: O(members) per page.
+   * One page of a room's members in user-id order (Redis's byte order), after `cursor` (the
+   * `next` of the page before): one ZRANGEBYLEX on `room:<r>:members` from that id, so a page
+   * costs O(log members + limit), in a room of 50,000 as in a room of 10. The page, the count and
+   * `hasUser` are read in one MULTI, so they agree with each other. One more id than the page is
+   * read to tell whether a page follows.
    */
   async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
-    const all = (await this.redis.hkeys(this.keys.roomUsers(room))).sort();
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
-    const start = after === undefined ? 0 : all.findIndex((id) => id > after);
-    const ids = start < 0 ? [] : all.slice(start, start + limit);
+    const tx = this.redis
+      .multi()
+      .zrangebylex(
+        this.keys.roomMembers(room),
+        after === undefined ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        limit + 1,
+      )
+      .zcard(this.keys.roomMembers(room));
+    if (user !== undefined) tx.hexists(this.keys.roomUsers(room), user);
+    const [found, count, has] = (await execAll(tx)) as [string[], number, number?];
+    const ids = found.slice(0, limit);
     const names = ids.length ? await this.redis.hmget(this.keys.names(), ...ids) : [];
     const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
-    const more = start >= 0 && start + limit < all.length;
+    const more = found.length > limit;
     return {
       members,
-      count: all.length,
-      hasUser: user !== undefined && all.includes(user),
+      count,
+      hasUser: has === 1,
       ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
     };
   }
@@ -371,6 +386,16 @@ export class PresenceStore {
       return (await this.redis.eval(script, 0, this.keys.prefix, ...args.map(String))) as Reply;
     }
   }
+}
+
+/** Runs a pipeline or MULTI and gives its replies, throwing the first command's error. */
+async function execAll(commands: ChainableCommander): Promise<unknown[]> {
+  const replies = await commands.exec();
+  if (!replies) throw new Error('Redis transaction aborted');
+  return replies.map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
 
 function toUser(r: Reply): User | null {

@@ -13,7 +13,11 @@ local function leave(p, sid, inst, u, room)
   if redis.call('HINCRBY', p..'inst-memberships', inst, -1) <= 0 then redis.call('HDEL', p..'inst-memberships', inst) end
   local rk = p..'room:'..room..':users'
   local n = redis.call('HINCRBY', rk, u, -1)
-  if n <= 0 then redis.call('HDEL', rk, u) end
+  -- room:<r>:members holds exactly the fields of room:<r>:users, in lexicographic order.
+  if n <= 0 then
+    redis.call('HDEL', rk, u)
+    redis.call('ZREM', p..'room:'..room..':members', u)
+  end
   if redis.call('HINCRBY', p..'room-conns', room, -1) <= 0 then redis.call('HDEL', p..'room-conns', room) end
   local users = redis.call('HLEN', rk)
   if users == 0 then redis.call('ZREM', roomsKey(p, room), room) else redis.call('ZADD', roomsKey(p, room), users, room) end
@@ -68,6 +72,19 @@ local u = conn.u
 redis.call('HINCRBY', p..'inst-memberships', conn.i, 1)
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)
+local mk = p..'room:'..room..':members'
+if n == 1 then redis.call('ZADD', mk, 0, u) end
+-- A room whose members predate room:<r>:members (or that drifted from room:<r>:users) gets it
+-- rebuilt, once: both counts are O(1), the rebuild O(members).
+if redis.call('ZCARD', mk) ~= redis.call('HLEN', rk) then
+  redis.call('DEL', mk)
+  local ids = redis.call('HKEYS', rk)
+  for i = 1, #ids, 1000 do
+    local batch = {}
+    for j = i, math.min(i + 999, #ids) do table.insert(batch, 0); table.insert(batch, ids[j]) end
+    redis.call('ZADD', mk, unpack(batch))
+  end
+end
 redis.call('HINCRBY', p..'room-conns', room, 1)
 redis.call('ZADD', roomsKey(p, room), redis.call('HLEN', rk), room)
 if n == 1 then return {u, redis.call('HGET', p..'names', u) or u} end
