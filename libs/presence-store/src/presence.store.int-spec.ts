@@ -431,4 +431,90 @@ describe('PresenceStore (real Redis)', () => {
       );
     }, 20000);
   });
+  describe('per-instance rooms and the routing map', () => {
+    const cat = { id: 'u-cat', name: 'Cat' };
+    const roomsOf = async (includePrivate = false) =>
+      Object.fromEntries(
+        (await store.clusterStats(includePrivate)).instances.map((i) => [i.id, i.rooms]),
+      );
+
+    beforeEach(async () => {
+      // Heartbeats that report no rooms at all: the figures must not come from them.
+      for (const g of ['g1', 'g2', 'g3']) await store.heartbeat(g, 1, 0);
+      await store.connect('g1', 'ann-g1', ann);
+      await store.connect('g2', 'ann-g2', ann);
+      await store.connect('g2', 'bob-g2', bob);
+      await store.connect('g3', 'cat-g3', cat);
+    });
+
+    it("counts each instance's rooms exactly as joins and leaves run, not from heartbeats", async () => {
+      expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+      await store.join('ann-g1', 'lobby');
+      await store.join('ann-g1', 'dev');
+      await store.join('ann-g2', 'lobby');
+      await store.join('bob-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+      expect(await redis.hgetall(store.keys.instanceRooms('g2'))).toEqual({ lobby: '2' });
+      expect(await redis.hgetall(store.keys.roomInstances('lobby'))).toEqual({ g1: '1', g2: '2' });
+      await store.leave('bob-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+      await store.leave('ann-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 0, g3: 0 });
+      await store.disconnect('ann-g1');
+      expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+      // Nothing left behind: the hashes go with their last field.
+      expect(await redis.keys(`${prefix}*:insts`)).toEqual([]);
+      expect(await redis.keys(`${prefix}inst:*:rooms`)).toEqual([]);
+    });
+
+    it('maps each room to the instances holding a member, through a two-instance user', async () => {
+      expect(await store.routing()).toEqual([]);
+      await store.join('ann-g1', 'lobby');
+      await store.join('ann-g2', 'lobby');
+      await store.join('bob-g2', 'dev');
+      await store.join('cat-g3', 'lobby');
+      await store.join('cat-g3', 'private-ops');
+      await store.join('ann-g1', 'private-ops');
+      expect(await store.routing()).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+      ]);
+      expect(await store.routing(true)).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+        { room: 'private-ops', instances: ['g1', 'g3'] },
+      ]);
+      // Ann leaves on g2 only: still a member of lobby (through g1), but g2 has no one there.
+      await store.leave('ann-g2', 'lobby');
+      expect((await store.members('lobby', { user: ann.id })).hasUser).toBe(true);
+      expect(await store.routing()).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g3'] },
+      ]);
+      await store.disconnect('cat-g3');
+      expect(await store.routing(true)).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1'] },
+        { room: 'private-ops', instances: ['g1'] },
+      ]);
+      expect(await roomsOf(true)).toEqual({ g1: 2, g2: 1, g3: 0 });
+      // g1 dies: its rooms go from the map and from /stats, and Ann is out of lobby for good.
+      await store.removeInstance('g1');
+      expect(await store.routing(true)).toEqual([{ room: 'dev', instances: ['g2'] }]);
+      expect(await roomsOf(true)).toEqual({ g2: 1, g3: 0 });
+      expect(await redis.exists(store.keys.instanceRooms('g1'))).toBe(0);
+      expect((await store.members('lobby', { user: ann.id })).hasUser).toBe(false);
+    });
+
+    it('drops a dead instance from every room even when its counts had drifted', async () => {
+      await store.join('ann-g1', 'lobby');
+      await store.join('bob-g2', 'lobby');
+      // A count no connection backs (a write from an older version, say).
+      await redis.hset(store.keys.instanceRooms('g1'), 'ghost', 1);
+      await redis.hset(store.keys.roomInstances('ghost'), 'g1', 1);
+      await store.removeInstance('g1');
+      expect(await redis.exists(store.keys.roomInstances('ghost'))).toBe(0);
+      expect(await store.routing()).toEqual([{ room: 'lobby', instances: ['g2'] }]);
+    });
+  });
 });

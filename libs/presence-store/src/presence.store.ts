@@ -30,6 +30,13 @@ export interface RoomStats {
   connections: number;
 }
 
+/** The gateway instances bound to a room's routing key. */
+export interface RoomRoute {
+  room: string;
+  /** Instance ids, sorted. */
+  instances: string[];
+}
+
 export interface PageQuery {
   /** The `next` of the page before. */
   cursor?: string;
@@ -198,21 +205,21 @@ export class PresenceStore {
     ]);
     const rooms = publicRooms + privateRooms;
     const ids = Object.keys(instances).sort();
-    const counts = await Promise.all(ids.map((id) => this.redis.scard(k.instanceConns(id))));
+    // Connections and rooms from what the join/leave scripts keep, not from the heartbeat's
+    // `rooms`, which lags by up to a heartbeat.
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.scard(k.instanceConns(id)).hlen(k.instanceRooms(id));
+    const counts = ids.length ? await execAll(pipe) : [];
     return {
       online,
       connections,
       rooms,
       instances: ids.map((id, i) => {
-        const hb = JSON.parse(instances[id]) as {
-          startedAt: number;
-          lastSeenAt: number;
-          rooms: number;
-        };
+        const hb = JSON.parse(instances[id]) as { startedAt: number; lastSeenAt: number };
         return {
           id,
-          connections: counts[i],
-          rooms: hb.rooms,
+          connections: Number(counts[2 * i]),
+          rooms: Number(counts[2 * i + 1]),
           startedAt: hb.startedAt,
           lastSeenAt: hb.lastSeenAt,
         };
@@ -283,6 +290,34 @@ export class PresenceStore {
       hasUser: has === 1,
       ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
     };
+  }
+
+  /**
+   * Which gateway instances are bound to each room's routing key right now: every room with a
+   * member (private rooms only with `includePrivate`), by name, with its instances sorted.
+   *
+   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
+   * and confirms a join to presence after binding and a leave after unbinding; the join and
+   * leave scripts keep `room:<r>:insts` in the same step as the membership. So an instance is
+   * listed for a room while it holds a member there, which is while it is bound: this map is
+   * the bindings (as of the last join or leave each gateway confirmed).
+   */
+  async routing(includePrivate = false): Promise<RoomRoute[]> {
+    const k = this.keys;
+    const sets = includePrivate ? [k.rooms(), k.privateRooms()] : [k.rooms()];
+    const listed = this.redis.pipeline();
+    for (const key of sets) listed.zrange(key, '0', '-1');
+    const rooms = ((await execAll(listed)) as string[][]).flat().sort();
+    if (rooms.length === 0) return [];
+    const insts = this.redis.pipeline();
+    for (const room of rooms) insts.hkeys(k.roomInstances(room));
+    const bound = (await execAll(insts)) as string[][];
+    return (
+      rooms
+        .map((room, i) => ({ room, instances: bound[i].sort() }))
+        // A room emptied between the two reads has no member left: it is not listed.
+        .filter((r) => r.instances.length > 0)
+    );
   }
 
   /**

@@ -8,9 +8,17 @@ local function roomsKey(p, room)
   if string.sub(room, 1, 8) == 'private-' then return p..'private-rooms' end
   return p..'rooms'
 end
+-- Counts one connection of an instance in a room in both directions (inst:<i>:rooms and
+-- room:<r>:insts); at 0 the field goes, and with the last field Redis drops the hash.
+local function countInstance(p, inst, room, by)
+  local ik, rik = p..'inst:'..inst..':rooms', p..'room:'..room..':insts'
+  if redis.call('HINCRBY', ik, room, by) <= 0 then redis.call('HDEL', ik, room) end
+  if redis.call('HINCRBY', rik, inst, by) <= 0 then redis.call('HDEL', rik, inst) end
+end
 local function leave(p, sid, inst, u, room)
   if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
   if redis.call('HINCRBY', p..'inst-memberships', inst, -1) <= 0 then redis.call('HDEL', p..'inst-memberships', inst) end
+  countInstance(p, inst, room, -1)
   local rk = p..'room:'..room..':users'
   local n = redis.call('HINCRBY', rk, u, -1)
   -- room:<r>:members holds exactly the fields of room:<r>:users, in lexicographic order.
@@ -70,6 +78,7 @@ if redis.call('SADD', p..'conn:'..sid..':rooms', room) == 0 then return false en
 local conn = cjson.decode(c)
 local u = conn.u
 redis.call('HINCRBY', p..'inst-memberships', conn.i, 1)
+countInstance(p, conn.i, room, 1)
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)
 local mk = p..'room:'..room..':members'
@@ -120,6 +129,11 @@ for _, sid in ipairs(redis.call('SMEMBERS', p..'inst:'..inst..':conns')) do
   disconnect(p, sid, out)
 end
 redis.call('DEL', p..'inst:'..inst..':conns')
+-- Empty by now unless a count drifted: then the rooms must not keep naming this instance.
+for _, room in ipairs(redis.call('HKEYS', p..'inst:'..inst..':rooms')) do
+  redis.call('HDEL', p..'room:'..room..':insts', inst)
+end
+redis.call('DEL', p..'inst:'..inst..':rooms')
 redis.call('HDEL', p..'inst-memberships', inst)
 redis.call('HDEL', p..'instances', inst)
 redis.call('ZREM', p..'instances-seen', inst)
