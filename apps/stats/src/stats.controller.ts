@@ -26,6 +26,20 @@ export class StatsController {
     return { rooms: await this.store.topRooms(q.limit, this.includePrivate) };
   }
 
+  /**
+   * Which gateway instances are bound to each room's routing key now: `{ rooms: [{ room,
+   * instances }] }`, rooms by name, private ones only to token holders (as in /stats/rooms).
+   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
+   * and tells presence of a join after binding and of a leave after unbinding; presence records
+   * the instance in the same script as the membership. So this map is the bindings, as of the
+   * last join and leave presence applied (an unbind that failed, which the gateway logs, stays
+   * until its broker link comes back, while the map no longer lists it).
+   */
+  @Get('routing')
+  async routing() {
+    return { rooms: await this.store.routing(this.includePrivate) };
+  }
+
   @Get('rooms/:room')
   room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
     if (isPrivateRoom(p.room) && !this.includePrivate)

@@ -18,6 +18,11 @@ export class RedisKeys {
   instanceMemberships = () => `${this.prefix}inst-memberships`;
   /** SET socketIds connected through an instance */
   instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
+  /**
+   * HASH room -> the instance's connections in that room (its length is the instance's room
+   * count, exact the moment a join or leave script ran; gone when the instance serves no room)
+   */
+  instanceRooms = (instanceId: string) => `${this.prefix}inst:${instanceId}:rooms`;
   /** SET rooms a connection has joined */
   connRooms = (socketId: string) => `${this.prefix}conn:${socketId}:rooms`;
   /** ZSET room scored by its distinct member count */
@@ -28,6 +33,13 @@ export class RedisKeys {
   roomConns = () => `${this.prefix}room-conns`;
   /** HASH userId -> connections of that user in the room */
   roomUsers = (room: string) => `${this.prefix}room:${room}:users`;
+  /**
+   * ZSET userId, every score 0: the same users as `roomUsers`, in lexicographic order, so a page
+   * of members is one ZRANGEBYLEX from the last id of the page before (O(log n + page))
+   */
+  roomMembers = (room: string) => `${this.prefix}room:${room}:members`;
+  /** HASH instanceId -> that instance's connections in the room (its keys: who serves the room) */
+  roomInstances = (room: string) => `${this.prefix}room:${room}:insts`;
   /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */

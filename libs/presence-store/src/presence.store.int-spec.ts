@@ -315,4 +315,206 @@ describe('PresenceStore (real Redis)', () => {
     expect(seen).toEqual(users.map((u) => u.id));
     expect((await store.roomStats('huge', { limit: 2 })).members).toEqual(users.slice(0, 2));
   }, 20000);
+  describe('member pages from room:<r>:members', () => {
+    /** 1,000 users in `room`, ids in no particular order, one connection each on g1..g3. */
+    const fill = async (room: string, n: number) => {
+      const users = Array.from({ length: n }, (_, i) => ({
+        id: `${['a', 'B', 'z', '0', '_', '-'][i % 6]}${((i * 7919) % n).toString(36)}-${i}`,
+        name: `Name ${i}`,
+      }));
+      await Promise.all(
+        users.map(async (u, i) => {
+          await store.connect(`g${(i % 3) + 1}`, `s${i}`, u);
+          await store.join(`s${i}`, room);
+        }),
+      );
+      // Redis orders ids by bytes: Buffer.compare, not localeCompare.
+      return users.sort((a, b) => Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    };
+
+    const walk = async (room: string, limit?: number) => {
+      const pages: { ids: string[]; count: number; next?: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.members(room, { cursor, limit });
+        pages.push({ ids: page.members.map((m) => m.id), count: page.count, next: page.next });
+        cursor = page.next;
+      } while (cursor !== undefined && pages.length < 200);
+      return pages;
+    };
+
+    it.each([
+      ['7', 7],
+      ['500', 500],
+      ['the default', undefined],
+    ])(
+      'walks every page of 1,000 members with limit %s: each once, in order, last page without next',
+      async (_, limit) => {
+        const users = await fill('crowd', 1000);
+        const pages = await walk('crowd', limit);
+        const size = limit ?? 100;
+        expect(pages).toHaveLength(Math.ceil(1000 / size));
+        for (const page of pages.slice(0, -1)) {
+          expect(page.ids).toHaveLength(size);
+          expect(page.next).toEqual(expect.any(String));
+        }
+        expect(pages[pages.length - 1].next).toBeUndefined();
+        expect(pages.every((p) => p.count === 1000)).toBe(true);
+        const ids = pages.flatMap((p) => p.ids);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toEqual(users.map((u) => u.id));
+        const first = await store.members('crowd', { limit: 3 });
+        expect(first.members).toEqual(users.slice(0, 3));
+      },
+      30000,
+    );
+
+    it('gives an empty last page for a cursor at or past the end', async () => {
+      const users = await fill('tail', 20);
+      const last = users[users.length - 1].id;
+      const cursor = (id: string) => Buffer.from(id).toString('base64url');
+      expect(await store.members('tail', { cursor: cursor(last) })).toEqual({
+        members: [],
+        count: 20,
+        hasUser: false,
+      });
+      expect((await store.members('tail', { cursor: cursor('~~~') })).members).toEqual([]);
+      // A page that ends exactly at the last member has no next.
+      const page = await store.members('tail', { cursor: cursor(users[9].id), limit: 10 });
+      expect(page.members).toEqual(users.slice(10));
+      expect(page.next).toBeUndefined();
+      expect(await store.members('nobody-here')).toEqual({ members: [], count: 0, hasUser: false });
+    });
+
+    it('rebuilds the member index of a room whose members predate it on the next join', async () => {
+      const users = await fill('old', 50);
+      // What a room joined before this index existed looks like.
+      await redis.del(store.keys.roomMembers('old'));
+      await store.connect('g1', 'late', ann);
+      await store.join('late', 'old');
+      const ids = (await walk('old', 500)).flatMap((p) => p.ids);
+      expect(ids).toEqual([...users.map((u) => u.id), ann.id].sort());
+    });
+
+    it('counts users, not connections, and answers hasUser for the whole room', async () => {
+      const users = await fill('count', 300);
+      const deep = users[250].id;
+      await store.connect('g2', 'ann-1', ann);
+      await store.connect('g3', 'ann-2', ann);
+      await store.join('ann-1', 'count');
+      await store.join('ann-2', 'count');
+      const first = await store.members('count', { limit: 5, user: deep });
+      expect(first).toMatchObject({ count: 301, hasUser: true });
+      expect(first.members.map((m) => m.id)).not.toContain(deep);
+      expect((await store.members('count', { limit: 5, user: 'u-nobody' })).hasUser).toBe(false);
+      expect((await store.members('count', { limit: 5 })).hasUser).toBe(false);
+      // One of Ann's two connections leaves: she is still a member; the other too: she is not.
+      await store.leave('ann-1', 'count');
+      expect(await store.members('count', { limit: 1, user: ann.id })).toMatchObject({
+        count: 301,
+        hasUser: true,
+      });
+      await store.disconnect('ann-2');
+      expect(await store.members('count', { limit: 1, user: ann.id })).toMatchObject({
+        count: 300,
+        hasUser: false,
+      });
+      await store.removeInstance('g1');
+      const left = await walk('count', 500);
+      expect(left[0].count).toBe(200);
+      expect(left.flatMap((p) => p.ids)).toEqual(
+        // User i was connected through g((i % 3) + 1); its id ends with -i.
+        users.filter((u) => Number(u.id.split('-').pop()) % 3 !== 0).map((u) => u.id),
+      );
+      expect(await redis.zcard(store.keys.roomMembers('count'))).toBe(
+        await redis.hlen(store.keys.roomUsers('count')),
+      );
+    }, 20000);
+  });
+  describe('per-instance rooms and the routing map', () => {
+    const cat = { id: 'u-cat', name: 'Cat' };
+    const roomsOf = async (includePrivate = false) =>
+      Object.fromEntries(
+        (await store.clusterStats(includePrivate)).instances.map((i) => [i.id, i.rooms]),
+      );
+
+    beforeEach(async () => {
+      // Heartbeats that report no rooms at all: the figures must not come from them.
+      for (const g of ['g1', 'g2', 'g3']) await store.heartbeat(g, 1, 0);
+      await store.connect('g1', 'ann-g1', ann);
+      await store.connect('g2', 'ann-g2', ann);
+      await store.connect('g2', 'bob-g2', bob);
+      await store.connect('g3', 'cat-g3', cat);
+    });
+
+    it("counts each instance's rooms exactly as joins and leaves run, not from heartbeats", async () => {
+      expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+      await store.join('ann-g1', 'lobby');
+      await store.join('ann-g1', 'dev');
+      await store.join('ann-g2', 'lobby');
+      await store.join('bob-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+      expect(await redis.hgetall(store.keys.instanceRooms('g2'))).toEqual({ lobby: '2' });
+      expect(await redis.hgetall(store.keys.roomInstances('lobby'))).toEqual({ g1: '1', g2: '2' });
+      await store.leave('bob-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+      await store.leave('ann-g2', 'lobby');
+      expect(await roomsOf()).toEqual({ g1: 2, g2: 0, g3: 0 });
+      await store.disconnect('ann-g1');
+      expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+      // Nothing left behind: the hashes go with their last field.
+      expect(await redis.keys(`${prefix}*:insts`)).toEqual([]);
+      expect(await redis.keys(`${prefix}inst:*:rooms`)).toEqual([]);
+    });
+
+    it('maps each room to the instances holding a member, through a two-instance user', async () => {
+      expect(await store.routing()).toEqual([]);
+      await store.join('ann-g1', 'lobby');
+      await store.join('ann-g2', 'lobby');
+      await store.join('bob-g2', 'dev');
+      await store.join('cat-g3', 'lobby');
+      await store.join('cat-g3', 'private-ops');
+      await store.join('ann-g1', 'private-ops');
+      expect(await store.routing()).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+      ]);
+      expect(await store.routing(true)).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+        { room: 'private-ops', instances: ['g1', 'g3'] },
+      ]);
+      // Ann leaves on g2 only: still a member of lobby (through g1), but g2 has no one there.
+      await store.leave('ann-g2', 'lobby');
+      expect((await store.members('lobby', { user: ann.id })).hasUser).toBe(true);
+      expect(await store.routing()).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1', 'g3'] },
+      ]);
+      await store.disconnect('cat-g3');
+      expect(await store.routing(true)).toEqual([
+        { room: 'dev', instances: ['g2'] },
+        { room: 'lobby', instances: ['g1'] },
+        { room: 'private-ops', instances: ['g1'] },
+      ]);
+      expect(await roomsOf(true)).toEqual({ g1: 2, g2: 1, g3: 0 });
+      // g1 dies: its rooms go from the map and from /stats, and Ann is out of lobby for good.
+      await store.removeInstance('g1');
+      expect(await store.routing(true)).toEqual([{ room: 'dev', instances: ['g2'] }]);
+      expect(await roomsOf(true)).toEqual({ g2: 1, g3: 0 });
+      expect(await redis.exists(store.keys.instanceRooms('g1'))).toBe(0);
+      expect((await store.members('lobby', { user: ann.id })).hasUser).toBe(false);
+    });
+
+    it('drops a dead instance from every room even when its counts had drifted', async () => {
+      await store.join('ann-g1', 'lobby');
+      await store.join('bob-g2', 'lobby');
+      // A count no connection backs (a write from an older version, say).
+      await redis.hset(store.keys.instanceRooms('g1'), 'ghost', 1);
+      await redis.hset(store.keys.roomInstances('ghost'), 'g1', 1);
+      await store.removeInstance('g1');
+      expect(await redis.exists(store.keys.roomInstances('ghost'))).toBe(0);
+      expect(await store.routing()).toEqual([{ room: 'lobby', instances: ['g2'] }]);
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import type { Message, User } from '@roomcast/contracts';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { RedisKeys } from './keys';
 import * as scripts from './scripts';
@@ -27,6 +28,13 @@ export interface RoomStats {
   room: string;
   users: number;
   connections: number;
+}
+
+/** The gateway instances bound to a room's routing key. */
+export interface RoomRoute {
+  room: string;
+  /** Instance ids, sorted. */
+  instances: string[];
 }
 
 export interface PageQuery {
@@ -197,21 +205,21 @@ export class PresenceStore {
     ]);
     const rooms = publicRooms + privateRooms;
     const ids = Object.keys(instances).sort();
-    const counts = await Promise.all(ids.map((id) => this.redis.scard(k.instanceConns(id))));
+    // Connections and rooms from what the join/leave scripts keep, not from the heartbeat's
+    // `rooms`, which lags by up to a heartbeat.
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.scard(k.instanceConns(id)).hlen(k.instanceRooms(id));
+    const counts = ids.length ? await execAll(pipe) : [];
     return {
       online,
       connections,
       rooms,
       instances: ids.map((id, i) => {
-        const hb = JSON.parse(instances[id]) as {
-          startedAt: number;
-          lastSeenAt: number;
-          rooms: number;
-        };
+        const hb = JSON.parse(instances[id]) as { startedAt: number; lastSeenAt: number };
         return {
           id,
-          connections: counts[i],
-          rooms: hb.rooms,
+          connections: Number(counts[2 * i]),
+          rooms: Number(counts[2 * i + 1]),
           startedAt: hb.startedAt,
           lastSeenAt: hb.lastSeenAt,
         };
@@ -251,23 +259,65 @@ export class PresenceStore {
   }
 
   /**
-   * One page of a room's members in user-id order, after `cursor` (the `next` of the page
-   * before). Reads every id of the room to sort them: O(members) per page.
+   * One page of a room's members in user-id order (Redis's byte order), after `cursor` (the
+   * `next` of the page before): one ZRANGEBYLEX on `room:<r>:members` from that id, so a page
+   * costs O(log members + limit), in a room of 50,000 as in a room of 10. The page, the count and
+   * `hasUser` are read in one MULTI, so they agree with each other. One more id than the page is
+   * read to tell whether a page follows.
    */
   async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
-    const all = (await this.redis.hkeys(this.keys.roomUsers(room))).sort();
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
-    const start = after === undefined ? 0 : all.findIndex((id) => id > after);
-    const ids = start < 0 ? [] : all.slice(start, start + limit);
+    const tx = this.redis
+      .multi()
+      .zrangebylex(
+        this.keys.roomMembers(room),
+        after === undefined ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        limit + 1,
+      )
+      .zcard(this.keys.roomMembers(room));
+    if (user !== undefined) tx.hexists(this.keys.roomUsers(room), user);
+    const [found, count, has] = (await execAll(tx)) as [string[], number, number?];
+    const ids = found.slice(0, limit);
     const names = ids.length ? await this.redis.hmget(this.keys.names(), ...ids) : [];
     const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
-    const more = start >= 0 && start + limit < all.length;
+    const more = found.length > limit;
     return {
       members,
-      count: all.length,
-      hasUser: user !== undefined && all.includes(user),
+      count,
+      hasUser: has === 1,
       ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
     };
+  }
+
+  /**
+   * Which gateway instances are bound to each room's routing key right now: every room with a
+   * member (private rooms only with `includePrivate`), by name, with its instances sorted.
+   *
+   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
+   * and confirms a join to presence after binding and a leave after unbinding; the join and
+   * leave scripts keep `room:<r>:insts` in the same step as the membership. So an instance is
+   * listed for a room while it holds a member there, which is while it is bound: this map is
+   * the bindings (as of the last join or leave each gateway confirmed).
+   */
+  async routing(includePrivate = false): Promise<RoomRoute[]> {
+    const k = this.keys;
+    const sets = includePrivate ? [k.rooms(), k.privateRooms()] : [k.rooms()];
+    const listed = this.redis.pipeline();
+    for (const key of sets) listed.zrange(key, '0', '-1');
+    const rooms = ((await execAll(listed)) as string[][]).flat().sort();
+    if (rooms.length === 0) return [];
+    const insts = this.redis.pipeline();
+    for (const room of rooms) insts.hkeys(k.roomInstances(room));
+    const bound = (await execAll(insts)) as string[][];
+    return (
+      rooms
+        .map((room, i) => ({ room, instances: bound[i].sort() }))
+        // A room emptied between the two reads has no member left: it is not listed.
+        .filter((r) => r.instances.length > 0)
+    );
   }
 
   /**
@@ -371,6 +421,16 @@ export class PresenceStore {
       return (await this.redis.eval(script, 0, this.keys.prefix, ...args.map(String))) as Reply;
     }
   }
+}
+
+/** Runs a pipeline or MULTI and gives its replies, throwing the first command's error. */
+async function execAll(commands: ChainableCommander): Promise<unknown[]> {
+  const replies = await commands.exec();
+  if (!replies) throw new Error('Redis transaction aborted');
+  return replies.map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
 
 function toUser(r: Reply): User | null {

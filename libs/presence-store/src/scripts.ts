@@ -8,12 +8,24 @@ local function roomsKey(p, room)
   if string.sub(room, 1, 8) == 'private-' then return p..'private-rooms' end
   return p..'rooms'
 end
+-- Counts one connection of an instance in a room in both directions (inst:<i>:rooms and
+-- room:<r>:insts); at 0 the field goes, and with the last field Redis drops the hash.
+local function countInstance(p, inst, room, by)
+  local ik, rik = p..'inst:'..inst..':rooms', p..'room:'..room..':insts'
+  if redis.call('HINCRBY', ik, room, by) <= 0 then redis.call('HDEL', ik, room) end
+  if redis.call('HINCRBY', rik, inst, by) <= 0 then redis.call('HDEL', rik, inst) end
+end
 local function leave(p, sid, inst, u, room)
   if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
   if redis.call('HINCRBY', p..'inst-memberships', inst, -1) <= 0 then redis.call('HDEL', p..'inst-memberships', inst) end
+  countInstance(p, inst, room, -1)
   local rk = p..'room:'..room..':users'
   local n = redis.call('HINCRBY', rk, u, -1)
-  if n <= 0 then redis.call('HDEL', rk, u) end
+  -- room:<r>:members holds exactly the fields of room:<r>:users, in lexicographic order.
+  if n <= 0 then
+    redis.call('HDEL', rk, u)
+    redis.call('ZREM', p..'room:'..room..':members', u)
+  end
   if redis.call('HINCRBY', p..'room-conns', room, -1) <= 0 then redis.call('HDEL', p..'room-conns', room) end
   local users = redis.call('HLEN', rk)
   if users == 0 then redis.call('ZREM', roomsKey(p, room), room) else redis.call('ZADD', roomsKey(p, room), users, room) end
@@ -66,8 +78,22 @@ if redis.call('SADD', p..'conn:'..sid..':rooms', room) == 0 then return false en
 local conn = cjson.decode(c)
 local u = conn.u
 redis.call('HINCRBY', p..'inst-memberships', conn.i, 1)
+countInstance(p, conn.i, room, 1)
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)
+local mk = p..'room:'..room..':members'
+if n == 1 then redis.call('ZADD', mk, 0, u) end
+-- A room whose members predate room:<r>:members (or that drifted from room:<r>:users) gets it
+-- rebuilt, once: both counts are O(1), the rebuild O(members).
+if redis.call('ZCARD', mk) ~= redis.call('HLEN', rk) then
+  redis.call('DEL', mk)
+  local ids = redis.call('HKEYS', rk)
+  for i = 1, #ids, 1000 do
+    local batch = {}
+    for j = i, math.min(i + 999, #ids) do table.insert(batch, 0); table.insert(batch, ids[j]) end
+    redis.call('ZADD', mk, unpack(batch))
+  end
+end
 redis.call('HINCRBY', p..'room-conns', room, 1)
 redis.call('ZADD', roomsKey(p, room), redis.call('HLEN', rk), room)
 if n == 1 then return {u, redis.call('HGET', p..'names', u) or u} end
@@ -103,6 +129,11 @@ for _, sid in ipairs(redis.call('SMEMBERS', p..'inst:'..inst..':conns')) do
   disconnect(p, sid, out)
 end
 redis.call('DEL', p..'inst:'..inst..':conns')
+-- Empty by now unless a count drifted: then the rooms must not keep naming this instance.
+for _, room in ipairs(redis.call('HKEYS', p..'inst:'..inst..':rooms')) do
+  redis.call('HDEL', p..'room:'..room..':insts', inst)
+end
+redis.call('DEL', p..'inst:'..inst..':rooms')
 redis.call('HDEL', p..'inst-memberships', inst)
 redis.call('HDEL', p..'instances', inst)
 redis.call('ZREM', p..'instances-seen', inst)
