@@ -14,7 +14,10 @@ export interface TestCluster {
   prefix: string;
   env: Record<string, string>;
   gateways: RunningService[];
+  /** The first presence replica. */
   presence: RunningService;
+  /** Every presence replica (`presenceReplicas` of them). */
+  presences: RunningService[];
   stats: RunningService;
   gatewayId(index: number): string;
   getStats(): Promise<ClusterStats>;
@@ -26,13 +29,15 @@ export interface ClusterOptions {
   /** Exchange, queue, Redis and instance names start with it. @default runPrefix(label) */
   prefix?: string;
   gateways?: number;
+  /** Presence replicas sharing the presence queue. @default 1 */
+  presenceReplicas?: number;
   /** Settings for every service (a proxied AMQP_URL, a test Redis...). */
   env?: Record<string, string>;
   /** Settings for one kind of service only. */
   gatewayEnv?: Record<string, string>;
   presenceEnv?: Record<string, string>;
   statsEnv?: Record<string, string>;
-  /** Node options per service, by name: 'presence', 'stats', 'gateway1', 'gateway2'... */
+  /** Node options per service, by name: 'presence', 'presence2'..., 'stats', 'gateway1'... */
   nodeArgs?: (service: string) => string[];
   /** Keep only the last N chunks of each service's output, for long runs. @default all */
   keepLogs?: number;
@@ -57,6 +62,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     prefix,
     env,
     gateways: [] as RunningService[],
+    presences: [] as RunningService[],
     gatewayId: (i: number) => `${prefix}-g${i + 1}`,
   } as TestCluster;
   const statsHeaders: Record<string, string> = options.statsEnv?.STATS_TOKEN
@@ -84,8 +90,16 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       keepLogs: options.keepLogs,
     });
   try {
-    cluster.presence = await start('presence', 'presence', { ...env, ...options.presenceEnv });
-    started.push(cluster.presence);
+    for (let i = 0; i < (options.presenceReplicas ?? 1); i++) {
+      const replica = await start('presence', i === 0 ? 'presence' : `presence${i + 1}`, {
+        ...env,
+        ...options.presenceEnv,
+        INSTANCE_ID: `${prefix}-p${i + 1}`,
+      });
+      started.push(replica);
+      cluster.presences.push(replica);
+    }
+    cluster.presence = cluster.presences[0];
     cluster.stats = await start('stats', 'stats', { ...env, ...options.statsEnv });
     started.push(cluster.stats);
     for (let i = 0; i < (options.gateways ?? 3); i++) {
