@@ -6,21 +6,35 @@
 //          the three gateways
 //   ryw    rounds of "A joins on gateway 1 and is acked; B joins on gateway 2" and "A leaves and
 //          is acked; B reads the members at once; the Stats API is read at once": stale reads
+//   rate   the changes/s presence applies: a stand-in gateway sends connect + join requests for
+//          `--sockets` sockets, `--inflight` sockets at a time, to one replica, then to two
+//   huge   a join into a room of `--sockets` users (the stand-in's) against one of 10: ack time
+//          and size
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
+import { AMQP_URL, connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const { AmqpTopicClient } = require('../dist/libs/amqp-transport/src/index.js');
+const { gatewayQueueName } = require('../dist/libs/contracts/src/index.js');
+const amqplib = require('amqplib');
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
     joins: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '200' },
+    sockets: { type: 'string', default: '50000' },
+    inflight: { type: 'string', default: '256' },
     out: { type: 'string' },
     label: { type: 'string', default: 'after' },
   },
 });
 const JOINS = Number(args.joins);
 const ROUNDS = Number(args.rounds);
+const SOCKETS = Number(args.sockets);
+const INFLIGHT = Number(args.inflight);
 
 const log = (line) => process.stdout.write(`[presence-bench] ${line}\n`);
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -96,6 +110,103 @@ async function readYourWrites(cluster) {
   return { rounds: ROUNDS, stale };
 }
 
+/**
+ * A stand-in gateway: a queue of its own named as a gateway's (so presence's liveness check
+ * keeps it), heartbeats, and presence requests sent as a gateway sends them (a socket's join
+ * after its connect is answered).
+ */
+async function standInGateway(cluster, id) {
+  const instanceId = `${cluster.prefix}-${id}`;
+  const conn = await amqplib.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  await ch.assertQueue(gatewayQueueName(cluster.env.EXCHANGE, instanceId), {
+    exclusive: true,
+    autoDelete: true,
+    durable: false,
+  });
+  const client = new AmqpTopicClient({
+    urls: [AMQP_URL],
+    exchange: cluster.env.EXCHANGE,
+    requestTimeoutMs: 120000,
+  });
+  await client.connect();
+  const startedAt = Date.now();
+  const beat = () =>
+    client.publishEvent('presence.heartbeat', { instanceId, startedAt, rooms: 1 }).catch(() => {});
+  await beat();
+  const timer = setInterval(beat, 1000);
+  return {
+    /** Connects sockets `from`..`to`-1 and joins each to `room`; resolves with changes/s. */
+    async fill(room, from, to) {
+      let next = from;
+      const t = process.hrtime.bigint();
+      const worker = async () => {
+        while (next < to) {
+          const i = next++;
+          const socketId = `${id}-s${i}`;
+          const user = { id: `${id}-u${i}`, name: `user ${i}` };
+          await client.request('presence.connect', { instanceId, socketId, user });
+          await client.request('presence.join', { instanceId, socketId, room, user });
+        }
+      };
+      await Promise.all(Array.from({ length: INFLIGHT }, worker));
+      const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+      return Math.round((2 * (to - from)) / seconds);
+    },
+    async close() {
+      clearInterval(timer);
+      await client.close();
+      await conn.close();
+    },
+  };
+}
+
+/** The changes/s presence applies with `replicas` replicas. */
+async function applyRate(replicas, sockets) {
+  const cluster = await startCluster({
+    label: 'bench-rate',
+    gateways: 1,
+    presenceReplicas: replicas,
+  });
+  try {
+    const gw = await standInGateway(cluster, 'rate');
+    const rate = await gw.fill('rate', 0, sockets);
+    await gw.close();
+    return rate;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Join ack time and size into a room of `size` stand-in users, against a room of 10. */
+async function hugeRoom(cluster) {
+  const gw = await standInGateway(cluster, 'huge');
+  try {
+    const fillRate = await gw.fill('huge', 0, SOCKETS);
+    await gw.fill('small', SOCKETS, SOCKETS + 10);
+    const client = await connectClient(cluster.gateways[0].url, 'huge-joiner');
+    const out = { fillRate };
+    for (const room of ['small', 'huge']) {
+      const times = [];
+      let bytes = 0;
+      let memberCount = 0;
+      for (let i = 0; i < 100; i++) {
+        const j = await timed(() => client.ack('room:join', { room }));
+        if (!j.value.ok) throw new Error(`join failed: ${JSON.stringify(j.value)}`);
+        times.push(j.ms);
+        bytes = JSON.stringify(j.value).length;
+        memberCount = j.value.memberCount;
+        await client.ack('room:leave', { room });
+      }
+      out[room] = { memberCount, ackBytes: bytes, join: summary(times) };
+    }
+    client.close();
+    return out;
+  } finally {
+    await gw.close();
+  }
+}
+
 async function main() {
   const cluster = await startCluster({
     label: 'bench-presence',
@@ -113,7 +224,16 @@ async function main() {
     const ryw = await readYourWrites(cluster);
     log(`read-your-writes: ${JSON.stringify(ryw)}`);
     await waitFor(async () => (await cluster.getStats()).connections === 0, 5000, 'clients gone');
-    const result = { label: args.label, latency, ryw };
+    log(`a room of ${SOCKETS} users...`);
+    const huge = await hugeRoom(cluster);
+    log(`join into a room of ${huge.huge.memberCount}: ${JSON.stringify(huge.huge)}`);
+    log(`join into a room of ${huge.small.memberCount}: ${JSON.stringify(huge.small)}`);
+    const rate = {};
+    for (const replicas of [1, 2]) {
+      rate[`replicas${replicas}`] = await applyRate(replicas, Math.min(SOCKETS, 20000));
+      log(`presence with ${replicas} replica(s) applies ${rate[`replicas${replicas}`]} changes/s`);
+    }
+    const result = { label: args.label, latency, ryw, huge, rate };
     if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
   } finally {
     await cluster.stop();
