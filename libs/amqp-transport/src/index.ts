@@ -1,5 +1,6 @@
 export * from './amqp.constants';
 export * from './amqp.interfaces';
+export * from './amqp.errors';
 export * from './amqp.context';
 export * from './amqp-topic.server';
 export * from './amqp-topic.client';
