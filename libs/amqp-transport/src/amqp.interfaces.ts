@@ -61,3 +61,12 @@ export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
    */
   publishTimeoutMs?: number;
 }
+
+export interface AmqpQueueProbeOptions extends AmqpConnectionOptions {
+  /**
+   * A check (or opening its channel) not answered within this time counts as no answer, never
+   * as a missing queue.
+   * @default 1000
+   */
+  checkTimeoutMs?: number;
+}
