@@ -3,9 +3,16 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
-import { AmqpTopicServer, probeBroker } from '@roomcast/amqp-transport';
-import { instanceRoutingKey } from '@roomcast/contracts';
-import { allowedOrigins, ConfigError, loadConfig, logLevels, runService } from '@roomcast/config';
+import { AmqpTopicServer, probeBroker, QueueInUseError } from '@roomcast/amqp-transport';
+import { gatewayQueueName, instanceRoutingKey } from '@roomcast/contracts';
+import {
+  allowedOrigins,
+  ConfigError,
+  loadConfig,
+  logLevels,
+  runService,
+  StartupError,
+} from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { GatewayEnv, unsafeConfig } from './config/gateway.env';
 import { GatewayIoAdapter } from './io.adapter';
@@ -17,12 +24,16 @@ runService('gateway', async () => {
   if (unsafe) throw new ConfigError([unsafe]);
   await probeRedis(config.REDIS_URL);
   await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
-  // A server-named exclusive queue: it lives and dies with this instance, and room bindings
-  // are added to it only while the room has local members.
+  // An exclusive queue named by the instance: it lives and dies with this instance's broker
+  // connection, so presence learns of a crash from the broker (the queue is gone) at once, and a
+  // second process with the same INSTANCE_ID is refused instead of sharing it. Room bindings are
+  // added to it only while the room has local members.
+  const queue = gatewayQueueName(config.EXCHANGE, config.INSTANCE_ID);
   const server = new AmqpTopicServer({
     urls: [config.AMQP_URL],
     exchange: config.EXCHANGE,
-    queue: '',
+    queue,
+    exclusive: true,
     noAck: true,
     bindings: [instanceRoutingKey(config.INSTANCE_ID)],
   });
@@ -42,7 +53,19 @@ runService('gateway', async () => {
   const web = resolve(__dirname, '../../../web');
   if (existsSync(web)) app.useStaticAssets(web);
   app.enableShutdownHooks();
-  await app.startAllMicroservices();
+  // Order matters: the queue is declared here, and only `listen` below runs the bootstrap hooks
+  // (the first heartbeat) and accepts sockets (connect events). So presence never learns of this
+  // instance before its queue exists, and never takes a queue not yet declared for a dead gateway.
+  await app.startAllMicroservices().catch((err: unknown) => {
+    if (err instanceof QueueInUseError) {
+      throw new StartupError(
+        `INSTANCE_ID ${config.INSTANCE_ID} is already in use: ${err.message}; ` +
+          'give every gateway its own INSTANCE_ID',
+        err,
+      );
+    }
+    throw err;
+  });
   await app.listen(config.PORT, '0.0.0.0');
   process.stdout.write(`[gateway] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
 });

@@ -1,5 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AmqpTopicClient, provideAmqpTopicClient } from '@roomcast/amqp-transport';
+import {
+  AmqpTopicClient,
+  provideAmqpQueueProbe,
+  provideAmqpTopicClient,
+} from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
@@ -7,6 +11,7 @@ import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
 import { PresenceMetrics } from './presence.metrics';
 import { PresenceService } from './presence.service';
+import { QueueWatch } from './queue-watch.service';
 import { SweeperService } from './sweeper.service';
 
 @Module({})
@@ -22,6 +27,8 @@ export class PresenceModule {
       providers: [
         { provide: PRESENCE_CONFIG, useValue: config },
         provideAmqpTopicClient({ urls: [config.AMQP_URL], exchange: config.EXCHANGE }),
+        // A connection of its own: failed passive declares close channels, never the publisher's.
+        provideAmqpQueueProbe({ urls: [config.AMQP_URL], exchange: config.EXCHANGE }),
         {
           provide: READINESS_CHECKS,
           inject: [PresenceStore, AmqpTopicClient],
@@ -38,6 +45,7 @@ export class PresenceModule {
         PresenceMetrics,
         PresenceService,
         SweeperService,
+        QueueWatch,
       ],
     };
   }

@@ -10,8 +10,9 @@ import { PRESENCE_CONFIG, PresenceEnv } from './config/presence.env';
 import { PresenceService } from './presence.service';
 
 /**
- * Finds gateways that stopped sending heartbeats (killed without a goodbye) and removes their
- * connections, so the Stats API and room members stop showing ghosts.
+ * Finds gateways that stopped sending heartbeats and removes their connections, so the Stats API
+ * and room members stop showing ghosts. A gateway whose broker connection died is found sooner
+ * by QueueWatch; this sweep is the fallback for one that hangs with its connection still open.
  */
 @Injectable()
 export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {

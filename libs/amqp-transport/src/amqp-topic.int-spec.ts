@@ -3,6 +3,7 @@ import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { AmqpTopicClient } from './amqp-topic.client';
 import { AmqpTopicServer } from './amqp-topic.server';
+import { QueueInUseError } from './amqp.errors';
 import { openConnection } from './connection';
 
 describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
@@ -100,5 +101,48 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toBe('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
+  });
+
+  describe('a named exclusive queue', () => {
+    const started: AmqpTopicServer[] = [];
+    const start = async (queue: string) => {
+      const named = new AmqpTopicServer({ urls: [AMQP_URL], exchange, queue, exclusive: true });
+      started.push(named);
+      await new Promise<void>((resolve, reject) =>
+        named.listen((err?: unknown) => (err ? reject(err) : resolve())),
+      );
+      return named;
+    };
+
+    afterEach(async () => {
+      for (const s of started.splice(0)) await s.close();
+    });
+
+    it('refuses a second server on the same name with QueueInUseError', async () => {
+      const queue = `${exchange}.gateway.g1`;
+      const first = await start(queue);
+      expect(first.queue).toBe(queue);
+      const err = await start(queue).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueueInUseError);
+      expect((err as Error).message).toBe(
+        `queue ${queue} is held by another live connection (RESOURCE_LOCKED)`,
+      );
+      expect(first.isConnected).toBe(true); // the refused one did not disturb the owner
+    });
+
+    it('declares the same name again after a reconnect, with its bindings', async () => {
+      const queue = `${exchange}.gateway.g2`;
+      const named = await start(queue);
+      const got: unknown[] = [];
+      named.addHandler('room.*', async (data: unknown) => void got.push(data), true);
+      await named.bind('room.x');
+      let wentDown = false;
+      named.status.subscribe((s) => (wentDown ||= s === 'disconnected'));
+      named.unwrap<AmqpConnectionManager>().reconnect();
+      await waitFor(() => wentDown && named.isConnected, 10000, 'the reconnect');
+      expect(named.queue).toBe(queue);
+      await client.publishEvent('room.x', { n: 1 });
+      await waitFor(() => got.length === 1, 3000, 'a delivery on the redeclared queue');
+    });
   });
 });

@@ -8,8 +8,9 @@ import {
 import { isTopicPattern, topicMatches } from '@roomcast/contracts';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { AmqpStatus } from './amqp.constants';
+import { AmqpReplyCode, AmqpStatus, amqpReplyCode, REDECLARE_RETRY_MS } from './amqp.constants';
 import { AmqpTopicContext } from './amqp.context';
+import { QueueInUseError } from './amqp.errors';
 import type { AmqpTopicServerOptions } from './amqp.interfaces';
 import { openConnection } from './connection';
 
@@ -37,12 +38,17 @@ export class AmqpTopicServer
   private channel?: ChannelWrapper;
   private queueName?: string;
   private connected = false;
+  /** Settles `listen()` with the first setup's outcome; cleared once it has. */
+  private settleStart?: (err?: unknown) => void;
+  private settingUp = false;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(options: AmqpTopicServerOptions) {
     super();
     this.options = {
       queue: '',
       durable: true,
+      exclusive: false,
       bindings: [],
       prefetch: 1,
       noAck: false,
@@ -59,24 +65,28 @@ export class AmqpTopicServer
       callback(err);
       return;
     }
-    this.connection.on('disconnect', ({ err }) => {
-      this.connected = false;
-      this._status$.next(AmqpStatus.Disconnected);
-      this.logger.warn(`broker connection lost (${err?.message ?? 'closed'}); reconnecting`);
-    });
+    this.connection.on('disconnect', this.onDisconnect);
+    const started = new Promise<unknown>((resolve) => (this.settleStart = resolve));
     this.channel = this.connection.createChannel({
       json: false,
       setup: (channel: ConfirmChannel) => this.setup(channel),
     });
-    try {
-      await this.channel.waitForConnect();
-      callback();
-    } catch (err) {
+    // setup() reports its own failures; this only keeps a stray one from being unhandled.
+    this.channel.on('error', (err: Error) => this.logger.error(`channel error: ${err.message}`));
+    const err = await started;
+    if (err) {
+      await this.close();
       callback(err);
-    }
+    } else callback();
   }
 
-  /** The queue this server consumes (server-named queues get a new name after a reconnect). */
+  private readonly onDisconnect = ({ err }: { err?: Error }): void => {
+    this.connected = false;
+    this._status$.next(AmqpStatus.Disconnected);
+    this.logger.warn(`broker connection lost (${err?.message ?? 'closed'}); reconnecting`);
+  };
+
+  /** The queue this server consumes (a server-named queue gets a new name after a reconnect). */
   get queue(): string | undefined {
     return this.queueName;
   }
@@ -102,6 +112,9 @@ export class AmqpTopicServer
 
   async close(): Promise<void> {
     this.connected = false;
+    // Our own close is no lost link: no warning, no reconnect message.
+    this.connection?.removeListener('disconnect', this.onDisconnect);
+    clearTimeout(this.retryTimer);
     await this.channel?.close().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
     this.channel = undefined;
@@ -128,12 +141,65 @@ export class AmqpTopicServer
     return null;
   }
 
+  /**
+   * Runs on every (re)connect. The first run settles `listen()`: a failure there fails start-up
+   * (a queue held by another process is a QueueInUseError). A later failure leaves the server
+   * disconnected and retries with a fresh connection: after a network cut the broker may still
+   * hold our old connection, and with it our exclusive queue, until its heartbeat times out.
+   */
   private async setup(channel: ConfirmChannel): Promise<void> {
-    const { exchange, queue, durable, prefetch, noAck } = this.options;
+    this.settingUp = true;
+    // amqp-connection-manager does not listen for a channel's errors, and an unheard one would
+    // tear down the whole connection. Setup reports its own; a later one (the broker closed the
+    // channel) leaves us consuming nothing, so reconnect, which restores everything.
+    channel.on('error', (err: Error) => {
+      if (!this.settingUp) this.reconnectLater(`channel closed by the broker (${err.message})`);
+    });
+    try {
+      await this.declareAndConsume(channel);
+    } catch (err) {
+      // The channel or connection closed under us: the next connect runs setup again.
+      if ((err as Error).name === 'IllegalOperationError') return;
+      const failure =
+        amqpReplyCode(err) === AmqpReplyCode.ResourceLocked
+          ? new QueueInUseError(this.options.queue, err)
+          : err;
+      const settle = this.settleStart;
+      if (settle) {
+        this.settleStart = undefined;
+        settle(failure);
+        return;
+      }
+      this.reconnectLater(`could not consume after a reconnect (${(failure as Error).message})`);
+      return;
+    } finally {
+      this.settingUp = false;
+    }
+    const settle = this.settleStart;
+    this.settleStart = undefined;
+    settle?.();
+  }
+
+  private reconnectLater(reason: string): void {
+    this.connected = false;
+    this._status$.next(AmqpStatus.Disconnected);
+    this.logger.error(`${reason}; reconnecting in ${REDECLARE_RETRY_MS} ms`);
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connection?.reconnect();
+    }, REDECLARE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private async declareAndConsume(channel: ConfirmChannel): Promise<void> {
+    const { exchange, queue, durable, exclusive, prefetch, noAck } = this.options;
     await channel.assertExchange(exchange, 'topic', { durable: true });
     const declared = await channel.assertQueue(
       queue,
-      queue === '' ? { exclusive: true, autoDelete: true, durable: false } : { durable },
+      queue === '' || exclusive
+        ? { exclusive: true, autoDelete: true, durable: false }
+        : { durable },
     );
     this.queueName = declared.queue;
     const patterns = new Set([...this.options.bindings, ...this.dynamicBindings]);

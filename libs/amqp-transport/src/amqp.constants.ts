@@ -11,3 +11,18 @@ export const DEFAULT_RECONNECT_SECONDS = 1;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** RabbitMQ's pseudo-queue for replies straight to the requesting channel. */
 export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to';
+
+/** AMQP reply codes roomcast acts on (the broker closes the channel with them). */
+export const AmqpReplyCode = {
+  NotFound: 404,
+  ResourceLocked: 405,
+} as const;
+
+/** The reply code of a failed AMQP operation, when the broker gave one. */
+export function amqpReplyCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Retry delay after a queue could not be declared again on a reconnect. */
+export const REDECLARE_RETRY_MS = 1000;

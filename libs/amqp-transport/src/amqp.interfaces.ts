@@ -23,10 +23,19 @@ export interface AmqpTopicServerOptions extends AmqpConnectionOptions {
    */
   queue?: string;
   /**
-   * Durability of a named queue (ignored for a server-named one).
+   * Durability of a named queue (ignored for a server-named or exclusive one).
    * @default true
    */
   durable?: boolean;
+  /**
+   * Declare the named queue exclusive, auto-delete and non-durable: it lives exactly as long as
+   * this process's connection (the broker deletes it the moment the connection dies, which is
+   * how others can tell the process is gone), and a second process declaring the same name is
+   * refused with RESOURCE_LOCKED (`QueueInUseError`) instead of sharing it. After a reconnect the
+   * same name is declared again. A server-named queue is always exclusive.
+   * @default false
+   */
+  exclusive?: boolean;
   /**
    * Patterns bound for the server's whole life, on top of those added with `bind()`.
    * @default []
@@ -56,4 +65,13 @@ export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
    * @default 5000
    */
   requestTimeoutMs?: number;
+}
+
+export interface AmqpQueueProbeOptions extends AmqpConnectionOptions {
+  /**
+   * A check (or opening its channel) not answered within this time counts as no answer, never
+   * as a missing queue.
+   * @default 1000
+   */
+  checkTimeoutMs?: number;
 }

@@ -13,6 +13,17 @@ export class UnreachableError extends Error {
   }
 }
 
+/**
+ * A start-up failure the operator can fix (a clash with another running instance, say): printed
+ * as its message alone, one line, like a config error.
+ */
+export class StartupError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StartupError';
+  }
+}
+
 export const START_HINTS = {
   redis:
     'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 (or set REDIS_URL)',
@@ -35,7 +46,11 @@ export function redactUrl(url: string): string {
  */
 export function runService(service: string, start: () => Promise<unknown>): void {
   start().catch((err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UnreachableError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UnreachableError ||
+      err instanceof StartupError
+    ) {
       const hint = err instanceof UnreachableError ? `; ${err.hint}` : '';
       process.stderr.write(`[${service}] ${err.message}${hint}\n`);
     } else {

@@ -25,9 +25,12 @@ export class CommonEnv {
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
   REDIS_URL: string = 'redis://127.0.0.1:6379';
 
-  /** The topic exchange every service publishes to. */
+  /**
+   * The topic exchange every service publishes to. At most 180 characters: gateway queue names
+   * are built from it (`<exchange>.gateway.<instance>`) and AMQP names stop at 255 bytes.
+   */
   @IsString()
-  @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
+  @Matches(/^[A-Za-z0-9_.:-]{1,180}$/, { message: 'EXCHANGE must match ^[A-Za-z0-9_.:-]{1,180}$' })
   EXCHANGE: string = 'chat_events';
 
   /** Prefix of every Redis key, so several clusters (or test runs) can share one Redis. */

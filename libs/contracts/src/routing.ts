@@ -56,3 +56,16 @@ export function instanceRoutingKey(instanceId: string): string {
   return INSTANCE_KEY_PREFIX + instanceId;
 }
 export const INSTANCE_PATTERN = `${INSTANCE_KEY_PREFIX}*`;
+
+/**
+ * The queue of one gateway instance: exclusive and auto-delete, so it exists exactly while that
+ * instance's broker connection does, and presence can ask the broker whether the instance lives.
+ * The name is fixed by the instance id (not server-named), so a second process started with the
+ * same INSTANCE_ID is refused by the broker (RESOURCE_LOCKED) instead of sharing the queue.
+ * Instance ids match `^[A-Za-z0-9_-]{1,64}$` and the exchange `^[A-Za-z0-9_.:-]{1,180}$`, so
+ * the name is a legal AMQP queue name within its 255-byte limit (and never starts with `amq.`,
+ * which the broker reserves: such an exchange could not be declared either).
+ */
+export function gatewayQueueName(exchange: string, instanceId: string): string {
+  return `${exchange}.gateway.${instanceId}`;
+}

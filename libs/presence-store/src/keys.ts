@@ -51,4 +51,6 @@ export class RedisKeys {
     `${this.prefix}room:${room}:client:${userId}:${clientId}`;
   /** STRING a lock so only one presence replica sweeps at a time */
   sweepLock = () => `${this.prefix}sweep-lock`;
+  /** STRING a lock so only one presence replica checks gateway queues at a time */
+  queueWatchLock = () => `${this.prefix}queue-watch-lock`;
 }

@@ -188,9 +188,22 @@ export class PresenceStore {
     return this.redis.zrangebyscore(this.keys.instancesSeen(), '-inf', `(${before}`);
   }
 
+  /** Every instance presence knows of (heartbeat seen and not yet removed). */
+  async knownInstances(): Promise<string[]> {
+    return this.redis.zrange(this.keys.instancesSeen(), '0', '-1');
+  }
+
   /** A short lock so that one presence replica sweeps at a time. */
   async tryLockSweep(owner: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(this.keys.sweepLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /**
+   * A short lock so that one presence replica checks the gateways' queues at a time; separate
+   * from the sweep lock, which is held longer and would starve the faster check.
+   */
+  async tryLockQueueWatch(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.queueWatchLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   /** Cluster-wide counts; private rooms count only with `includePrivate`. */

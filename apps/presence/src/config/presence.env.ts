@@ -29,6 +29,16 @@ export class PresenceEnv extends CommonEnv {
   @Min(1)
   @Max(10000)
   PRESENCE_PREFETCH: number = 200;
+
+  /**
+   * How often the gateways' exclusive queues are checked: a gateway whose queue the broker has
+   * deleted (its connection died: kill -9, crash) is removed at the next check.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  LIVENESS_CHECK_MS: number = 500;
 }
 
 export const PRESENCE_CONFIG = Symbol('PRESENCE_CONFIG');
