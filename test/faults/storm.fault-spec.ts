@@ -17,8 +17,6 @@ const USERS = 3000;
 const ROOMS = 300;
 /** Users with a second connection, on another gateway, in the same room. */
 const DUALS = 100;
-/** The clients come back within this long after the crash, spread over the other gateways. */
-const RECONNECT_WINDOW_MS = 5000;
 
 const roomOf = (i: number) => `storm-${i % ROOMS}`;
 const report = (line: string) => process.stdout.write(`[storm] ${line}\n`);
@@ -61,11 +59,9 @@ describe('a gateway with 3,000 sockets dies and they all reconnect elsewhere', (
   async function connectAll(
     names: { name: string; room: string; gateway: number }[],
     batch = 150,
-    paceMs = 0,
   ): Promise<TestClient[]> {
     const out: TestClient[] = [];
     for (let i = 0; i < names.length; i += batch) {
-      const started = Date.now();
       const group = await Promise.all(
         names.slice(i, i + batch).map(async ({ name, room, gateway }) => {
           const c = await connectClient(cluster.gateways[gateway].url, name, { timeoutMs: 20000 });
@@ -76,8 +72,6 @@ describe('a gateway with 3,000 sockets dies and they all reconnect elsewhere', (
         }),
       );
       out.push(...group);
-      const wait = paceMs - (Date.now() - started);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     return out;
   }
@@ -110,12 +104,10 @@ describe('a gateway with 3,000 sockets dies and they all reconnect elsewhere', (
     stopService(cluster.gateways[0], 'SIGKILL');
     await exited(cluster.gateways[0].child);
     for (const c of doomed) c.close();
-    // Back within the window, spread over gateways 2 and 3, in paced batches.
-    const batches = 20;
+    // Back as fast as this process can connect them, spread over gateways 2 and 3.
     await connectAll(
       users.map((u, i) => ({ ...u, gateway: 1 + (i % 2) })),
-      USERS / batches,
-      RECONNECT_WINDOW_MS / batches,
+      300,
     );
     const lastReconnect = Date.now();
     report(`reconnected ${USERS} clients in ${lastReconnect - killedAt} ms after the kill`);

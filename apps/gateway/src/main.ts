@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
 import { AmqpTopicServer, probeBroker, QueueInUseError } from '@roomcast/amqp-transport';
-import { gatewayQueueName, instanceRoutingKey } from '@roomcast/contracts';
+import { gatewayQueueName } from '@roomcast/contracts';
 import {
   allowedOrigins,
   ConfigError,
@@ -35,7 +35,6 @@ runService('gateway', async () => {
     queue,
     exclusive: true,
     noAck: true,
-    bindings: [instanceRoutingKey(config.INSTANCE_ID)],
   });
   const app = await NestFactory.create<NestExpressApplication>(
     GatewayModule.forRoot(config, server),

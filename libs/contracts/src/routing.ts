@@ -49,14 +49,6 @@ export function userSocketRoom(userId: string): string {
   return `user:${userId}`;
 }
 
-const INSTANCE_KEY_PREFIX = 'instance.';
-
-/** The routing key that reaches one gateway instance (its queue binds it for life). */
-export function instanceRoutingKey(instanceId: string): string {
-  return INSTANCE_KEY_PREFIX + instanceId;
-}
-export const INSTANCE_PATTERN = `${INSTANCE_KEY_PREFIX}*`;
-
 /**
  * The queue of one gateway instance: exclusive and auto-delete, so it exists exactly while that
  * instance's broker connection does, and presence can ask the broker whether the instance lives.
