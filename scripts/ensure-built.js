@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, '..');
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' });
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 
-function newestSource(dir, isSource = (name) => name.endsWith('.ts')) {
+function newestSource(dir, isSource = (name) => name.endsWith('.ts') || name.endsWith('.lua')) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);

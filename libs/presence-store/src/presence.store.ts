@@ -1,7 +1,8 @@
-import type { Message, User } from '@roomcast/contracts';
+import type { Message, SendResult, User } from '@roomcast/contracts';
 import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { RedisKeys } from './keys';
+import { ScriptRunner, type Reply } from './script-runner';
 import * as scripts from './scripts';
 
 export interface RoomDeparture {
@@ -61,8 +62,6 @@ export interface HistoryQuery {
   limit: number;
 }
 
-type Reply = string | number | null | Reply[];
-
 /** How long room history is kept: by count and by age. */
 export interface Retention {
   maxMessages: number;
@@ -70,14 +69,8 @@ export interface Retention {
 }
 export const DEFAULT_RETENTION: Retention = { maxMessages: 1000, maxAgeMs: 24 * 3600 * 1000 };
 
-export interface SendAck {
-  id: string;
-  seq: number;
-  ts: number;
-}
-
 export interface AppendResult {
-  ack: SendAck;
+  ack: SendResult;
   /** True when the clientId was seen before: `ack` is the first send's. */
   duplicate: boolean;
   /**
@@ -101,7 +94,7 @@ export interface SeqState {
  */
 export class PresenceStore {
   readonly keys: RedisKeys;
-  private readonly shas = new Map<string, string>();
+  private readonly scripts: ScriptRunner;
 
   constructor(
     private readonly redis: Redis,
@@ -109,6 +102,7 @@ export class PresenceStore {
     readonly retention: Retention = DEFAULT_RETENTION,
   ) {
     this.keys = new RedisKeys(prefix);
+    this.scripts = new ScriptRunner(redis);
   }
 
   async connect(
@@ -344,23 +338,20 @@ export class PresenceStore {
     now = Date.now(),
   ): Promise<AppendResult> {
     const json = JSON.stringify(message);
-    const clientKey =
-      message.clientId !== undefined
-        ? this.keys.roomClient(message.room, message.user.id, message.clientId)
-        : '';
-    const r = (await this.run(
-      scripts.APPEND_MESSAGE,
-      message.room,
+    const { room } = message;
+    const keys = [this.keys.roomSeq(room), this.keys.roomGen(room), this.keys.roomHistory(room)];
+    if (message.clientId !== undefined)
+      keys.push(this.keys.roomClient(room, message.user.id, message.clientId));
+    const r = (await this.scripts.run(scripts.APPEND_MESSAGE, keys, [
       json.slice(1),
       this.retention.maxMessages,
       this.retention.maxAgeMs,
       now,
       floorSeq,
-      clientKey,
       message.id,
       message.ts,
-    )) as [string, number, number];
-    const ack = JSON.parse(r[0]) as SendAck;
+    ])) as [string, number, number];
+    const ack = JSON.parse(r[0]) as SendResult;
     const duplicate = Number(r[1]) === 1;
     if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
     // A retry: the first send's predecessor, so a republish is not held for a gap fill.
@@ -420,19 +411,9 @@ export class PresenceStore {
     return items.map((s) => JSON.parse(s) as Message).filter((m) => m.ts >= cutoff);
   }
 
-  private async run(script: string, ...args: (string | number)[]): Promise<Reply> {
-    let sha = this.shas.get(script);
-    if (!sha) {
-      sha = (await this.redis.script('LOAD', script)) as string;
-      this.shas.set(script, sha);
-    }
-    try {
-      return (await this.redis.evalsha(sha, 0, this.keys.prefix, ...args.map(String))) as Reply;
-    } catch (err) {
-      // A restarted Redis has forgotten its scripts.
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return (await this.redis.eval(script, 0, this.keys.prefix, ...args.map(String))) as Reply;
-    }
+  /** A presence script: no declared KEYS yet (it builds names from the prefix, ARGV[1]). */
+  private run(script: scripts.LuaScript, ...args: (string | number)[]): Promise<Reply> {
+    return this.scripts.run(script, [], [this.keys.prefix, ...args]);
   }
 }
 
