@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { PresenceStore, PresenceStoreModule, RoomHistory } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
 import { Handshake } from './chat/handshake';
 import { EventLimiter, SendLimiter } from './chat/rate-limits';
@@ -45,13 +45,13 @@ export class GatewayModule {
         }),
         {
           provide: RoomSequencer,
-          inject: [PresenceStore, LocalDelivery, GatewayMetrics],
-          useFactory: (store: PresenceStore, delivery: LocalDelivery, metrics: GatewayMetrics) =>
+          inject: [RoomHistory, LocalDelivery, GatewayMetrics],
+          useFactory: (log: RoomHistory, delivery: LocalDelivery, metrics: GatewayMetrics) =>
             new RoomSequencer({
               emit: (m) => delivery.emitMessage(m),
-              currentSeq: (room) => store.currentSeq(room),
+              currentSeq: (room) => log.currentSeq(room),
               fetch: (room, afterSeq, beforeSeq) =>
-                store.history(room, { afterSeq, beforeSeq, limit: store.retention.maxMessages }),
+                log.history(room, { afterSeq, beforeSeq, limit: log.retention.maxMessages }),
               gapMs: config.GAP_FILL_MS,
               onDuplicate: () => metrics.duplicatesDropped.inc(),
               onGapFilled: (n) => metrics.gapFills.inc(n),

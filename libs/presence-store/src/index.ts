@@ -1,4 +1,5 @@
 export * from './keys';
 export * from './presence.store';
+export * from './room-history';
 export * from './redis';
 export * from './presence-store.module';

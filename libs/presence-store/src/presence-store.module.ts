@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
 import type Redis from 'ioredis';
-import { PresenceStore, type Retention } from './presence.store';
+import { PresenceStore } from './presence.store';
+import { RoomHistory, type Retention } from './room-history';
 import { REDIS_CLIENT_OPTIONS } from './redis';
 
 @Module({})
@@ -17,10 +18,15 @@ export class PresenceStoreModule {
         {
           provide: PresenceStore,
           inject: [getRedisConnectionToken()],
-          useFactory: (redis: Redis) => new PresenceStore(redis, options.prefix, options.retention),
+          useFactory: (redis: Redis) => new PresenceStore(redis, options.prefix),
+        },
+        {
+          provide: RoomHistory,
+          inject: [getRedisConnectionToken()],
+          useFactory: (redis: Redis) => new RoomHistory(redis, options.prefix, options.retention),
         },
       ],
-      exports: [PresenceStore],
+      exports: [PresenceStore, RoomHistory],
     };
   }
 }

@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import { UnreachableError } from '@roomcast/config';
 import { PresenceStore } from './presence.store';
+import { RoomHistory } from './room-history';
 import { probeRedis } from './redis';
 
 const ann = { id: 'u-ann', name: 'Ann' };
@@ -10,6 +11,7 @@ const bob = { id: 'u-bob', name: 'Bob' };
 describe('PresenceStore (real Redis)', () => {
   let redis: Redis;
   let store: PresenceStore;
+  let log: RoomHistory;
   let prefix: string;
 
   beforeAll(async () => {
@@ -19,7 +21,8 @@ describe('PresenceStore (real Redis)', () => {
 
   beforeEach(() => {
     prefix = `${runPrefix('store')}-${Math.random().toString(36).slice(2, 6)}:`;
-    store = new PresenceStore(redis, prefix, { maxMessages: 20, maxAgeMs: 60_000 });
+    store = new PresenceStore(redis, prefix);
+    log = new RoomHistory(redis, prefix, { maxMessages: 20, maxAgeMs: 60_000 });
   });
 
   afterEach(async () => {
@@ -104,7 +107,7 @@ describe('PresenceStore (real Redis)', () => {
     const seqs: number[] = [];
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        store
+        log
           .appendMessage({
             id: `m${i}`,
             room: 'r',
@@ -120,23 +123,23 @@ describe('PresenceStore (real Redis)', () => {
     const base = Math.min(...seqs) - 1;
     expect(base).toBeGreaterThan((Date.now() - 60_000) * 1000);
     expect(Number.isSafeInteger(base + 30)).toBe(true);
-    expect(await store.seqState('r')).toEqual({ current: base + 30, gen: base });
+    expect(await log.seqState('r')).toEqual({ current: base + 30, gen: base });
     expect([...seqs].sort((a, b) => a - b)).toEqual(
       Array.from({ length: 30 }, (_, i) => base + i + 1),
     );
-    const recent = await store.recentMessages('r', 50);
+    const recent = await log.recentMessages('r', 50);
     expect(recent.map((m) => m.seq - base)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
     expect(
-      (await store.history('r', { afterSeq: base + 25, limit: 100 })).map((m) => m.seq - base),
+      (await log.history('r', { afterSeq: base + 25, limit: 100 })).map((m) => m.seq - base),
     ).toEqual([26, 27, 28, 29, 30]);
     expect(
-      (await store.history('r', { beforeSeq: base + 15, limit: 3 })).map((m) => m.seq - base),
+      (await log.history('r', { beforeSeq: base + 15, limit: 3 })).map((m) => m.seq - base),
     ).toEqual([12, 13, 14]);
     expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
   });
 
   it('drops messages past the age limit, on append and on read', async () => {
-    const aged = new PresenceStore(redis, prefix, { maxMessages: 100, maxAgeMs: 5000 });
+    const aged = new RoomHistory(redis, prefix, { maxMessages: 100, maxAgeMs: 5000 });
     const draft = (id: string, ts: number) => ({
       id,
       room: 'old',
@@ -167,40 +170,40 @@ describe('PresenceStore (real Redis)', () => {
       serverId: 'g',
       clientId: 'c-1',
     });
-    const first = await store.appendMessage(draft('first'));
-    const again = await store.appendMessage(draft('second'));
+    const first = await log.appendMessage(draft('first'));
+    const again = await log.appendMessage(draft('second'));
     expect(first.duplicate).toBe(false);
     expect(again).toMatchObject({ ack: first.ack, duplicate: true });
     expect(first.ack).toMatchObject({ id: 'first' });
-    expect(await store.recentMessages('r', 50)).toHaveLength(1);
+    expect(await log.recentMessages('r', 50)).toHaveLength(1);
     // Another user with the same clientId is another message.
-    const other = await store.appendMessage({ ...draft('third'), user: bob });
+    const other = await log.appendMessage({ ...draft('third'), user: bob });
     expect(other).toMatchObject({ duplicate: false, ack: { seq: first.ack.seq + 1 } });
   });
 
   it('never lets the seq fall below the floor a gateway passes', async () => {
     const draft = { id: 'x', room: 'reset', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
     const far = Date.now() * 1000 + 10 ** 12;
-    expect((await store.appendMessage(draft, far)).ack.seq).toBe(far + 1);
-    expect((await store.appendMessage(draft, 10)).ack.seq).toBe(far + 2);
-    await store.appendMessage(draft, far + 5).then((r) => expect(r.ack.seq).toBe(far + 6));
+    expect((await log.appendMessage(draft, far)).ack.seq).toBe(far + 1);
+    expect((await log.appendMessage(draft, 10)).ack.seq).toBe(far + 2);
+    await log.appendMessage(draft, far + 5).then((r) => expect(r.ack.seq).toBe(far + 6));
   });
 
   it('never reuses a seq when Redis lost the room (restarted empty, or expired)', async () => {
     const draft = { id: 'x', room: 'lost', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
     const before: number[] = [];
-    for (let i = 0; i < 11; i++) before.push((await store.appendMessage(draft)).ack.seq);
+    for (let i = 0; i < 11; i++) before.push((await log.appendMessage(draft)).ack.seq);
     // What an empty restart leaves: no counter, no history; the next gateway to send has no floor.
     await redis.del(...(await redis.keys(`${prefix}room:lost:*`)));
-    const after = await store.appendMessage(draft, 0);
+    const after = await log.appendMessage(draft, 0);
     expect(after.ack.seq).toBeGreaterThan(Math.max(...before));
     expect(after.prev).toBe(0);
-    expect((await store.appendMessage(draft)).prev).toBe(after.ack.seq);
-    expect((await store.seqState('lost')).gen).toBe(after.ack.seq - 1);
+    expect((await log.appendMessage(draft)).prev).toBe(after.ack.seq);
+    expect((await log.seqState('lost')).gen).toBe(after.ack.seq - 1);
   });
 
   it('never decodes stored messages: a lone surrogate or a "ts" in text cannot break a room', async () => {
-    const short = new PresenceStore(redis, prefix, { maxMessages: 20, maxAgeMs: 5000 });
+    const short = new RoomHistory(redis, prefix, { maxMessages: 20, maxAgeMs: 5000 });
     const now = Date.now();
     const draft = (text: string, ts = now) => ({
       id: text,
@@ -228,7 +231,7 @@ describe('PresenceStore (real Redis)', () => {
   it('gives every key a room write leaves an expiry, and removes presence keys when empty', async () => {
     await store.connect('g', 's1', ann);
     await store.join('s1', 'churn');
-    await store.appendMessage(
+    await log.appendMessage(
       {
         id: 'm',
         room: 'churn',

@@ -6,7 +6,7 @@ import {
   type JoinResult,
   type SocketData,
 } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore, RoomHistory } from '@roomcast/presence-store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
@@ -41,6 +41,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
   function setup() {
     const prefix = `${runPrefix('chat')}-${Math.random().toString(36).slice(2, 6)}:`;
     const store = new PresenceStore(redis, prefix);
+    const log = new RoomHistory(redis, prefix);
     const config = Object.assign(new GatewayEnv(), { INSTANCE_ID: 'g1' });
     const metrics = new GatewayMetrics(new Registry());
     const delivery = new LocalDelivery(metrics);
@@ -51,9 +52,8 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     const link = new PresenceLink(config, presence, delivery);
     const sequencer = new RoomSequencer({
       emit: (m) => delivery.emitMessage(m),
-      currentSeq: (room) => store.currentSeq(room),
-      fetch: (room, afterSeq, beforeSeq) =>
-        store.history(room, { afterSeq, beforeSeq, limit: 1000 }),
+      currentSeq: (room) => log.currentSeq(room),
+      fetch: (room, afterSeq, beforeSeq) => log.history(room, { afterSeq, beforeSeq, limit: 1000 }),
       gapMs: 50,
     });
     traffic.deliver = (e) => e.t === 'message' && sequencer.accept(e.message, e.prev);
@@ -61,6 +61,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     const chat = new ChatService(
       config,
       store,
+      log,
       traffic,
       link,
       registry,
@@ -85,7 +86,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
     };
-    return { chat, traffic, presence, link, registry, server, socket, join, cleanup, store };
+    return { chat, traffic, presence, link, registry, server, socket, join, cleanup, store, log };
   }
 
   it('applies a join and a leave sent back to back in that order, presence included', async () => {
@@ -156,7 +157,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     expect(err.message).not.toContain('(test)');
     const retry = await t.chat.send(t.server.asChat(ann), 'r', 'once', 'c-9');
     expect(ann.texts()).toEqual(['once']);
-    expect((await t.store.history('r', { afterSeq: 0, limit: 10 })).map((m) => m.seq)).toEqual([
+    expect((await t.log.history('r', { afterSeq: 0, limit: 10 })).map((m) => m.seq)).toEqual([
       retry.seq,
     ]);
     await t.cleanup();

@@ -21,6 +21,7 @@ import {
 } from '@roomcast/contracts';
 import {
   PresenceStore,
+  RoomHistory,
   type AppendResult,
   type MemberPage,
   type SeqState,
@@ -49,6 +50,7 @@ export class ChatService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly store: PresenceStore,
+    private readonly log: RoomHistory,
     private readonly traffic: RoomTraffic,
     private readonly presence: PresenceLink,
     private readonly registry: RoomRegistry,
@@ -129,10 +131,10 @@ export class ChatService {
     try {
       [history, page, seq] = await Promise.all([
         dto.sinceSeq !== undefined
-          ? this.store.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
-          : this.store.recentMessages(room, RECENT_ON_JOIN),
+          ? this.log.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
+          : this.log.recentMessages(room, RECENT_ON_JOIN),
         this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
-        this.store.seqState(room),
+        this.log.seqState(room),
       ]);
     } catch (err) {
       if (isNew) {
@@ -258,7 +260,7 @@ export class ChatService {
     };
     let appended: AppendResult;
     try {
-      appended = await this.store.appendMessage(draft, this.sequencer.lastSeq(room));
+      appended = await this.log.appendMessage(draft, this.sequencer.lastSeq(room));
     } catch (err) {
       throw this.unavailable('Redis', room, err);
     }
@@ -266,7 +268,7 @@ export class ChatService {
     // A retried clientId: publish the first send's message again (members' sequencers drop it
     // if they have it), so a send whose first publish was lost is still delivered once.
     const message = duplicate
-      ? await this.store.messageAt(room, ack.seq).catch(() => undefined)
+      ? await this.log.messageAt(room, ack.seq).catch(() => undefined)
       : { ...draft, seq: ack.seq };
     if (message) {
       try {
@@ -282,7 +284,7 @@ export class ChatService {
   async history(socket: ChatSocket, dto: HistoryDto): Promise<HistoryResult> {
     this.assertMayEnter(dto.room, stateOf(socket));
     try {
-      const messages = await this.store.history(dto.room, {
+      const messages = await this.log.history(dto.room, {
         beforeSeq: dto.beforeSeq,
         afterSeq: dto.afterSeq,
         limit: dto.limit ?? 50,
