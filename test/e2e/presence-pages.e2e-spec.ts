@@ -1,6 +1,7 @@
-import type { User } from '@roomcast/contracts';
+import { gatewayQueueName, type User } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/presence-store';
 import {
+  AMQP_URL,
   connectClient,
   exited,
   REDIS_URL,
@@ -13,6 +14,7 @@ import {
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
+import amqplib from 'amqplib';
 import Redis from 'ioredis';
 
 interface MembersAck {
@@ -269,6 +271,14 @@ describe('member pages and the routing map (3 gateways, 1,000 members)', () => {
     const redis = new Redis(REDIS_URL);
     const store = new PresenceStore(redis, cluster.env.REDIS_PREFIX);
     const instance = `${cluster.prefix}-elsewhere`;
+    // Its queue, as a live gateway's: presence's liveness check keeps the instance meanwhile.
+    const broker = await amqplib.connect(AMQP_URL);
+    const channel = await broker.createChannel();
+    await channel.assertQueue(gatewayQueueName(cluster.env.EXCHANGE, instance), {
+      exclusive: true,
+      autoDelete: true,
+      durable: false,
+    });
     try {
       await store.connect(instance, 'ops-socket', { id: 'u-ops', name: 'Ops' });
       await store.join('ops-socket', 'private-ops');
@@ -287,6 +297,7 @@ describe('member pages and the routing map (3 gateways, 1,000 members)', () => {
     } finally {
       await store.removeInstance(instance);
       await redis.quit();
+      await broker.close();
     }
     expect(await getJson<RoutingBody>('/stats/routing', tokenStats)).toEqual({ rooms: [] });
   });
