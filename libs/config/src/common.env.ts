@@ -3,11 +3,18 @@ import { Transform, Type } from 'class-transformer';
 import { randomBytes } from 'node:crypto';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
-/** An env flag: `true`/`1`/`yes` is true, anything else false (Boolean('false') would be true). */
+/**
+ * An env flag: `true`/`1`/`yes` is true, anything else false (Boolean('false') would be true).
+ * Reads the raw value (`obj[key]`): loadConfig's implicit conversion has already turned `value`
+ * into Boolean('false'), which is true.
+ */
 export const ToBoolean = () =>
-  Transform(({ value }: { value: unknown }) =>
-    typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(String(value).toLowerCase()),
-  );
+  Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+    const raw = obj[key];
+    return typeof raw === 'boolean'
+      ? raw
+      : ['true', '1', 'yes'].includes(String(raw).toLowerCase());
+  });
 
 /** Settings every roomcast process shares. */
 export class CommonEnv {
