@@ -105,6 +105,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
         '--cluster-node-timeout', String(nodeTimeout), '--save', '', '--appendonly', 'no',
         '--dir', dir,
+        // A replica syncs at once instead of after the default 5 s of waiting for others.
+        '--repl-diskless-sync-delay', '0',
       ], { cwd: dir, keepLogs: 50 });
       const admin = new Redis(port, '127.0.0.1', {
         lazyConnect: true,
@@ -151,13 +153,18 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       await waitFor(
         async () => {
           const info = String(await command(n, 'CLUSTER', 'INFO'));
+          const replication = String(await command(n, 'INFO', 'replication'));
           return (
             /^cluster_state:ok\s*$/m.test(info) &&
-            new RegExp(`^cluster_known_nodes:${nodes.length}\\s*$`, 'm').test(info)
+            new RegExp(`^cluster_known_nodes:${nodes.length}\\s*$`, 'm').test(info) &&
+            // A replica that never synced is too stale to be promoted: a failover test would
+            // wait for a takeover that cannot happen.
+            (/^role:master\s*$/m.test(replication) ||
+              /^master_link_status:up\s*$/m.test(replication))
           );
         },
         Math.max(1000, deadline - Date.now()),
-        `cluster_state:ok on :${n.port}`,
+        `cluster_state:ok (and replicas in sync) on :${n.port}`,
       );
     }
 
