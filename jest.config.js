@@ -48,5 +48,7 @@ module.exports = {
     { ...base, displayName: 'int', testMatch: ['**/*.int-spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'] },
     { ...base, displayName: 'faults', testMatch: ['**/*.fault-spec.ts'] },
+    // Redis Cluster tests start and stop clusters of their own (npm run test:cluster).
+    { ...base, displayName: 'cluster', testMatch: ['**/*.cluster-spec.ts'] },
   ],
 };

@@ -30,6 +30,7 @@ export class GatewayModule {
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
         PresenceStoreModule.forRoot({
           url: config.REDIS_URL,
+          cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
           retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
         }),

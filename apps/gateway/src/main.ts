@@ -22,7 +22,7 @@ runService('gateway', async () => {
   const config = loadConfig(GatewayEnv);
   const unsafe = unsafeConfig(config);
   if (unsafe) throw new ConfigError([unsafe]);
-  await probeRedis(config.REDIS_URL);
+  await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
   await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
   // An exclusive queue named by the instance: it lives and dies with this instance's broker
   // connection, so presence learns of a crash from the broker (the queue is gone) at once, and a

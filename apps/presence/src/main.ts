@@ -9,7 +9,7 @@ import { PresenceModule } from './presence.module';
 
 runService('presence', async () => {
   const config = loadConfig(PresenceEnv);
-  await probeRedis(config.REDIS_URL);
+  await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
   await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
   const app = await NestFactory.create(PresenceModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),

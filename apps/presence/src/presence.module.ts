@@ -21,7 +21,11 @@ export class PresenceModule {
       module: PresenceModule,
       imports: [
         OpsModule.forRoot({ service: 'presence', instance: config.INSTANCE_ID }),
-        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+        PresenceStoreModule.forRoot({
+          url: config.REDIS_URL,
+          cluster: config.REDIS_CLUSTER,
+          prefix: config.REDIS_PREFIX,
+        }),
       ],
       controllers: [OpsController, PresenceController],
       providers: [

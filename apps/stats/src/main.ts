@@ -8,7 +8,7 @@ import { StatsModule } from './stats.module';
 
 runService('stats', async () => {
   const config = loadConfig(StatsEnv);
-  await probeRedis(config.REDIS_URL);
+  await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
   const app = await NestFactory.create(StatsModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.

@@ -13,7 +13,11 @@ export class StatsModule {
       module: StatsModule,
       imports: [
         OpsModule.forRoot({ service: 'stats', instance: config.INSTANCE_ID }),
-        PresenceStoreModule.forRoot({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }),
+        PresenceStoreModule.forRoot({
+          url: config.REDIS_URL,
+          cluster: config.REDIS_CLUSTER,
+          prefix: config.REDIS_PREFIX,
+        }),
       ],
       controllers: [OpsController, StatsController],
       providers: [

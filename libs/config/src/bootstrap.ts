@@ -30,14 +30,20 @@ export const START_HINTS = {
   rabbitmq: 'start it with: rabbitmq-server -detached (or set AMQP_URL)',
 } as const;
 
+/** The URL (or comma-separated URLs, as a Redis Cluster's REDIS_URL) without passwords. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
+  return url
+    .split(',')
+    .map((one) => {
+      try {
+        const u = new URL(one.trim());
+        if (u.password) u.password = '***';
+        return u.toString();
+      } catch {
+        return '<unparseable url>';
+      }
+    })
+    .join(',');
 }
 
 /**

@@ -1,13 +1,31 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import { randomBytes } from 'node:crypto';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  type ValidationArguments,
+} from 'class-validator';
 
-/** An env flag: `true`/`1`/`yes` is true, anything else false (Boolean('false') would be true). */
+/**
+ * An env flag: `true`/`1`/`yes` is true, anything else false (Boolean('false') would be true).
+ * Reads the raw value (`obj[key]`): loadConfig's implicit conversion has already turned `value`
+ * into Boolean('false'), which is true.
+ */
 export const ToBoolean = () =>
-  Transform(({ value }: { value: unknown }) =>
-    typeof value === 'boolean' ? value : ['true', '1', 'yes'].includes(String(value).toLowerCase()),
-  );
+  Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+    const raw = obj[key];
+    return typeof raw === 'boolean'
+      ? raw
+      : ['true', '1', 'yes'].includes(String(raw).toLowerCase());
+  });
 
 /** Settings every roomcast process shares. */
 export class CommonEnv {
@@ -21,9 +39,26 @@ export class CommonEnv {
   @Matches(/^amqps?:\/\//, { message: 'AMQP_URL must start with amqp:// or amqps://' })
   AMQP_URL: string = 'amqp://guest:guest@127.0.0.1:5672';
 
+  /**
+   * One Redis, or with REDIS_CLUSTER=true the seed nodes of a Redis Cluster separated by commas
+   * (`redis://10.0.0.1:7001,redis://10.0.0.2:7001`): any reachable one is enough to find the rest.
+   */
   @IsString()
-  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
+  @ValidateBy({
+    name: 'redisUrls',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        redisUrlProblem(String(value), (args?.object as CommonEnv).REDIS_CLUSTER) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        redisUrlProblem(String(args?.value), (args?.object as CommonEnv).REDIS_CLUSTER) ?? '',
+    },
+  })
   REDIS_URL: string = 'redis://127.0.0.1:6379';
+
+  /** REDIS_URL names the seed nodes of a Redis Cluster instead of one Redis. */
+  @ToBoolean()
+  @IsBoolean()
+  REDIS_CLUSTER: boolean = false;
 
   /**
    * The topic exchange every service publishes to. At most 180 characters: gateway queue names
@@ -53,6 +88,35 @@ export class CommonEnv {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+}
+
+/** The URLs of a REDIS_URL: one, or a Redis Cluster's seed nodes separated by commas. */
+export function redisUrls(url: string): string[] {
+  return url.split(',').map((u) => u.trim());
+}
+
+/** Why REDIS_URL cannot be used with this REDIS_CLUSTER, in one line, or undefined. */
+export function redisUrlProblem(url: string, cluster: boolean): string | undefined {
+  const urls = redisUrls(url).map(parseRedisUrl);
+  if (urls.some((u) => u === undefined)) {
+    return 'REDIS_URL must be a redis:// or rediss:// URL (or, with REDIS_CLUSTER=true, several separated by commas)';
+  }
+  if (urls.length > 1 && !cluster) {
+    return 'REDIS_URL lists several nodes, which only a Redis Cluster takes: set REDIS_CLUSTER=true';
+  }
+  if (cluster && urls.some((u) => !['', '/', '/0'].includes(u!.pathname))) {
+    return 'a Redis Cluster has database 0 only: drop the /<db> from REDIS_URL';
+  }
+  return undefined;
+}
+
+function parseRedisUrl(url: string): URL | undefined {
+  try {
+    const u = new URL(url);
+    return /^rediss?:$/.test(u.protocol) && u.hostname !== '' ? u : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The origins allowed by CORS_ORIGINS; undefined means any. */

@@ -1,4 +1,5 @@
-import { CommonEnv } from './common.env';
+import { IsBoolean } from 'class-validator';
+import { CommonEnv, ToBoolean } from './common.env';
 import { redactUrl } from './bootstrap';
 import { ConfigError, loadConfig } from './load-config';
 
@@ -24,6 +25,30 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/PORT=eighty/);
     expect((error as Error).message).toMatch(/AMQP_URL must start with amqp/);
+  });
+});
+
+class FlagEnv {
+  @ToBoolean()
+  @IsBoolean()
+  FLAG: boolean = false;
+}
+
+describe('ToBoolean', () => {
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('reads %s as %s', (value, expected) => {
+    expect(loadConfig(FlagEnv, { FLAG: value }).FLAG).toBe(expected);
+  });
+
+  it('keeps the default when unset', () => {
+    expect(loadConfig(FlagEnv, {}).FLAG).toBe(false);
   });
 });
 

@@ -10,3 +10,4 @@ export * from './browser';
 export * from './cleanup';
 export * from './root';
 export * from './arbitraries';
+export * from './redis-cluster';
