@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger, type FactoryProvider } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import {
   AmqpStatus,
   DEFAULT_PUBLISH_TIMEOUT_MS,
@@ -71,16 +71,8 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   }
 
   /** Publishes straight away, without the observable: the hot path of a chat message. */
-  async publishEvent(routingKey: string, data: unknown): Promise<void> {
-    const channel = this.channel ?? (await this.connect());
-    // A link known to be down fails at once: callers answer UNAVAILABLE instead of buffering.
-    if (this.connection && !this.connection.isConnected()) {
-      throw new Error('the broker connection is down');
-    }
-    await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
-      contentType: 'application/json',
-      timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
-    });
+  publishEvent(routingKey: string, data: unknown): Promise<void> {
+    return this.publishJson(routingKey, data);
   }
 
   /**
@@ -88,10 +80,6 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
    * the handler's error, or when no answer comes within `timeoutMs` or the link drops first.
    */
   async request<T>(routingKey: string, data: unknown, timeoutMs?: number): Promise<T> {
-    const channel = this.channel ?? (await this.connect());
-    if (this.connection && !this.connection.isConnected()) {
-      throw new Error('the broker connection is down');
-    }
     const ms = timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const correlationId = randomUUID();
     const reply = new Promise<AmqpReply>((resolve, reject) => {
@@ -106,12 +94,7 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
       });
     });
     try {
-      await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
-        contentType: 'application/json',
-        correlationId,
-        replyTo: DIRECT_REPLY_QUEUE,
-        timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
-      });
+      await this.publishJson(routingKey, data, { correlationId, replyTo: DIRECT_REPLY_QUEUE });
     } catch (err) {
       this.pending.get(correlationId)?.({ err: (err as Error).message });
     }
@@ -144,6 +127,26 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
       (err: unknown) => callback({ err, isDisposed: true }),
     );
     return () => undefined;
+  }
+
+  /**
+   * Publishes `data` as JSON and resolves once the broker confirmed it. A link known to be down
+   * fails at once: callers answer UNAVAILABLE instead of buffering.
+   */
+  private async publishJson(
+    routingKey: string,
+    data: unknown,
+    options: Options.Publish = {},
+  ): Promise<void> {
+    const channel = this.channel ?? (await this.connect());
+    if (this.connection && !this.connection.isConnected()) {
+      throw new Error('the broker connection is down');
+    }
+    await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
+      contentType: 'application/json',
+      timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
+      ...options,
+    });
   }
 
   private onReply(msg: ConsumeMessage | null): void {
