@@ -36,7 +36,7 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     await redis?.quit();
   });
 
-  const beat = () => presence.heartbeat({ instanceId: 'g1', startedAt: 1, rooms: 1 });
+  const beat = () => presence.heartbeat({ instanceId: 'g1', startedAt: 1 });
 
   it("tells a room of a user's first join and last leave, not of a second tab", async () => {
     await presence.connect('g1', 's1', ann);

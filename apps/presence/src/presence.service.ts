@@ -42,7 +42,7 @@ export class PresenceService {
 
   /** Liveness: the instance's record and last-seen time, which the sweeper reads. */
   async heartbeat(e: HeartbeatEvent): Promise<void> {
-    await this.store.heartbeat(e.instanceId, e.startedAt, e.rooms);
+    await this.store.heartbeat(e.instanceId, e.startedAt);
   }
 
   /** What presence holds for an instance, which the gateway compares with its own account. */
@@ -66,12 +66,8 @@ export class PresenceService {
       for (const room of held) if (!s.rooms.includes(room)) await this.leave(s.socketId, room);
       for (const room of s.rooms) if (!held.has(room)) await this.join(s.socketId, room);
     }
-    await this.store.heartbeat(
-      e.instanceId,
-      e.startedAt,
-      new Set(e.sockets.flatMap((s) => s.rooms)).size,
-    );
-    await this.store.recountMemberships(e.instanceId);
+    await this.store.heartbeat(e.instanceId, e.startedAt);
+    await this.store.recountInstanceRooms(e.instanceId);
     this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
 

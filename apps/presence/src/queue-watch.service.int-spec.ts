@@ -55,7 +55,7 @@ describe('QueueWatch (real RabbitMQ and Redis)', () => {
       autoDelete: true,
       durable: false,
     });
-    await presence.heartbeat({ instanceId: 'g1', startedAt: 1, rooms: 0 });
+    await presence.heartbeat({ instanceId: 'g1', startedAt: 1 });
     await presence.connect('g1', 's1', ann);
     await presence.join('s1', 'r');
     outbox.notices.length = 0;

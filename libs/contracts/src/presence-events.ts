@@ -14,16 +14,14 @@ export interface RoomEvent {
   socketId: string;
   room: string;
 }
-/** Liveness only: the gateway checks its counts against presence with a `presence.check`. */
 /** A join carries the user, so presence can record a connection it lost (swept, Redis emptied). */
 export interface JoinEvent extends RoomEvent {
   user: User;
 }
+/** Liveness only: the gateway checks its counts against presence with a `presence.check`. */
 export interface HeartbeatEvent {
   instanceId: string;
   startedAt: number;
-  /** Rooms its queue is bound to. */
-  rooms: number;
 }
 export interface CheckRequest {
   instanceId: string;

@@ -10,12 +10,10 @@ export class RedisKeys {
   users = () => `${this.prefix}users`;
   /** HASH userId -> display name */
   names = () => `${this.prefix}names`;
-  /** HASH instanceId -> JSON {startedAt, lastSeenAt, rooms} from the latest heartbeat */
+  /** HASH instanceId -> JSON {startedAt, lastSeenAt} from the latest heartbeat */
   instances = () => `${this.prefix}instances`;
   /** ZSET instanceId scored by last heartbeat (ms), read by the sweeper */
   instancesSeen = () => `${this.prefix}instances-seen`;
-  /** HASH instanceId -> room memberships of its connections (compared with its heartbeats) */
-  instanceMemberships = () => `${this.prefix}inst-memberships`;
   /** SET socketIds connected through an instance */
   instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
   /**

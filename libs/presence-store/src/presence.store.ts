@@ -96,37 +96,30 @@ export class PresenceStore {
     return toDepartures(await this.run(scripts.DISCONNECT, socketId));
   }
 
-  /** Records a heartbeat; true when the instance was unknown (new, swept, or Redis emptied). */
-  async heartbeat(
-    instanceId: string,
-    startedAt: number,
-    rooms: number,
-    now = Date.now(),
-  ): Promise<boolean> {
-    const result = await this.redis
+  /** Records a heartbeat: the instance's record and its last-seen time, read by the sweeper. */
+  async heartbeat(instanceId: string, startedAt: number, now = Date.now()): Promise<void> {
+    await this.redis
       .multi()
-      .hset(
-        this.keys.instances(),
-        instanceId,
-        JSON.stringify({ startedAt, lastSeenAt: now, rooms }),
-      )
+      .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now }))
       .zadd(this.keys.instancesSeen(), now, instanceId)
       .exec();
-    return Number(result?.[0]?.[1]) === 1;
   }
 
-  /** What presence holds for an instance, to compare with what its heartbeat reports. */
+  /**
+   * What presence holds for an instance, which the gateway compares with its own account: its
+   * connections, and its memberships (the sum of its per-room connection counts).
+   */
   async instanceCounts(instanceId: string): Promise<{ connections: number; memberships: number }> {
-    const [connections, memberships] = await Promise.all([
+    const [connections, perRoom] = await Promise.all([
       this.redis.scard(this.keys.instanceConns(instanceId)),
-      this.redis.hget(this.keys.instanceMemberships(), instanceId),
+      this.redis.hvals(this.keys.instanceRooms(instanceId)),
     ]);
-    return { connections, memberships: Number(memberships ?? 0) };
+    return { connections, memberships: perRoom.reduce((sum, n) => sum + Number(n), 0) };
   }
 
-  /** Recounts an instance's memberships from its connections' rooms; returns the count. */
-  async recountMemberships(instanceId: string): Promise<number> {
-    return Number(await this.run(scripts.RECOUNT_MEMBERSHIPS, instanceId));
+  /** Rebuilds an instance's room counts from its connections' rooms; returns its memberships. */
+  async recountInstanceRooms(instanceId: string): Promise<number> {
+    return Number(await this.run(scripts.RECOUNT_INSTANCE_ROOMS, instanceId));
   }
 
   /** The socket ids presence holds for an instance. */

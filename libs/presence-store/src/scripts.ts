@@ -29,6 +29,6 @@ export const JOIN = loadLua('join');
 export const LEAVE = loadLua('leave');
 export const DISCONNECT = loadLua('disconnect');
 export const REMOVE_INSTANCE = loadLua('remove-instance');
-export const RECOUNT_MEMBERSHIPS = loadLua('recount-memberships');
+export const RECOUNT_INSTANCE_ROOMS = loadLua('recount-instance-rooms');
 /** A room's append: next seq, history, retention and the clientId key in one step. */
 export const APPEND_MESSAGE = loadLua('append-message');

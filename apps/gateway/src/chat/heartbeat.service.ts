@@ -9,7 +9,6 @@ import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast
 import { PresenceEvents } from '../broker/ports';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { PresenceLink } from './presence-link';
-import { RoomRegistry } from './room-registry';
 
 /**
  * Tells presence this instance is alive (silence past the TTL makes presence drop its users) and
@@ -25,7 +24,6 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly presence: PresenceEvents,
-    private readonly registry: RoomRegistry,
     private readonly link: PresenceLink,
   ) {}
 
@@ -46,7 +44,6 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     const event: HeartbeatEvent = {
       instanceId: this.config.INSTANCE_ID,
       startedAt: this.link.startedAt,
-      rooms: this.registry.roomCount,
     };
     await this.presence.publish(PresenceEvent.Heartbeat, event).catch((err: Error) => {
       this.logger.warn(`heartbeat not published: ${err.message}`);

@@ -41,10 +41,6 @@ export class RoomRegistry {
     return this.members.keys();
   }
 
-  get roomCount(): number {
-    return this.members.size;
-  }
-
   private reconcile(room: string): Promise<void> {
     const previous = this.pending.get(room) ?? Promise.resolve();
     const next = previous

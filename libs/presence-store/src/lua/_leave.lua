@@ -15,7 +15,6 @@ local function countInstance(p, inst, room, by)
 end
 local function leave(p, sid, inst, u, room)
   if redis.call('SREM', p..'conn:'..sid..':rooms', room) == 0 then return false end
-  if redis.call('HINCRBY', p..'inst-memberships', inst, -1) <= 0 then redis.call('HDEL', p..'inst-memberships', inst) end
   countInstance(p, inst, room, -1)
   local rk = p..'room:'..room..':users'
   local n = redis.call('HINCRBY', rk, u, -1)

@@ -8,7 +8,6 @@ if not c then return false end
 if redis.call('SADD', p..'conn:'..sid..':rooms', room) == 0 then return false end
 local conn = cjson.decode(c)
 local u = conn.u
-redis.call('HINCRBY', p..'inst-memberships', conn.i, 1)
 countInstance(p, conn.i, room, 1)
 local rk = p..'room:'..room..':users'
 local n = redis.call('HINCRBY', rk, u, 1)

@@ -13,7 +13,6 @@ for _, room in ipairs(redis.call('HKEYS', p..'inst:'..inst..':rooms')) do
   redis.call('HDEL', p..'room:'..room..':insts', inst)
 end
 redis.call('DEL', p..'inst:'..inst..':rooms')
-redis.call('HDEL', p..'inst-memberships', inst)
 redis.call('HDEL', p..'instances', inst)
 redis.call('ZREM', p..'instances-seen', inst)
 return out
