@@ -38,14 +38,7 @@ describe('roomcast cluster (3 gateways, presence, stats as processes)', () => {
     ({ gateways, stats, prefix, env } = cluster);
   }, 60000);
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await waitFor(
-      async () => (await getStats()).connections === 0,
-      5000,
-      'all test connections gone',
-    );
-  });
+  afterEach(() => cluster.closeClients(clients));
 
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -57,14 +57,7 @@ describe('crash cleanup (3 gateways, presence, stats as processes)', () => {
     cluster = await startCluster({ label: 'crash', gateways: 3 });
   }, 60000);
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await waitFor(
-      async () => (await cluster.getStats()).connections === 0,
-      5000,
-      'all test connections gone',
-    );
-  });
+  afterEach(() => cluster.closeClients(clients));
 
   afterAll(async () => {
     for (const c of clients) c.close();

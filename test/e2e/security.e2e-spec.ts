@@ -75,14 +75,7 @@ describe('security and hostile input (JWT mode, limits, STATS_TOKEN)', () => {
     });
   }, 60000);
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await waitFor(
-      async () => (await cluster.getStats()).connections === 0,
-      5000,
-      'connections closed',
-    );
-  });
+  afterEach(() => cluster.closeClients(clients));
 
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -1,4 +1,5 @@
 import { dropRunState } from './cleanup';
+import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
 import { AMQP_URL, REDIS_URL, runPrefix } from './services';
 import { waitFor } from './wait';
@@ -21,6 +22,8 @@ export interface TestCluster {
   stats: RunningService;
   gatewayId(index: number): string;
   getStats(): Promise<ClusterStats>;
+  /** Closes the clients (emptying the array) and waits until /stats counts no connection. */
+  closeClients(clients: TestClient[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +75,14 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     (await (
       await fetch(`${cluster.stats.url}/stats`, { headers: statsHeaders })
     ).json()) as ClusterStats;
+  cluster.closeClients = async (clients) => {
+    for (const c of clients.splice(0)) c.close();
+    await waitFor(
+      async () => (await cluster.getStats()).connections === 0,
+      5000,
+      'all test connections gone',
+    );
+  };
   cluster.stop = async () => {
     for (const s of started) stopService(s, 'SIGKILL');
     await Promise.all(started.map((s) => exited(s.child)));
