@@ -1,13 +1,15 @@
 import { openConnection } from '@roomcast/amqp-transport';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { AMQP_URL, REDIS_URL } from './services';
 
 export interface RunState {
   redisPrefix: string;
   exchange: string;
   queues: string[];
-  /** @default REDIS_URL */
-  redisUrl?: string;
+  /** null: nothing to remove from Redis (a Redis Cluster that goes with the run). @default REDIS_URL */
+  redisUrl?: string | null;
+  /** `redisUrl` is a Redis Cluster's seed list (REDIS_CLUSTER=true): every master is scanned. */
+  redisCluster?: boolean;
   /** The broker itself, not a proxy a test may have cut. @default AMQP_URL */
   amqpUrl?: string;
 }
@@ -18,23 +20,16 @@ export interface RunState {
  */
 export async function dropRunState(run: RunState): Promise<void> {
   const failures: string[] = [];
-  const redisUrl = run.redisUrl ?? REDIS_URL;
+  const redisUrl = run.redisUrl === undefined ? REDIS_URL : run.redisUrl;
   const amqpUrl = run.amqpUrl ?? AMQP_URL;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  // Reported through the failed command below; without a listener ioredis logs each retry.
-  redis.on('error', () => undefined);
-  try {
-    // SCAN, not KEYS: a benchmark run leaves thousands of keys in a Redis others use.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${run.redisPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } catch (err) {
-    failures.push(`Redis at ${redisUrl}: ${String(err)}`);
-  } finally {
-    redis.disconnect();
+  if (redisUrl !== null) {
+    try {
+      await (run.redisCluster
+        ? dropClusterKeys(redisUrl, run.redisPrefix)
+        : dropKeys(new Redis(redisUrl, { maxRetriesPerRequest: 1 }), run.redisPrefix));
+    } catch (err) {
+      failures.push(`Redis at ${redisUrl}: ${String(err)}`);
+    }
   }
   try {
     const conn = await openConnection({ urls: [amqpUrl], exchange: run.exchange });
@@ -52,4 +47,49 @@ export async function dropRunState(run: RunState): Promise<void> {
     failures.push(`RabbitMQ: ${String(err)}`);
   }
   if (failures.length) throw new Error(`clean-up of ${run.redisPrefix}*: ${failures.join('; ')}`);
+}
+
+/** Unlinks the keys under `prefix` on one Redis (or one cluster master), and disconnects it. */
+async function dropKeys(redis: Redis, prefix: string, oneByOne = false): Promise<void> {
+  // Reported through the failed command; without a listener ioredis logs each retry.
+  redis.on('error', () => undefined);
+  try {
+    // SCAN, not KEYS: a benchmark run leaves thousands of keys in a Redis others use.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (!keys.length) continue;
+      // On a cluster node a multi-key UNLINK fails with CROSSSLOT unless the keys share a slot.
+      if (oneByOne) await Promise.all(keys.map((k) => redis.unlink(k)));
+      else await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The same on every master of a Redis Cluster: SCAN sees one node's keys only. */
+async function dropClusterKeys(seeds: string, prefix: string): Promise<void> {
+  const nodes = seeds.split(',').map((u) => {
+    const url = new URL(u.trim());
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  const cluster = new Cluster(nodes, {
+    enableOfflineQueue: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000 },
+  });
+  cluster.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', resolve);
+      cluster.once('end', () => reject(new Error('no node of the Redis Cluster answered')));
+    });
+    for (const master of cluster.nodes('master')) {
+      await dropKeys(master.duplicate(), prefix, true);
+    }
+  } finally {
+    cluster.disconnect();
+  }
 }

@@ -1,6 +1,7 @@
 import { dropRunState } from './cleanup';
 import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
+import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redis-cluster';
 import { AMQP_URL, REDIS_URL, runPrefix } from './services';
 import { waitFor } from './wait';
 
@@ -20,6 +21,8 @@ export interface TestCluster {
   /** Every presence replica (`presenceReplicas` of them). */
   presences: RunningService[];
   stats: RunningService;
+  /** The Redis Cluster the services run on, when `redisCluster` was given (for kill, masterFor). */
+  redisCluster?: RedisCluster;
   gatewayId(index: number): string;
   getStats(): Promise<ClusterStats>;
   /** Closes the clients (emptying the array) and waits until /stats counts no connection. */
@@ -34,6 +37,13 @@ export interface ClusterOptions {
   gateways?: number;
   /** Presence replicas sharing the presence queue. @default 1 */
   presenceReplicas?: number;
+  /**
+   * Runs every service on a Redis Cluster (REDIS_CLUSTER=true, REDIS_URL its seed list): one the
+   * harness starts with these options and stops in `stop()`, or one the test started (and stops
+   * itself; `stop()` removes only this run's keys from it).
+   * @default the standalone REDIS_URL
+   */
+  redisCluster?: RedisClusterOptions | RedisCluster;
   /** Settings for every service (a proxied AMQP_URL, a test Redis...). */
   env?: Record<string, string>;
   /** Settings for one kind of service only. */
@@ -52,9 +62,14 @@ export interface ClusterOptions {
  */
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
   const prefix = options.prefix ?? runPrefix(options.label);
+  const given = options.redisCluster;
+  const ownRedisCluster =
+    given && !isRedisCluster(given) ? await startRedisCluster(given) : undefined;
+  const onCluster = given && isRedisCluster(given) ? given : ownRedisCluster;
   const env: Record<string, string> = {
     AMQP_URL,
     REDIS_URL,
+    ...(onCluster ? { REDIS_URL: onCluster.url, REDIS_CLUSTER: 'true' } : {}),
     EXCHANGE: `${prefix}.events`,
     REDIS_PREFIX: `${prefix}:`,
     PRESENCE_QUEUE: `${prefix}.presence`,
@@ -66,6 +81,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     env,
     gateways: [] as RunningService[],
     presences: [] as RunningService[],
+    redisCluster: onCluster,
     gatewayId: (i: number) => `${prefix}-g${i + 1}`,
   } as TestCluster;
   const statsHeaders: Record<string, string> = options.statsEnv?.STATS_TOKEN
@@ -86,14 +102,20 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   cluster.stop = async () => {
     for (const s of started) stopService(s, 'SIGKILL');
     await Promise.all(started.map((s) => exited(s.child)));
-    await dropRunState({
-      redisUrl: env.REDIS_URL,
-      // The broker itself: env.AMQP_URL may be a proxy the test has cut.
-      amqpUrl: AMQP_URL,
-      redisPrefix: env.REDIS_PREFIX,
-      exchange: env.EXCHANGE,
-      queues: [env.PRESENCE_QUEUE],
-    });
+    try {
+      await dropRunState({
+        // A cluster of the harness's own goes with all its keys: nothing to remove from it.
+        redisUrl: ownRedisCluster ? null : env.REDIS_URL,
+        redisCluster: env.REDIS_CLUSTER === 'true',
+        // The broker itself: env.AMQP_URL may be a proxy the test has cut.
+        amqpUrl: AMQP_URL,
+        redisPrefix: env.REDIS_PREFIX,
+        exchange: env.EXCHANGE,
+        queues: [env.PRESENCE_QUEUE],
+      });
+    } finally {
+      await ownRedisCluster?.stop();
+    }
   };
   const start = (app: AppName, name: string, appEnv: Record<string, string>) =>
     startService(app, appEnv, undefined, {
@@ -129,7 +151,16 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     );
   } catch (err) {
     await cluster.stop().catch(() => undefined);
+    // What the services said is usually why (a Redis error, a bad setting).
+    const said = started
+      .filter((s) => s.logs.length)
+      .map((s) => `--- ${s.app} :${s.port}\n${s.logs.join('').slice(-1500)}`);
+    if (said.length && err instanceof Error) err.message += `\n${said.join('\n')}`;
     throw err;
   }
   return cluster;
+}
+
+function isRedisCluster(c: RedisClusterOptions | RedisCluster): c is RedisCluster {
+  return 'url' in c && 'masterFor' in c;
 }
