@@ -27,6 +27,7 @@ const OPTIONS = {
   'idle-per-instance': { type: 'string' },
   out: { type: 'string' },
   'time-limit-s': { type: 'string' },
+  'appends-ms': { type: 'string' },
   help: { type: 'boolean', default: false },
 };
 
@@ -34,7 +35,7 @@ const USAGE = `usage: npm run bench -- [options]
   --smoke                 a few seconds, tiny workloads; exit 1 on a harness failure or any
                           lost, duplicated or out-of-order delivery (for CI)
   --profile               CPU-profile one roomcast gateway (node --cpu-prof) under W1 and W2
-  --systems U,A,B,O       systems to run (default all)
+  --systems U,A,B,O,C     systems to run (default all)
   --workloads W1,...,W5   workloads (default all)
   --repeats N             rounds; systems interleaved in each (default 3)
   --rate N                fixed load, deliveries/s (default 10000)
@@ -46,6 +47,8 @@ const USAGE = `usage: npm run bench -- [options]
   --p99-limit-ms N        sweep's latency limit (default 50)
   --idle-per-instance N   W5 connections per instance (default 5000)
   --out DIR               where to write results (default docs/benchmarks; smoke: a temp dir)
+  --appends-ms N          length of the appends measure on one Redis and on a Redis Cluster of
+                          3 masters (default 5000; smoke 800; 0 to skip it)
   --time-limit-s N        abort the whole run after N s (default 1800; smoke 180)
 `;
 
@@ -64,7 +67,7 @@ export function parseCli(argv) {
   const list = (v, d) => (v === undefined ? d : v.split(',').filter(Boolean));
   const config = {
     smoke,
-    systems: list(args.systems, ['U', 'A', 'B', 'O']),
+    systems: list(args.systems, ['U', 'A', 'B', 'O', 'C']),
     workloads: list(args.workloads, ['W1', 'W2', 'W3', 'W4', 'W5']),
     repeats: num(args.repeats, smoke ? 1 : 3),
     rate: num(args.rate, smoke ? 1000 : 10000),
@@ -77,6 +80,7 @@ export function parseCli(argv) {
     sweepMax: num(args['sweep-max'], smoke ? 1500 : 150000),
     p99LimitMs: num(args['p99-limit-ms'], 50),
     idlePerInstance: args['idle-per-instance'] ? Number(args['idle-per-instance']) : undefined,
+    appendsMs: num(args['appends-ms'], smoke ? 800 : 5000),
     timeLimitS: num(args['time-limit-s'], smoke ? 180 : 1800),
     out: resolve(
       args.out ??

@@ -144,7 +144,7 @@ export async function sweep(lg, sys, lay, churnPerSec, config) {
   };
 }
 
-/** used_memory of the shared Redis, for its memory per idle connection. */
+/** used_memory of one Redis (a system's, or one node of its cluster), for memory per idle connection. */
 export async function redisUsedMemory(redisUrl) {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {

@@ -3,10 +3,11 @@
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { measureAppends } from './appends.mjs';
 import { requireServices } from './harness.mjs';
 import { startLoadgen } from './loadgen-client.mjs';
 import { elapsedS, fail, fmt, fmtRate, log } from './log.mjs';
-import { finalCheck, measuredPhase, redisUsedMemory, settle, sweep } from './measure.mjs';
+import { finalCheck, measuredPhase, settle, sweep } from './measure.mjs';
 import { findInfrastructure } from './proc.mjs';
 import { runProfile } from './profile.mjs';
 import { writeReport } from './report.mjs';
@@ -84,15 +85,35 @@ export async function runBenchmark({ config, defs, profile }) {
       }
     }
   }
+  let appends = [];
+  if (config.appendsMs > 0) {
+    log(`appends per Redis master, ${config.appendsMs} ms on each deployment`);
+    appends = await measureAppends({ durationMs: config.appendsMs });
+  }
   meta.finishedAt = new Date().toISOString();
   meta.durationS = elapsedS();
   meta.loadavgEnd = loadavg();
-  const files = await writeReport({ meta, trials, defs, out: config.out, smoke: config.smoke });
+  const files = await writeReport({
+    meta,
+    trials,
+    appends,
+    defs,
+    out: config.out,
+    smoke: config.smoke,
+  });
   log(`wrote ${files.join(', ')}`);
 
-  const bad = trials.flatMap((t) =>
-    problems(t).map((p) => `${t.system} ${t.workload} round ${t.round + 1}: ${p}`),
-  );
+  const bad = [
+    ...trials.flatMap((t) =>
+      problems(t).map((p) => `${t.system} ${t.workload} round ${t.round + 1}: ${p}`),
+    ),
+    ...appends
+      .filter((a) => a.error || a.errors > 0)
+      .map(
+        (a) =>
+          `appends on ${a.target}: ${a.error?.split('\n')[0] ?? `${a.errors} failed, last: ${a.lastError}`}`,
+      ),
+  ];
   if (bad.length) {
     process.stderr.write(`[bench] FAILED:\n  ${bad.join('\n  ')}\n`);
     return 1;
@@ -125,7 +146,7 @@ async function idleTrial(sys, wName, round, { config, defs }) {
   const lay = layout(w, sys.urls, `${sys.id}-${round}${wName}`);
   await settle(sys);
   const before = await sys.memory(sys.nodeProcs);
-  const redis0 = await redisUsedMemory(config.redisUrl);
+  const redis0 = await sys.redisMemory();
   const lg = startLoadgen();
   try {
     await lg.next('hello');
@@ -134,7 +155,7 @@ async function idleTrial(sys, wName, round, { config, defs }) {
     await sleep(1000);
     await settle(sys);
     const after = await sys.memory(sys.nodeProcs);
-    const redis1 = await redisUsedMemory(config.redisUrl);
+    const redis1 = await sys.redisMemory();
     const n = lay.members.length;
     const sum = (arr, k) => arr.reduce((a, m) => a + m[k], 0);
     const final = await finalCheck(lg);

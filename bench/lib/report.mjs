@@ -6,8 +6,8 @@ import * as prettier from 'prettier';
 import { ROOT } from './harness.mjs';
 import { SYSTEMS } from './systems.mjs';
 
-const ORDER = ['U', 'A', 'B', 'O'];
-const COLORS = { U: '#8c8c8c', A: '#e07b39', B: '#3a87c8', O: '#2e9e5b' };
+const ORDER = ['U', 'A', 'B', 'O', 'C'];
+const COLORS = { U: '#8c8c8c', A: '#e07b39', B: '#3a87c8', O: '#2e9e5b', C: '#8e44ad' };
 
 function median(values) {
   const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
@@ -243,7 +243,48 @@ function gitState() {
   }
 }
 
-export function markdown({ meta, agg, tgts, defs }) {
+/** The appends measure (appends.mjs): one row per Redis master. */
+function appendsTable(appends, ms) {
+  const lines = [
+    `**Appends per Redis master**: \`RoomHistory.appendMessage\` (the script of every accepted ` +
+      `send: seq, history, retention) from one process, 64 concurrent loops over 300 rooms, ` +
+      `${ms} ms on a redis-server and on a Redis Cluster of 3 masters, each started for it. ` +
+      "Appends are counted for the master owning the room; a master's ceiling is 1 s divided " +
+      'by its CPU per append (what one core of it would do). The one loading process is the ' +
+      'limit here (its cores are shown), so the ceiling, not the measured rate, is what a ' +
+      'master can take.',
+    '',
+    '| deployment | master | rooms | appends/s | master cores | µs CPU/append | ceiling appends/s per master core | client cores |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: |',
+  ];
+  for (const a of appends) {
+    if (a.error) {
+      lines.push(
+        `| ${a.target} | error: ${a.error.split('\n')[0].replace(/\|/g, '\\|')} | | | | | | |`,
+      );
+      continue;
+    }
+    for (const m of a.perMaster) {
+      lines.push(
+        `| ${a.target} | :${m.port} | ${m.rooms} | ${k(m.appendsPerSec)} | ${f(m.cores, 2)} | ` +
+          `${f(m.usPerAppend)} | ${k(m.ceilingPerSec)} | ${f(a.clientCores, 2)} |`,
+      );
+    }
+    if (a.perMaster.length > 1) {
+      const sum = a.perMaster.reduce((x, m) => x + (m.ceilingPerSec ?? 0), 0);
+      lines.push(
+        `| ${a.target} | all | ${a.perMaster.reduce((x, m) => x + m.rooms, 0)} | ` +
+          `${k(a.appendsPerSec)} | ${f(
+            a.perMaster.reduce((x, m) => x + m.cores, 0),
+            2,
+          )} | | ${k(sum)} | ${f(a.clientCores, 2)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+export function markdown({ meta, agg, tgts, defs, appends }) {
   const c = meta.config;
   const lines = [];
   const systems = ORDER.filter((s) => agg[s]);
@@ -282,6 +323,25 @@ export function markdown({ meta, agg, tgts, defs }) {
           `${range(x.cpuPerDelivery)} | ${f(x.serverCores.median, 2)} | ${unused} | ${cr.lost} / ${cr.dup} / ${cr.ooo} |`,
       );
     }
+  }
+  const beside = loadW.filter((w) => agg.O?.[w]?.fixed && agg.C?.[w]?.fixed);
+  if (beside.length) {
+    lines.push(
+      '',
+      '**roomcast on a Redis Cluster (C) beside one Redis (O)**, CPU per delivery (the three ' +
+        "masters' CPU in C, the one redis-server's in O) and p99: " +
+        beside
+          .map((w) => {
+            const [o, cl] = [agg.O[w].fixed, agg.C[w].fixed];
+            return (
+              `${w} ${f(cl.cpuPerDelivery.median)} vs ${f(o.cpuPerDelivery.median)} µs ` +
+              `(${f(cl.cpuPerDelivery.median / o.cpuPerDelivery.median, 2)}×), ` +
+              `p99 ${f(cl.p99.median)} vs ${f(o.p99.median)} ms`
+            );
+          })
+          .join('; ') +
+        '.',
+    );
   }
   const churn = systems.filter((s) => agg[s]?.W4?.fixed?.joinP99.median !== null && agg[s]?.W4);
   if (churn.length) {
@@ -337,6 +397,7 @@ export function markdown({ meta, agg, tgts, defs }) {
       );
     }
   }
+  if (appends?.length) lines.push('', ...appendsTable(appends, c.appendsMs));
   if (tgts.length) {
     lines.push('', '**Targets**', '', '| target | holds | measured |', '| --- | --- | --- |');
     for (const t of tgts) lines.push(`| ${t.name} | ${t.holds ? 'yes' : '**no**'} | ${t.detail} |`);
@@ -490,13 +551,15 @@ export function chart({ agg, meta, defs }) {
     );
   }
   y += 260;
+  // Three labels a line: five do not fit in the width.
   const legend = systems
-    .map(
-      (s, i) =>
-        `<rect x="${20 + i * 240}" y="${y}" width="12" height="12" fill="${COLORS[s]}"/><text x="${38 + i * 240}" y="${y + 11}" class="g" text-anchor="start">${esc(SYSTEMS[s].label)}</text>`,
-    )
+    .map((s, i) => {
+      const lx = 20 + (i % 3) * 320;
+      const ly = y + Math.floor(i / 3) * 18;
+      return `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[s]}"/><text x="${lx + 18}" y="${ly + 11}" class="g" text-anchor="start">${esc(SYSTEMS[s].label)}</text>`;
+    })
     .join('\n');
-  const H = y + 30;
+  const H = y + 12 + Math.ceil(systems.length / 3) * 18;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif">
 <style>
 .t { font-size: 13px; font-weight: bold; fill: #222; }
@@ -520,17 +583,17 @@ async function pretty(file, text) {
 }
 
 /** Writes results.json, results.md and chart.svg to `out` (and the README's results section). */
-export async function writeReport({ meta, trials, defs, out, smoke }) {
+export async function writeReport({ meta, trials, appends = [], defs, out, smoke }) {
   meta.git = gitState();
   const agg = aggregate(trials);
   const tgts = targets(agg, meta.config);
-  const md = markdown({ meta, agg, tgts, defs });
+  const md = markdown({ meta, agg, tgts, defs, appends });
   const svg = chart({ agg, meta, defs });
   const files = [];
   const json = join(out, 'results.json');
   await pretty(
     json,
-    JSON.stringify({ meta, workloads: defs, aggregate: agg, targets: tgts, trials }),
+    JSON.stringify({ meta, workloads: defs, aggregate: agg, targets: tgts, appends, trials }),
   );
   files.push(json);
   const mdFile = join(out, 'results.md');

@@ -15,6 +15,7 @@ import {
   waitFor,
   waitServing,
 } from './harness.mjs';
+import { redisUsedMemory } from './measure.mjs';
 
 const PROBE = join(ROOT, 'bench/probe.cjs');
 const SERVER = join(ROOT, 'bench/server.mjs');
@@ -28,7 +29,13 @@ export const SYSTEMS = {
   A: { label: 'A: Socket.IO + redis-adapter createAdapter (3)', instances: 3 },
   B: { label: 'B: Socket.IO + createShardedAdapter dynamic (3)', instances: 3 },
   O: { label: 'O: roomcast (3 gateways + presence + stats)', instances: 3 },
+  C: { label: 'C: roomcast on a Redis Cluster of 3 masters', instances: 3 },
 };
+
+/** The systems that are roomcast (its gateways, presence and stats), on either Redis. */
+const ROOMCAST = new Set(['O', 'C']);
+/** The Redis Cluster of system C: 3 masters, no replica (a replica's CPU is not the point). */
+const REDIS_CLUSTER = { masters: 3, replicasPerMaster: 0 };
 
 /** roomcast's broker counters, summed like bench/server.mjs's /bench ones. */
 const ROOMCAST_COUNTERS = {
@@ -38,12 +45,16 @@ const ROOMCAST_COUNTERS = {
   duplicatesDropped: 'roomcast_duplicates_dropped_total',
 };
 
-/** Presence, stats and 3 gateways (libs/testing's cluster), each under the memory probe. */
-async function startRoomcast({ id, probeDir, gatewayArgs }) {
+/**
+ * Presence, stats and 3 gateways (libs/testing's cluster), each under the memory probe; with
+ * `redisCluster`, on a Redis Cluster the harness starts for them and stops with them.
+ */
+async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster }) {
   const cluster = await startCluster({
     label: 'bench',
     prefix: id,
     gateways: 3,
+    redisCluster,
     env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir },
     // Load, not abuse: lift the per-connection and per-address limits for the run.
     gatewayEnv: {
@@ -71,7 +82,13 @@ async function startRoomcast({ id, probeDir, gatewayArgs }) {
     await cluster.stop().catch(() => undefined);
     throw err;
   }
-  return { procs, instances: gateways, stop: () => cluster.stop() };
+  // The Redis Cluster's nodes are part of C's cost, as the shared redis-server is of O's.
+  const redisNodes = (cluster.redisCluster?.nodes ?? []).map((n, i) => ({
+    name: `redis${i + 1}`,
+    pid: n.pid,
+    port: n.port,
+  }));
+  return { procs, instances: gateways, redisNodes, stop: () => cluster.stop() };
 }
 
 /** N instances of bench/server.mjs on one adapter. */
@@ -114,35 +131,40 @@ async function startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs }) {
 }
 
 /**
- * Starts system `kind` (U, A, B or O). Returns { kind, urls: one per instance, procs: the
+ * Starts system `kind` (U, A, B, O or C). Returns { kind, urls: one per instance, procs: the
  * processes that count as its cost ({ name, pid }), nodeProcs: the ones holding sockets (for
  * memory), counters(): broker deliveries and unused ones summed over instances, stop() }.
  */
 export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = {} }) {
   // Checked before starting anything: a system whose cost cannot be read in full is not run.
-  if (kind !== 'U' && !infra.redisPid) {
+  if (kind !== 'U' && kind !== 'C' && !infra.redisPid) {
     throw new Error('redis-server process not found: CPU would be incomplete');
   }
-  if (kind === 'O' && !infra.beamPid) {
+  if (ROOMCAST.has(kind) && !infra.beamPid) {
     throw new Error('RabbitMQ (beam.smp) not found: CPU would be incomplete');
   }
   const probeDir = mkdtempSync(join(tmpdir(), `roomcast-bench-probe-`));
   const id = `bench-${runId}-${kind}`;
   let started;
   try {
-    started =
-      kind === 'O'
-        ? await startRoomcast({ id, probeDir, gatewayArgs })
-        : await startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs });
+    started = ROOMCAST.has(kind)
+      ? await startRoomcast({
+          id,
+          probeDir,
+          gatewayArgs,
+          redisCluster: kind === 'C' ? REDIS_CLUSTER : undefined,
+        })
+      : await startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs });
   } catch (err) {
     rmSync(probeDir, { recursive: true, force: true });
     throw err;
   }
-  const { procs, instances } = started;
+  const { procs, instances, redisNodes = [] } = started;
 
   const costProcs = procs.map(({ name, pid }) => ({ name, pid }));
-  if (kind !== 'U') costProcs.push({ name: 'redis', pid: infra.redisPid });
-  if (kind === 'O') costProcs.push({ name: 'rabbitmq', pid: infra.beamPid });
+  if (kind === 'C') costProcs.push(...redisNodes.map(({ name, pid }) => ({ name, pid })));
+  else if (kind !== 'U') costProcs.push({ name: 'redis', pid: infra.redisPid });
+  if (ROOMCAST.has(kind)) costProcs.push({ name: 'rabbitmq', pid: infra.beamPid });
 
   return {
     kind,
@@ -161,7 +183,7 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
       let gapFilled = 0;
       let duplicatesDropped = 0;
       for (const inst of instances) {
-        if (kind === 'O') {
+        if (ROOMCAST.has(kind)) {
           const c = await readMetrics(inst.url, Object.values(ROOMCAST_COUNTERS));
           deliveries += c[ROOMCAST_COUNTERS.deliveries];
           unused += c[ROOMCAST_COUNTERS.unused];
@@ -174,6 +196,16 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
         }
       }
       return { deliveries, unused, gapFilled, duplicatesDropped };
+    },
+
+    /** used_memory of the Redis the system writes to (summed over a cluster's nodes). */
+    async redisMemory() {
+      const urls = redisNodes.length
+        ? redisNodes.map((n) => `redis://127.0.0.1:${n.port}`)
+        : [redisUrl];
+      let sum = 0;
+      for (const url of urls) sum += await redisUsedMemory(url);
+      return sum;
     },
 
     /** Full-GC memory of the socket-holding processes: [{ name, rss, heapUsed, ... }]. */

@@ -58,6 +58,8 @@ export async function startTcpProxy(
 export interface RedisServer {
   port: number;
   url: string;
+  /** The redis-server's pid while it runs (for its CPU time). */
+  pid(): number | undefined;
   stop(): Promise<void>;
   /** Starts it again, empty (nothing is kept on disk), on the same port. */
   start(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const server: RedisServer = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pid: () => child?.pid,
     async start() {
       ({ child } = spawnGroup(
         'redis-server',
