@@ -556,7 +556,7 @@ export function chart({ agg, meta, defs }) {
     .map((s, i) => {
       const lx = 20 + (i % 3) * 320;
       const ly = y + Math.floor(i / 3) * 18;
-      return `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[s]}"/><text x="${lx + 18}" y="${ly + 11}" class="g" text-anchor="start">${esc(SYSTEMS[s].label)}</text>`;
+      return `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[s]}"/><text x="${lx + 18}" y="${ly + 11}" class="lg">${esc(SYSTEMS[s].label)}</text>`;
     })
     .join('\n');
   const H = y + 12 + Math.ceil(systems.length / 3) * 18;
@@ -564,6 +564,7 @@ export function chart({ agg, meta, defs }) {
 <style>
 .t { font-size: 13px; font-weight: bold; fill: #222; }
 .g { font-size: 11px; fill: #333; text-anchor: middle; }
+.lg { font-size: 11px; fill: #333; }
 .v { font-size: 9px; fill: #333; text-anchor: middle; }
 .yl { font-size: 10px; fill: #555; text-anchor: end; }
 .ax { stroke: #999; stroke-width: 1; }
