@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { PresenceQueries } from './presence.queries';
 import { PresenceStore } from './presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis';
 import { RoomHistory, type Retention } from './room-history';
@@ -16,12 +17,11 @@ export interface PresenceStoreOptions {
 
 /**
  * A cluster client runs without an offline queue (see REDIS_CLUSTER_OPTIONS), so nothing may use
- * it before it is ready. The stores still take one Redis: presence's scripts and global keys are
- * not yet laid out for a cluster (issue 13), so on a cluster they start but most commands fail.
+ * it before it is ready.
  */
-async function ready(redis: RedisClient): Promise<Redis> {
+async function ready(redis: RedisClient): Promise<RedisClient> {
   if (redis instanceof Cluster) await redisReady(redis);
-  return redis as Redis;
+  return redis;
 }
 
 @Module({})
@@ -40,13 +40,19 @@ export class PresenceStoreModule {
             new PresenceStore(await ready(redis), options.prefix),
         },
         {
+          provide: PresenceQueries,
+          inject: [getRedisConnectionToken()],
+          useFactory: async (redis: RedisClient) =>
+            new PresenceQueries(await ready(redis), options.prefix),
+        },
+        {
           provide: RoomHistory,
           inject: [getRedisConnectionToken()],
           useFactory: async (redis: RedisClient) =>
             new RoomHistory(await ready(redis), options.prefix, options.retention),
         },
       ],
-      exports: [PresenceStore, RoomHistory],
+      exports: [PresenceStore, PresenceQueries, RoomHistory],
     };
   }
 }
