@@ -233,9 +233,10 @@ describe('guarantees against hostile clients (3 gateways)', () => {
       5000,
       'the churner gone from presence',
     );
-    // What may stay without an expiry: the live instances, removed when they go.
+    // What may stay without an expiry: the live instances, removed when they go, and the mark of
+    // the key layout.
     const named = new RedisKeys(prefix);
-    const lasting = new Set([named.instances(), named.instancesSeen()]);
+    const lasting = new Set([named.instances(), named.instancesSeen(), named.layout()]);
     const keys = await redis.keys(`${prefix}*`);
     const forever: string[] = [];
     for (const key of keys) {

@@ -1,6 +1,8 @@
 import type { User } from '@roomcast/contracts';
 import {
   groupOf,
+  LAYOUT,
+  migrateLayout,
   PresenceQueries,
   PresenceStore,
   RoomHistory,
@@ -580,6 +582,96 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         expect(await redis.exists(k.roomInstances('ghost'), k.roomUsers('ghost'))).toBe(0);
         expect(await keysMatching(`${prefix}*ghost*`)).toEqual([]);
         expect(await queries.routing()).toEqual([{ room: 'lobby', instances: ['g2'] }]);
+      });
+    });
+
+    describe('moving a deployment of layout 1 (keys without hash tags)', () => {
+      const old = (key: string) => `${prefix}${key}`;
+      const message = (seq: number, id: string) =>
+        JSON.stringify({
+          seq,
+          id,
+          room: 'kept',
+          text: id,
+          user: ann,
+          ts: Date.now(),
+          serverId: 'g',
+        });
+      /** A room with history and a clientId ack, and presence, as layout 1 wrote them. */
+      const writeLayout1 = async () => {
+        await redis.set(old('room:kept:seq'), '5000', 'PX', 60000);
+        await redis.set(old('room:kept:gen'), '4990', 'PX', 60000);
+        await redis.zadd(
+          old('room:kept:history'),
+          4999,
+          message(4999, 'a'),
+          5000,
+          message(5000, 'b'),
+        );
+        await redis.pexpire(old('room:kept:history'), 60000);
+        await redis.set(
+          old('room:kept:client:u-ann:c1'),
+          '{"id":"b","seq":5000,"ts":1}',
+          'PX',
+          60000,
+        );
+        await redis.hset(old('conns'), 's1', '{"i":"g1","u":"u-ann"}');
+        await redis.hset(old('users'), 'u-ann', 1);
+        await redis.zadd(old('rooms'), 1, 'kept');
+        await redis.hset(old('room:kept:users'), 'u-ann', 1);
+        await redis.sadd(old('inst:g1:conns'), 's1');
+      };
+
+      it("keeps each room's seq, generation, history and clientId acks, and drops old presence", async () => {
+        await writeLayout1();
+        expect(await migrateLayout(redis, prefix, 'test')).toEqual({
+          moved: 4,
+          dropped: 5,
+          ran: true,
+        });
+        expect((await log.recentMessages('kept', 10)).map((m) => m.id)).toEqual(['a', 'b']);
+        expect(await log.seqState('kept')).toEqual({ current: 5000, gen: 4990 });
+        const draft = {
+          id: 'c',
+          room: 'kept',
+          text: 'c',
+          user: ann,
+          ts: Date.now(),
+          serverId: 'g',
+        };
+        // The retry of a send acked before the upgrade is still recognised.
+        expect(await log.appendMessage({ ...draft, clientId: 'c1' })).toMatchObject({
+          duplicate: true,
+          ack: { id: 'b', seq: 5000 },
+        });
+        expect((await log.appendMessage(draft)).ack.seq).toBe(5001);
+        const left = await keysMatching(`${prefix}*`);
+        expect(left.filter((k) => !k.startsWith(`${prefix}{`))).toEqual([`${prefix}layout`]);
+        for (const key of left.filter((k) => k.includes('room:kept:')))
+          expect([key, (await redis.pttl(key)) > 0]).toEqual([key, true]);
+        expect(await redis.get(`${prefix}layout`)).toBe(LAYOUT);
+        expect(await migrateLayout(redis, prefix, 'again')).toEqual({
+          moved: 0,
+          dropped: 0,
+          ran: false,
+        });
+      });
+
+      it('lets one service move the keys while the others wait for it to finish', async () => {
+        await writeLayout1();
+        const results = await Promise.all(
+          ['a', 'b', 'c'].map((owner) => migrateLayout(redis, prefix, owner)),
+        );
+        expect(results.filter((r) => r.ran)).toEqual([{ moved: 4, dropped: 5, ran: true }]);
+        // Each waiting service returns only once the keys are moved.
+        expect(await log.seqState('kept')).toEqual({ current: 5000, gen: 4990 });
+      });
+
+      it('gives up with one line when another service holds the lock too long', async () => {
+        await redis.set(`${prefix}migration-lock`, 'stuck', 'PX', 5000);
+        await expect(migrateLayout(redis, prefix, 'me', undefined, 500)).rejects.toThrow(
+          `the Redis keys under ${prefix} were not moved to layout ${LAYOUT} within 500 ms (another service holds ${prefix}migration-lock)`,
+        );
       });
     });
 

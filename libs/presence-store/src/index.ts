@@ -4,3 +4,4 @@ export * from './presence.queries';
 export * from './room-history';
 export * from './redis';
 export * from './presence-store.module';
+export * from './migration';

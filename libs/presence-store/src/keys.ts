@@ -52,7 +52,8 @@ export class RedisKeys {
 
   /** The hash-tagged start of every key of a group. */
   group = (n: number) => `${this.prefix}{${TAGS[n]}}`;
-  private room = (room: string) => `${this.group(groupOf(room))}room:${room}:`;
+  /** The start of every key of a room (keys.ts's room keys end it with their kind). */
+  room = (room: string) => `${this.group(groupOf(room))}room:${room}:`;
   private inst = (instanceId: string) => `${this.prefix}{i:${instanceId}}`;
 
   // --- an instance ({i:<instance>}) ---
@@ -116,6 +117,8 @@ export class RedisKeys {
   sweepLock = () => `${this.prefix}sweep-lock`;
   /** STRING a lock so only one presence replica checks gateway queues at a time */
   queueWatchLock = () => `${this.prefix}queue-watch-lock`;
-  /** STRING a lock so only one presence replica moves keys of the layout before this one */
+  /** STRING a lock so that one service moves the keys of the layout before this one */
   migrationLock = () => `${this.prefix}migration-lock`;
+  /** STRING the layout version the keys are in (absent: none yet, or the layout before 2) */
+  layout = () => `${this.prefix}layout`;
 }
