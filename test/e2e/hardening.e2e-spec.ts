@@ -11,7 +11,7 @@ import {
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore, RedisKeys } from '@roomcast/presence-store';
 import Redis from 'ioredis';
 import { readFileSync } from 'node:fs';
 
@@ -75,7 +75,7 @@ describe('guarantees against hostile clients (3 gateways)', () => {
       await waitFor(() => received(c, 'surrogate').length === 3, 3000, 'three messages');
       expect(received(c, 'surrogate')).toEqual(['after 1', 'after 2', 'emoji \u{1F600} whole']);
     }
-    const history = `${cluster.env.REDIS_PREFIX}room:surrogate:history`;
+    const history = new RedisKeys(cluster.env.REDIS_PREFIX).roomHistory('surrogate');
     expect(await redis.pttl(history)).toBeGreaterThan(0);
   });
 
@@ -227,13 +227,16 @@ describe('guarantees against hostile clients (3 gateways)', () => {
     }
     churner.close();
     const prefix = cluster.env.REDIS_PREFIX;
+    const queries = new PresenceQueries(redis, prefix);
     await waitFor(
-      async () => (await redis.hlen(`${prefix}conns`)) === 0,
+      async () => (await queries.clusterStats()).connections === 0,
       5000,
       'the churner gone from presence',
     );
-    // What may stay without an expiry: the live instances, removed when they go.
-    const lasting = new Set([`${prefix}instances`, `${prefix}instances-seen`]);
+    // What may stay without an expiry: the live instances, removed when they go, and the mark of
+    // the key layout.
+    const named = new RedisKeys(prefix);
+    const lasting = new Set([named.instances(), named.instancesSeen(), named.layout()]);
     const keys = await redis.keys(`${prefix}*`);
     const forever: string[] = [];
     for (const key of keys) {
@@ -260,7 +263,8 @@ describe('guarantees against hostile clients (3 gateways)', () => {
     // Presence loses Bob's connection without the gateway knowing (events lost in an outage,
     // or a sync request whose reply timed out).
     const store = new PresenceStore(redis, cluster.env.REDIS_PREFIX);
-    await store.disconnect(bob.socket.id!);
+    // client(2, ...) connects through gateways[2].
+    await store.disconnect(cluster.gatewayId(2), bob.socket.id!);
     expect(await users()).toBe(1);
     const lostAt = Date.now();
     await waitFor(async () => (await users()) === 2, 10000, 'Bob back in presence', 200);

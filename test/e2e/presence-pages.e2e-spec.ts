@@ -281,8 +281,9 @@ describe('member pages and the routing map (3 gateways, 1,000 members)', () => {
     });
     try {
       await store.connect(instance, 'ops-socket', { id: 'u-ops', name: 'Ops' });
-      await store.join('ops-socket', 'private-ops');
-      await store.join('ops-socket', 'lobby');
+      const ops = { id: 'u-ops', name: 'Ops' };
+      await store.join(instance, 'ops-socket', ops, 'private-ops');
+      await store.join(instance, 'ops-socket', ops, 'lobby');
       expect(await getJson<RoutingBody>('/stats/routing')).toEqual({
         rooms: [{ room: 'lobby', instances: [instance] }],
       });

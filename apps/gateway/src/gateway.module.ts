@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceStore, PresenceStoreModule, RoomHistory } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStoreModule, RoomHistory } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
 import { Handshake } from './chat/handshake';
 import { EventLimiter, SendLimiter } from './chat/rate-limits';
@@ -80,8 +80,8 @@ export class GatewayModule {
         },
         {
           provide: READINESS_CHECKS,
-          inject: [PresenceStore, AmqpTopicClient],
-          useFactory: (store: PresenceStore, broker: AmqpTopicClient): ReadinessCheck[] => [
+          inject: [PresenceQueries, AmqpTopicClient],
+          useFactory: (store: PresenceQueries, broker: AmqpTopicClient): ReadinessCheck[] => [
             { name: 'redis', check: () => store.ping() },
             { name: 'rabbitmq', check: () => broker.isConnected && server.isConnected },
           ],

@@ -40,19 +40,19 @@ export class PresenceController {
 
   @MessagePattern(PresenceEvent.Join)
   async onJoin(@Payload() e: JoinEvent): Promise<null> {
-    await this.presence.join(e.socketId, e.room, { instanceId: e.instanceId, user: e.user });
+    await this.presence.join(e.instanceId, e.socketId, e.user, e.room);
     return this.applied(PresenceEvent.Join);
   }
 
   @MessagePattern(PresenceEvent.Leave)
   async onLeave(@Payload() e: RoomEvent): Promise<null> {
-    await this.presence.leave(e.socketId, e.room);
+    await this.presence.leave(e.instanceId, e.socketId, e.room);
     return this.applied(PresenceEvent.Leave);
   }
 
   @MessagePattern(PresenceEvent.Disconnect)
   async onDisconnect(@Payload() e: DisconnectEvent): Promise<null> {
-    await this.presence.disconnect(e.socketId);
+    await this.presence.disconnect(e.instanceId, e.socketId);
     return this.applied(PresenceEvent.Disconnect);
   }
 

@@ -1,4 +1,4 @@
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore } from '@roomcast/presence-store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { MemoryPresenceOutbox } from './outbox';
@@ -14,6 +14,7 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
   let outbox: MemoryPresenceOutbox;
   let presence: PresenceService;
   let store: PresenceStore;
+  let queries: PresenceQueries;
 
   beforeAll(async () => {
     await requireServices('redis');
@@ -23,6 +24,7 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
   beforeEach(() => {
     prefix = `${runPrefix('presvc')}-${Math.random().toString(36).slice(2, 6)}:`;
     store = new PresenceStore(redis, prefix);
+    queries = new PresenceQueries(redis, prefix);
     outbox = new MemoryPresenceOutbox();
     presence = new PresenceService(store, outbox);
   });
@@ -41,10 +43,10 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
   it("tells a room of a user's first join and last leave, not of a second tab", async () => {
     await presence.connect('g1', 's1', ann);
     await presence.connect('g1', 's2', ann);
-    await presence.join('s1', 'r');
-    await presence.join('s2', 'r');
-    await presence.leave('s1', 'r');
-    await presence.disconnect('s2');
+    await presence.join('g1', 's1', ann, 'r');
+    await presence.join('g1', 's2', ann, 'r');
+    await presence.leave('g1', 's1', 'r');
+    await presence.disconnect('g1', 's2');
     expect(outbox.notices).toEqual([
       { room: 'r', event: 'join', user: ann },
       { room: 'r', event: 'leave', user: ann },
@@ -55,12 +57,12 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     await presence.connect('g1', 's1', ann);
     await presence.removeInstance('g1', 'swept during an outage');
     outbox.notices.length = 0;
-    await presence.join('s1', 'r', { instanceId: 'g1', user: ann });
-    expect((await store.members('r')).members).toEqual([ann]);
+    await presence.join('g1', 's1', ann, 'r');
+    expect((await queries.members('r')).members).toEqual([ann]);
     expect(await presence.counts('g1')).toEqual({ connections: 1, memberships: 1 });
     expect(outbox.notices).toEqual([{ room: 'r', event: 'join', user: ann }]);
     // The same join again changes nothing and tells nobody.
-    await presence.join('s1', 'r', { instanceId: 'g1', user: ann });
+    await presence.join('g1', 's1', ann, 'r');
     expect(await presence.counts('g1')).toEqual({ connections: 1, memberships: 1 });
     expect(outbox.notices).toHaveLength(1);
   });
@@ -68,17 +70,17 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
   it("makes presence match an instance's own account in one sync", async () => {
     await beat();
     await presence.connect('g1', 's-gone', bob);
-    await presence.join('s-gone', 'r');
+    await presence.join('g1', 's-gone', bob, 'r');
     await presence.connect('g1', 's1', ann);
-    await presence.join('s1', 'old');
+    await presence.join('g1', 's1', ann, 'old');
     outbox.notices.length = 0;
     await presence.sync({
       instanceId: 'g1',
       startedAt: 1,
       sockets: [{ socketId: 's1', user: ann, rooms: ['r', 'new'] }],
     });
-    expect((await store.members('r')).members).toEqual([ann]);
-    expect((await store.members('old')).members).toEqual([]);
+    expect((await queries.members('r')).members).toEqual([ann]);
+    expect((await queries.members('old')).members).toEqual([]);
     expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 2 });
     expect(outbox.notices).toEqual(
       expect.arrayContaining([
@@ -93,10 +95,10 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
 
   it('removes a dead instance and tells each room its users left', async () => {
     await presence.connect('dead', 's1', ann);
-    await presence.join('s1', 'r');
+    await presence.join('dead', 's1', ann, 'r');
     outbox.notices.length = 0;
     await presence.removeInstance('dead', 'test');
     expect(outbox.notices).toEqual([{ room: 'r', event: 'leave', user: ann }]);
-    expect((await store.clusterStats()).connections).toBe(0);
+    expect((await queries.clusterStats()).connections).toBe(0);
   });
 });

@@ -18,26 +18,22 @@ export class PresenceService {
   }
 
   /**
-   * With `as`, the connection is recorded first if presence lost it (swept while the gateway's
-   * link was down, Redis restarted empty): a join presence confirms is always applied.
+   * A join carries its user, so the connection is recorded first if presence lost it (swept
+   * while the gateway's link was down, Redis restarted empty): a join presence confirms is
+   * always applied.
    */
-  async join(
-    socketId: string,
-    room: string,
-    as?: { instanceId: string; user: User },
-  ): Promise<void> {
-    if (as) await this.store.connect(as.instanceId, socketId, as.user);
-    const user = await this.store.join(socketId, room);
-    if (user) await this.announce(room, 'join', user);
+  async join(instanceId: string, socketId: string, user: User, room: string): Promise<void> {
+    const joined = await this.store.join(instanceId, socketId, user, room);
+    if (joined) await this.announce(room, 'join', joined);
   }
 
-  async leave(socketId: string, room: string): Promise<void> {
-    const user = await this.store.leave(socketId, room);
+  async leave(instanceId: string, socketId: string, room: string): Promise<void> {
+    const user = await this.store.leave(instanceId, socketId, room);
     if (user) await this.announce(room, 'leave', user);
   }
 
-  async disconnect(socketId: string): Promise<void> {
-    await this.announceDepartures(await this.store.disconnect(socketId));
+  async disconnect(instanceId: string, socketId: string): Promise<void> {
+    await this.announceDepartures(await this.store.disconnect(instanceId, socketId));
   }
 
   /** Liveness: the instance's record and last-seen time, which the sweeper reads. */
@@ -51,23 +47,17 @@ export class PresenceService {
   }
 
   /**
-   * Makes Redis match an instance's own account of its sockets: drops connections it no longer
-   * has, adds the ones presence missed, and fixes each socket's rooms. Notices go out only for
-   * real changes, since every step is idempotent.
+   * Makes Redis match an instance's own account of its sockets: the instance's share of every
+   * room and user count is replaced by what it says, which also repairs whatever a change cut
+   * short left behind. Notices go out for the users who really arrived in or left a room.
    */
   async sync(e: SyncEvent): Promise<void> {
-    const live = new Map(e.sockets.map((s) => [s.socketId, s]));
-    for (const socketId of await this.store.instanceConnections(e.instanceId)) {
-      if (!live.has(socketId)) await this.disconnect(socketId);
-    }
-    for (const s of e.sockets) {
-      await this.store.connect(e.instanceId, s.socketId, s.user);
-      const held = new Set(await this.store.connectionRooms(s.socketId));
-      for (const room of held) if (!s.rooms.includes(room)) await this.leave(s.socketId, room);
-      for (const room of s.rooms) if (!held.has(room)) await this.join(s.socketId, room);
-    }
+    const { joined, left } = await this.store.setInstance(e.instanceId, e.sockets);
     await this.store.heartbeat(e.instanceId, e.startedAt);
-    await this.store.recountInstanceRooms(e.instanceId);
+    await Promise.all([
+      ...joined.map((d) => this.announce(d.room, 'join', d.user)),
+      this.announceDepartures(left),
+    ]);
     this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
 

@@ -1,7 +1,7 @@
 import { AmqpQueueProbe, openConnection } from '@roomcast/amqp-transport';
 import { loadConfig } from '@roomcast/config';
 import { gatewayQueueName } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore } from '@roomcast/presence-store';
 import { AMQP_URL, REDIS_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import Redis from 'ioredis';
@@ -57,7 +57,7 @@ describe('QueueWatch (real RabbitMQ and Redis)', () => {
     });
     await presence.heartbeat({ instanceId: 'g1', startedAt: 1 });
     await presence.connect('g1', 's1', ann);
-    await presence.join('s1', 'r');
+    await presence.join('g1', 's1', ann, 'r');
     outbox.notices.length = 0;
   });
 
@@ -91,7 +91,7 @@ describe('QueueWatch (real RabbitMQ and Redis)', () => {
     const ms = Date.now() - closedAt;
     expect(ms).toBeLessThan(1000);
     expect(await store.knownInstances()).toEqual([]);
-    expect((await store.clusterStats()).connections).toBe(0);
+    expect((await new PresenceQueries(redis, `${prefix}:`).clusterStats()).connections).toBe(0);
     expect(outbox.notices).toEqual([{ room: 'r', event: 'leave', user: ann }]);
   });
 

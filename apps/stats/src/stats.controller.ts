@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { isPrivateRoom } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries } from '@roomcast/presence-store';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
 
@@ -10,7 +10,7 @@ export class StatsController {
   private readonly includePrivate: boolean;
 
   constructor(
-    private readonly store: PresenceStore,
+    private readonly store: PresenceQueries,
     @Inject(STATS_CONFIG) config: StatsEnv,
   ) {
     this.includePrivate = Boolean(config.STATS_TOKEN);

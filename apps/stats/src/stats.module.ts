@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStoreModule } from '@roomcast/presence-store';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { StatsTokenGuard } from './stats-token.guard';
 import { APP_GUARD } from '@nestjs/core';
@@ -25,8 +25,8 @@ export class StatsModule {
         { provide: APP_GUARD, useClass: StatsTokenGuard },
         {
           provide: READINESS_CHECKS,
-          inject: [PresenceStore],
-          useFactory: (store: PresenceStore): ReadinessCheck[] => [
+          inject: [PresenceQueries],
+          useFactory: (store: PresenceQueries): ReadinessCheck[] => [
             { name: 'redis', check: () => store.ping() },
           ],
         },

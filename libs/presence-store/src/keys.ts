@@ -1,54 +1,124 @@
+import calculateSlot from 'cluster-key-slot';
+
 /**
- * The Redis key layout, in one place. Lua scripts receive the prefix and build the same names
- * (see scripts.ts); these builders are for the reads done from TypeScript.
+ * How many slot groups share the cluster-wide state: each room and each user belongs to one
+ * group, and a group's keys share one hash tag, so one script can update a room together with
+ * the ranking of its group. Reads of cluster-wide figures (online users, room count, the
+ * ranking, the routing map) visit every group: O(GROUPS) commands, batched per node. The number
+ * is fixed: a room's keys are named after its group, so changing it would move every room.
+ */
+export const GROUPS = 64;
+const SLOTS = 16384;
+
+/**
+ * tags[n] is a short hash tag whose slot lies in the n-th 1/GROUPS of the slot space, so the
+ * groups spread evenly over any split of the slots between masters (Redis Cluster gives each
+ * master a contiguous range).
+ */
+const TAGS: readonly string[] = Array.from({ length: GROUPS }, (_, n) => {
+  const width = SLOTS / GROUPS;
+  for (let k = 0; ; k++) {
+    const tag = `g${n}.${k}`;
+    if (Math.floor(calculateSlot(tag) / width) === n) return tag;
+  }
+});
+
+/** The group of a room name or a user id. */
+export function groupOf(name: string): number {
+  return calculateSlot(name) % GROUPS;
+}
+
+/**
+ * The Redis key layout, in one place: every key name is built here and passed to the Lua scripts
+ * in KEYS; no script builds a name. Each script touches one hash slot:
+ *
+ * - `{i:<instance>}` an instance's connections and its per-room counts (connect, join, leave,
+ *   disconnect of its sockets; the presence check);
+ * - `{<group tag>}` a group's rooms (a room's seq, history, clientId keys, members, names and
+ *   per-instance counts, and the group's ranking) and a group's users (connection counts);
+ * - `{instances}` the instances' heartbeat records.
+ *
+ * Every figure derived from several instances (a room's users, a group's online users) sits
+ * beside each instance's share of it in the same slot (`room:<r>:inst:<i>`,
+ * `inst:<i>:users`, `inst:<i>:rooms`), so one instance's contribution can be replaced exactly
+ * with one script per group: a sync, or the removal of a dead instance, repairs whatever a
+ * half-done change left behind. Room names match ^[A-Za-z0-9_-]{1,64}$ and REDIS_PREFIX has no
+ * braces, so names cannot collide and the first `{...}` of a key is always its tag.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
-  /** HASH socketId -> {"i": instanceId, "u": userId} */
-  conns = () => `${this.prefix}conns`;
-  /** HASH userId -> live connection count (its length is the online user count) */
-  users = () => `${this.prefix}users`;
-  /** HASH userId -> display name */
-  names = () => `${this.prefix}names`;
-  /** HASH instanceId -> JSON {startedAt, lastSeenAt} from the latest heartbeat */
-  instances = () => `${this.prefix}instances`;
-  /** ZSET instanceId scored by last heartbeat (ms), read by the sweeper */
-  instancesSeen = () => `${this.prefix}instances-seen`;
-  /** SET socketIds connected through an instance */
-  instanceConns = (instanceId: string) => `${this.prefix}inst:${instanceId}:conns`;
+  constructor(readonly prefix: string) {
+    if (/[{}]/.test(prefix)) throw new Error(`a Redis prefix may not contain braces: ${prefix}`);
+  }
+
+  /** The hash-tagged start of every key of a group. */
+  group = (n: number) => `${this.prefix}{${TAGS[n]}}`;
+  /** The start of every key of a room (keys.ts's room keys end it with their kind). */
+  room = (room: string) => `${this.group(groupOf(room))}room:${room}:`;
+  private inst = (instanceId: string) => `${this.prefix}{i:${instanceId}}`;
+
+  // --- an instance ({i:<instance>}) ---
+  /** HASH socketId -> JSON {u: userId, n: name, r: [rooms]}: the instance's connections */
+  instanceConns = (instanceId: string) => `${this.inst(instanceId)}conns`;
   /**
    * HASH room -> the instance's connections in that room (its length is the instance's room
-   * count, exact the moment a join or leave script ran; gone when the instance serves no room)
+   * count; its values sum to its memberships)
    */
-  instanceRooms = (instanceId: string) => `${this.prefix}inst:${instanceId}:rooms`;
-  /** SET rooms a connection has joined */
-  connRooms = (socketId: string) => `${this.prefix}conn:${socketId}:rooms`;
-  /** ZSET room scored by its distinct member count */
-  rooms = () => `${this.prefix}rooms`;
-  /** ZSET private room scored by its distinct member count (kept apart from `rooms`) */
-  privateRooms = () => `${this.prefix}private-rooms`;
-  /** HASH room -> connection count */
-  roomConns = () => `${this.prefix}room-conns`;
-  /** HASH userId -> connections of that user in the room */
-  roomUsers = (room: string) => `${this.prefix}room:${room}:users`;
+  instanceRooms = (instanceId: string) => `${this.inst(instanceId)}rooms`;
+
+  // --- a group ({<tag>}) ---
+  /** HASH userId -> live connections, for the users of the group (its length: online users) */
+  groupUsers = (n: number) => `${this.group(n)}users`;
+  /** HASH userId -> the instance's connections of that user, for the users of the group */
+  groupInstanceUsers = (n: number, instanceId: string) =>
+    `${this.group(n)}inst:${instanceId}:users`;
+  /** SET the group's rooms where the instance has a connection */
+  groupInstanceRooms = (n: number, instanceId: string) =>
+    `${this.group(n)}inst:${instanceId}:rooms`;
+  /** ZSET the group's public rooms scored by distinct users */
+  groupRanking = (n: number) => `${this.group(n)}rooms`;
+  /** ZSET the group's private rooms scored by distinct users (kept apart from the public) */
+  groupPrivateRanking = (n: number) => `${this.group(n)}private-rooms`;
+  /** The ranking a room belongs in. */
+  rankingOf = (room: string) =>
+    room.startsWith('private-')
+      ? this.groupPrivateRanking(groupOf(room))
+      : this.groupRanking(groupOf(room));
+
+  // --- a room (its group's tag) ---
+  /** HASH userId -> connections of that user in the room (its length: the room's users) */
+  roomUsers = (room: string) => `${this.room(room)}users`;
   /**
    * ZSET userId, every score 0: the same users as `roomUsers`, in lexicographic order, so a page
    * of members is one ZRANGEBYLEX from the last id of the page before (O(log n + page))
    */
-  roomMembers = (room: string) => `${this.prefix}room:${room}:members`;
+  roomMembers = (room: string) => `${this.room(room)}members`;
+  /** HASH userId -> display name, for the room's users */
+  roomNames = (room: string) => `${this.room(room)}names`;
   /** HASH instanceId -> that instance's connections in the room (its keys: who serves the room) */
-  roomInstances = (room: string) => `${this.prefix}room:${room}:insts`;
+  roomInstances = (room: string) => `${this.room(room)}insts`;
+  /** HASH userId -> that user's connections in the room through one instance */
+  roomInstanceUsers = (room: string, instanceId: string) => `${this.room(room)}inst:${instanceId}`;
   /** STRING the room's last assigned seq (expires with the history) */
-  roomSeq = (room: string) => `${this.prefix}room:${room}:seq`;
+  roomSeq = (room: string) => `${this.room(room)}seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */
-  roomGen = (room: string) => `${this.prefix}room:${room}:gen`;
+  roomGen = (room: string) => `${this.room(room)}gen`;
   /** ZSET message JSON scored by seq */
-  roomHistory = (room: string) => `${this.prefix}room:${room}:history`;
+  roomHistory = (room: string) => `${this.room(room)}history`;
   /** STRING the ack of a send with a clientId, for safe retries */
   roomClient = (room: string, userId: string, clientId: string) =>
-    `${this.prefix}room:${room}:client:${userId}:${clientId}`;
+    `${this.room(room)}client:${userId}:${clientId}`;
+
+  // --- instances ({instances}) and locks ---
+  /** HASH instanceId -> JSON {startedAt, lastSeenAt} from the latest heartbeat */
+  instances = () => `${this.prefix}{instances}record`;
+  /** ZSET instanceId scored by last heartbeat (ms), read by the sweeper */
+  instancesSeen = () => `${this.prefix}{instances}seen`;
   /** STRING a lock so only one presence replica sweeps at a time */
   sweepLock = () => `${this.prefix}sweep-lock`;
   /** STRING a lock so only one presence replica checks gateway queues at a time */
   queueWatchLock = () => `${this.prefix}queue-watch-lock`;
+  /** STRING a lock so that one service moves the keys of the layout before this one */
+  migrationLock = () => `${this.prefix}migration-lock`;
+  /** STRING the layout version the keys are in (absent: none yet, or the layout before 2) */
+  layout = () => `${this.prefix}layout`;
 }

@@ -1,6 +1,9 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { migrateLayout } from './migration';
+import { PresenceQueries } from './presence.queries';
 import { PresenceStore } from './presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis';
 import { RoomHistory, type Retention } from './room-history';
@@ -14,39 +17,53 @@ export interface PresenceStoreOptions {
   retention?: Retention;
 }
 
-/**
- * A cluster client runs without an offline queue (see REDIS_CLUSTER_OPTIONS), so nothing may use
- * it before it is ready. The stores still take one Redis: presence's scripts and global keys are
- * not yet laid out for a cluster (issue 13), so on a cluster they start but most commands fail.
- */
-async function ready(redis: RedisClient): Promise<Redis> {
-  if (redis instanceof Cluster) await redisReady(redis);
-  return redis as Redis;
-}
+/** The Redis client once it is ready and its keys are in this version's layout. */
+const STORE_CLIENT = Symbol('STORE_CLIENT');
 
+/**
+ * The services' Redis store: presence (writes), its queries and room history over one client.
+ * Before any of them is handed out the client is ready (a cluster client runs without an offline
+ * queue, see REDIS_CLUSTER_OPTIONS) and the keys are in this version's layout (migration.ts).
+ */
 @Module({})
 export class PresenceStoreModule {
   static forRoot(options: PresenceStoreOptions): DynamicModule {
     const connection = redisConnectionOptions({ url: options.url, cluster: options.cluster });
+    const logger = new Logger('RedisLayout');
     return {
       module: PresenceStoreModule,
       global: true,
       imports: [RedisModule.forRoot(connection)],
       providers: [
         {
-          provide: PresenceStore,
+          provide: STORE_CLIENT,
           inject: [getRedisConnectionToken()],
-          useFactory: async (redis: RedisClient) =>
-            new PresenceStore(await ready(redis), options.prefix),
+          useFactory: async (redis: RedisClient) => {
+            if (redis instanceof Cluster) await redisReady(redis);
+            await migrateLayout(redis, options.prefix, `${hostname()}-${process.pid}`, (m) =>
+              logger.log(m),
+            );
+            return redis;
+          },
+        },
+        {
+          provide: PresenceStore,
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) => new PresenceStore(redis, options.prefix),
+        },
+        {
+          provide: PresenceQueries,
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) => new PresenceQueries(redis, options.prefix),
         },
         {
           provide: RoomHistory,
-          inject: [getRedisConnectionToken()],
-          useFactory: async (redis: RedisClient) =>
-            new RoomHistory(await ready(redis), options.prefix, options.retention),
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) =>
+            new RoomHistory(redis, options.prefix, options.retention),
         },
       ],
-      exports: [PresenceStore, RoomHistory],
+      exports: [PresenceStore, PresenceQueries, RoomHistory],
     };
   }
 }

@@ -1,7 +1,6 @@
 import type { User } from '@roomcast/contracts';
-import type { ChainableCommander } from 'ioredis';
-import type Redis from 'ioredis';
-import { RedisKeys } from './keys';
+import { GROUPS, groupOf, RedisKeys } from './keys';
+import type { RedisClient } from './redis';
 import { ScriptRunner, type Reply } from './script-runner';
 import * as scripts from './scripts';
 
@@ -10,99 +9,170 @@ export interface RoomDeparture {
   user: User;
 }
 
-export interface InstanceStats {
-  id: string;
-  connections: number;
-  rooms: number;
-  startedAt: number;
-  lastSeenAt: number;
+/** What replacing an instance's share changed: users who arrived in a room or left it for good. */
+export interface RoomChanges {
+  joined: RoomDeparture[];
+  left: RoomDeparture[];
 }
 
-export interface ClusterStats {
-  online: number;
-  connections: number;
-  rooms: number;
-  instances: InstanceStats[];
+/** One socket as its gateway accounts for it (a sync). */
+export interface SocketState {
+  socketId: string;
+  user: User;
+  rooms: string[];
 }
 
-export interface RoomStats {
-  room: string;
-  users: number;
-  connections: number;
+/** A connection as the instance's side holds it. */
+interface StoredConn {
+  u: string;
+  n: string;
+  r: string[];
 }
 
-/** The gateway instances bound to a room's routing key. */
-export interface RoomRoute {
-  room: string;
-  /** Instance ids, sorted. */
-  instances: string[];
+/** An instance's share of one group, as group-set-instance takes it. */
+interface GroupShare {
+  u: Record<string, number>;
+  r: Record<string, Record<string, number>>;
+  n: Record<string, string>;
 }
 
-export interface PageQuery {
-  /** The `next` of the page before. */
-  cursor?: string;
-  limit?: number;
-  /** A user to look for in the whole room (the answer is `hasUser`). */
-  user?: string;
-}
-
-export interface MemberPage {
-  members: User[];
-  /** The room's number of users. */
-  count: number;
-  /** The cursor of the following page; absent on the last page. */
-  next?: string;
-  /** Whether `user` of the query is a member (false when none was asked for). */
-  hasUser: boolean;
-}
+const counts = () => Object.create(null) as Record<string, number>;
 
 /**
- * The one owner of roomcast's Redis layout: presence (who is online, where) and room history.
- * Every write is a single Lua script, so it is atomic across gateways and presence replicas.
+ * Presence: who is connected through which instance, and who is in which room. Each change is a
+ * few scripts, each atomic on one slot (keys.ts): the instance's side first when it adds (a join
+ * records the room on the connection, then on the room), last when it removes (the room forgets
+ * the user, then the connection its room), so the instance's side names at least every room the
+ * instance touches. What a change cut short leaves behind, the next sync of the instance (or its
+ * removal) replaces, since every total sits beside each instance's share of it.
  */
 export class PresenceStore {
   readonly keys: RedisKeys;
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
   }
 
+  /** Records a connection; returns false when presence already had it. */
   async connect(
     instanceId: string,
     socketId: string,
     user: User,
     now = Date.now(),
   ): Promise<boolean> {
-    const r = await this.run(scripts.CONNECT, socketId, instanceId, user.id, user.name, now);
-    return r === 1;
+    const conns = this.keys.instanceConns(instanceId);
+    const stored: StoredConn = { u: user.id, n: user.name, r: [] };
+    const [created, held] = (await execAll(
+      this.redis.multi().hsetnx(conns, socketId, JSON.stringify(stored)).hlen(conns),
+    )) as [number, number];
+    if (created === 1) await this.connected(instanceId, user.id, held === 1, now);
+    return created === 1;
   }
 
-  /** Returns the user when this connection made it a new member of the room. */
-  async join(socketId: string, room: string): Promise<User | null> {
-    return toUser(await this.run(scripts.JOIN, socketId, room));
+  /**
+   * Adds a connection to a room, recording the connection first if presence lacks it (swept,
+   * Redis emptied). Returns the user when this connection made it a new member of the room.
+   */
+  async join(instanceId: string, socketId: string, user: User, room: string): Promise<User | null> {
+    const [created, added] = (await this.scripts.run(
+      scripts.CONN_JOIN,
+      [this.keys.instanceConns(instanceId), this.keys.instanceRooms(instanceId)],
+      [socketId, user.id, user.name, room],
+    )) as [number, number];
+    const [, joined] = await Promise.all([
+      created === 1 ? this.connected(instanceId, user.id, true) : undefined,
+      added === 1 ? this.roomScript(scripts.ROOM_JOIN, instanceId, room, user.id, user.name) : null,
+    ]);
+    return toUser(joined ?? null);
   }
 
-  /** Returns the user when this was its last connection in the room. */
-  async leave(socketId: string, room: string): Promise<User | null> {
-    return toUser(await this.run(scripts.LEAVE, socketId, room));
+  /** Takes a connection out of a room; returns the user when it was its last one there. */
+  async leave(instanceId: string, socketId: string, room: string): Promise<User | null> {
+    const conn = await this.storedConn(instanceId, socketId);
+    if (!conn?.r.includes(room)) return null;
+    const left = await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, conn.u);
+    await this.scripts.run(scripts.CONN_LEAVE, this.instanceKeys(instanceId), [socketId, room]);
+    return toUser(left);
   }
 
-  async disconnect(socketId: string): Promise<RoomDeparture[]> {
-    return toDepartures(await this.run(scripts.DISCONNECT, socketId));
+  /** Forgets a connection; returns the rooms its user left for good. */
+  async disconnect(instanceId: string, socketId: string): Promise<RoomDeparture[]> {
+    const conn = await this.storedConn(instanceId, socketId);
+    if (!conn) return [];
+    const [left] = await Promise.all([
+      Promise.all(
+        conn.r.map((room) => this.roomScript(scripts.ROOM_LEAVE, instanceId, room, conn.u)),
+      ),
+      this.countUser(instanceId, conn.u, -1),
+    ]);
+    await this.scripts.run(scripts.CONN_CLOSE, this.instanceKeys(instanceId), [socketId]);
+    return left.flatMap((r, i) => {
+      const user = toUser(r);
+      return user ? [{ room: conn.r[i], user }] : [];
+    });
+  }
+
+  /**
+   * Makes presence hold exactly `sockets` for an instance (its gateway's own account): its side
+   * is rewritten, and its share of every group replaced, the totals following. Returns who
+   * arrived in or left a room through it, for the notices.
+   */
+  async setInstance(instanceId: string, sockets: SocketState[]): Promise<RoomChanges> {
+    const shares = Array.from({ length: GROUPS }, (): GroupShare => ({
+      u: counts(),
+      r: Object.create(null) as GroupShare['r'],
+      n: Object.create(null) as GroupShare['n'],
+    }));
+    const roomCounts = counts();
+    for (const s of sockets) {
+      const us = shares[groupOf(s.user.id)];
+      us.u[s.user.id] = (us.u[s.user.id] ?? 0) + 1;
+      for (const room of new Set(s.rooms)) {
+        const rs = shares[groupOf(room)];
+        const users = (rs.r[room] ??= counts());
+        users[s.user.id] = (users[s.user.id] ?? 0) + 1;
+        rs.n[s.user.id] = s.user.name;
+        roomCounts[room] = (roomCounts[room] ?? 0) + 1;
+      }
+    }
+    await this.writeInstanceSide(instanceId, sockets, roomCounts);
+    const changes: RoomChanges = { joined: [], left: [] };
+    await Promise.all(
+      shares.map(async (share, group) => {
+        const flat = await this.setGroupShare(instanceId, group, share);
+        for (let i = 0; i + 3 < flat.length; i += 4) {
+          const change = { room: String(flat[i + 1]), user: toUser([flat[i + 2], flat[i + 3]])! };
+          (flat[i] === 'j' ? changes.joined : changes.left).push(change);
+        }
+      }),
+    );
+    return changes;
+  }
+
+  /** Forgets an instance and every connection it had: a goodbye, or a crash found by a check. */
+  async removeInstance(instanceId: string): Promise<RoomDeparture[]> {
+    const { left } = await this.setInstance(instanceId, []);
+    await this.redis
+      .multi()
+      .hdel(this.keys.instances(), instanceId)
+      .zrem(this.keys.instancesSeen(), instanceId)
+      .exec();
+    return left;
   }
 
   /** Records a heartbeat: the instance's record and its last-seen time, read by the sweeper. */
   async heartbeat(instanceId: string, startedAt: number, now = Date.now()): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now }))
-      .zadd(this.keys.instancesSeen(), now, instanceId)
-      .exec();
+    await execAll(
+      this.redis
+        .multi()
+        .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now }))
+        .zadd(this.keys.instancesSeen(), now, instanceId),
+    );
   }
 
   /**
@@ -110,31 +180,13 @@ export class PresenceStore {
    * connections, and its memberships (the sum of its per-room connection counts).
    */
   async instanceCounts(instanceId: string): Promise<{ connections: number; memberships: number }> {
-    const [connections, perRoom] = await Promise.all([
-      this.redis.scard(this.keys.instanceConns(instanceId)),
-      this.redis.hvals(this.keys.instanceRooms(instanceId)),
-    ]);
+    const [connections, perRoom] = (await execAll(
+      this.redis
+        .multi()
+        .hlen(this.keys.instanceConns(instanceId))
+        .hvals(this.keys.instanceRooms(instanceId)),
+    )) as [number, string[]];
     return { connections, memberships: perRoom.reduce((sum, n) => sum + Number(n), 0) };
-  }
-
-  /** Rebuilds an instance's room counts from its connections' rooms; returns its memberships. */
-  async recountInstanceRooms(instanceId: string): Promise<number> {
-    return Number(await this.run(scripts.RECOUNT_INSTANCE_ROOMS, instanceId));
-  }
-
-  /** The socket ids presence holds for an instance. */
-  instanceConnections(instanceId: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.instanceConns(instanceId));
-  }
-
-  /** The rooms presence holds for a connection. */
-  connectionRooms(socketId: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.connRooms(socketId));
-  }
-
-  /** Forgets an instance and every connection it had: a goodbye, or a crash found by the sweeper. */
-  async removeInstance(instanceId: string): Promise<RoomDeparture[]> {
-    return toDepartures(await this.run(scripts.REMOVE_INSTANCE, instanceId));
   }
 
   /** Instances whose last heartbeat is older than `before` (ms since the epoch). */
@@ -142,7 +194,7 @@ export class PresenceStore {
     return this.redis.zrangebyscore(this.keys.instancesSeen(), '-inf', `(${before}`);
   }
 
-  /** Every instance presence knows of (heartbeat seen and not yet removed). */
+  /** Every instance presence knows of (heartbeat or connection seen, and not yet removed). */
   async knownInstances(): Promise<string[]> {
     return this.redis.zrange(this.keys.instancesSeen(), '0', '-1');
   }
@@ -160,145 +212,123 @@ export class PresenceStore {
     return (await this.redis.set(this.keys.queueWatchLock(), owner, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  /** Cluster-wide counts; private rooms count only with `includePrivate`. */
-  async clusterStats(includePrivate = false): Promise<ClusterStats> {
-    const k = this.keys;
-    const [online, connections, publicRooms, privateRooms, instances] = await Promise.all([
-      this.redis.hlen(k.users()),
-      this.redis.hlen(k.conns()),
-      this.redis.zcard(k.rooms()),
-      includePrivate ? this.redis.zcard(k.privateRooms()) : 0,
-      this.redis.hgetall(k.instances()),
-    ]);
-    const rooms = publicRooms + privateRooms;
-    const ids = Object.keys(instances).sort();
-    // Connections and rooms from what the join/leave scripts keep, not from the heartbeat's
-    // `rooms`, which lags by up to a heartbeat.
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.scard(k.instanceConns(id)).hlen(k.instanceRooms(id));
-    const counts = ids.length ? await execAll(pipe) : [];
-    return {
-      online,
-      connections,
-      rooms,
-      instances: ids.map((id, i) => {
-        const hb = JSON.parse(instances[id]) as { startedAt: number; lastSeenAt: number };
-        return {
-          id,
-          connections: Number(counts[2 * i]),
-          rooms: Number(counts[2 * i + 1]),
-          startedAt: hb.startedAt,
-          lastSeenAt: hb.lastSeenAt,
-        };
-      }),
-    };
-  }
-
-  /** Rooms with the most users first; private rooms only with `includePrivate`. */
-  async topRooms(limit: number, includePrivate = false): Promise<RoomStats[]> {
-    const sets = includePrivate
-      ? [this.keys.rooms(), this.keys.privateRooms()]
-      : [this.keys.rooms()];
-    const ranked: { room: string; users: number }[] = [];
-    for (const key of sets) {
-      const flat = await this.redis.zrevrange(key, 0, limit - 1, 'WITHSCORES');
-      for (let i = 0; i < flat.length; i += 2)
-        ranked.push({ room: flat[i], users: Number(flat[i + 1]) });
-    }
-    const top = ranked
-      .sort((a, b) => b.users - a.users || a.room.localeCompare(b.room))
-      .slice(0, limit);
-    if (top.length === 0) return [];
-    const conns = await this.redis.hmget(this.keys.roomConns(), ...top.map((r) => r.room));
-    return top.map((r, i) => ({ ...r, connections: Number(conns[i] ?? 0) }));
-  }
-
-  async roomStats(
-    room: string,
-    page: PageQuery = {},
-  ): Promise<RoomStats & { members: User[]; next?: string }> {
-    const [{ members, count, next }, conns] = await Promise.all([
-      this.members(room, page),
-      this.redis.hget(this.keys.roomConns(), room),
-    ]);
-    const stats = { room, users: count, connections: Number(conns ?? 0), members };
-    return next === undefined ? stats : { ...stats, next };
-  }
-
-  /**
-   * One page of a room's members in user-id order (Redis's byte order), after `cursor` (the
-   * `next` of the page before): one ZRANGEBYLEX on `room:<r>:members` from that id, so a page
-   * costs O(log members + limit), in a room of 50,000 as in a room of 10. The page, the count and
-   * `hasUser` are read in one MULTI, so they agree with each other. One more id than the page is
-   * read to tell whether a page follows.
-   */
-  async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
-    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
-    const tx = this.redis
-      .multi()
-      .zrangebylex(
-        this.keys.roomMembers(room),
-        after === undefined ? '-' : `(${after}`,
-        '+',
-        'LIMIT',
-        0,
-        limit + 1,
-      )
-      .zcard(this.keys.roomMembers(room));
-    if (user !== undefined) tx.hexists(this.keys.roomUsers(room), user);
-    const [found, count, has] = (await execAll(tx)) as [string[], number, number?];
-    const ids = found.slice(0, limit);
-    const names = ids.length ? await this.redis.hmget(this.keys.names(), ...ids) : [];
-    const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
-    const more = found.length > limit;
-    return {
-      members,
-      count,
-      hasUser: has === 1,
-      ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
-    };
-  }
-
-  /**
-   * Which gateway instances are bound to each room's routing key right now: every room with a
-   * member (private rooms only with `includePrivate`), by name, with its instances sorted.
-   *
-   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
-   * and confirms a join to presence after binding and a leave after unbinding; the join and
-   * leave scripts keep `room:<r>:insts` in the same step as the membership. So an instance is
-   * listed for a room while it holds a member there, which is while it is bound: this map is
-   * the bindings (as of the last join or leave each gateway confirmed).
-   */
-  async routing(includePrivate = false): Promise<RoomRoute[]> {
-    const k = this.keys;
-    const sets = includePrivate ? [k.rooms(), k.privateRooms()] : [k.rooms()];
-    const listed = this.redis.pipeline();
-    for (const key of sets) listed.zrange(key, '0', '-1');
-    const rooms = ((await execAll(listed)) as string[][]).flat().sort();
-    if (rooms.length === 0) return [];
-    const insts = this.redis.pipeline();
-    for (const room of rooms) insts.hkeys(k.roomInstances(room));
-    const bound = (await execAll(insts)) as string[][];
-    return (
-      rooms
-        .map((room, i) => ({ room, instances: bound[i].sort() }))
-        // A room emptied between the two reads has no member left: it is not listed.
-        .filter((r) => r.instances.length > 0)
-    );
-  }
-
   async ping(): Promise<boolean> {
     return (await this.redis.ping()) === 'PONG';
   }
 
-  /** A presence script: no declared KEYS yet (it builds names from the prefix, ARGV[1]). */
-  private run(script: scripts.LuaScript, ...args: (string | number)[]): Promise<Reply> {
-    return this.scripts.run(script, [], [this.keys.prefix, ...args]);
+  /** A new connection counts for its user; an instance's first is noted for the sweeper. */
+  private async connected(instanceId: string, userId: string, first: boolean, now = Date.now()) {
+    await Promise.all([
+      this.countUser(instanceId, userId, 1),
+      first ? this.redis.zadd(this.keys.instancesSeen(), 'NX', now, instanceId) : undefined,
+    ]);
+  }
+
+  private countUser(instanceId: string, userId: string, by: 1 | -1): Promise<Reply> {
+    const group = groupOf(userId);
+    return this.scripts.run(
+      scripts.USER_COUNT,
+      [this.keys.groupUsers(group), this.keys.groupInstanceUsers(group, instanceId)],
+      [userId, by],
+    );
+  }
+
+  private instanceKeys(instanceId: string): string[] {
+    return [this.keys.instanceConns(instanceId), this.keys.instanceRooms(instanceId)];
+  }
+
+  /** A room's 5 keys (lua/_room.lua), the order every group script declares them in. */
+  private roomKeys(room: string, instanceId: string): string[] {
+    const k = this.keys;
+    return [
+      k.roomUsers(room),
+      k.roomMembers(room),
+      k.roomNames(room),
+      k.roomInstances(room),
+      k.roomInstanceUsers(room, instanceId),
+    ];
+  }
+
+  private roomScript(
+    script: scripts.LuaScript,
+    instanceId: string,
+    room: string,
+    ...args: string[]
+  ): Promise<Reply> {
+    const keys = [
+      ...this.roomKeys(room, instanceId),
+      this.keys.groupInstanceRooms(groupOf(room), instanceId),
+      this.keys.rankingOf(room),
+    ];
+    return this.scripts.run(script, keys, [room, instanceId, ...args]);
+  }
+
+  private async storedConn(instanceId: string, socketId: string): Promise<StoredConn | null> {
+    const raw = await this.redis.hget(this.keys.instanceConns(instanceId), socketId);
+    if (raw === null) return null;
+    const conn = JSON.parse(raw) as StoredConn;
+    // cjson writes an empty list as {}.
+    return { ...conn, r: Array.isArray(conn.r) ? conn.r : [] };
+  }
+
+  /** Rewrites the instance's side: its connections and its per-room counts. */
+  private async writeInstanceSide(
+    instanceId: string,
+    sockets: SocketState[],
+    roomCounts: Record<string, number>,
+  ): Promise<void> {
+    const conns = this.keys.instanceConns(instanceId);
+    const rooms = this.keys.instanceRooms(instanceId);
+    const tx = this.redis.multi().del(conns, rooms);
+    for (let i = 0; i < sockets.length; i += 1000) {
+      const batch = sockets.slice(i, i + 1000).flatMap((s) => {
+        const stored: StoredConn = { u: s.user.id, n: s.user.name, r: [...new Set(s.rooms)] };
+        return [s.socketId, JSON.stringify(stored)];
+      });
+      tx.hset(conns, ...batch);
+    }
+    const entries = Object.entries(roomCounts);
+    for (let i = 0; i < entries.length; i += 1000)
+      tx.hset(rooms, ...entries.slice(i, i + 1000).flat());
+    await execAll(tx);
+  }
+
+  /**
+   * Replaces the instance's share of one group. The rooms to declare are those of the share and
+   * those the group lists for the instance; a room added between the read and the script makes
+   * the script refuse, and it runs again.
+   */
+  private async setGroupShare(
+    instanceId: string,
+    group: number,
+    share: GroupShare,
+  ): Promise<Reply[]> {
+    const listed = this.keys.groupInstanceRooms(group, instanceId);
+    for (let attempt = 0; ; attempt++) {
+      const held = await this.redis.smembers(listed);
+      const rooms = [...new Set([...Object.keys(share.r), ...held])];
+      const keys = [
+        this.keys.groupUsers(group),
+        this.keys.groupInstanceUsers(group, instanceId),
+        listed,
+      ];
+      for (const room of rooms)
+        keys.push(...this.roomKeys(room, instanceId), this.keys.rankingOf(room));
+      const r = (await this.scripts.run(scripts.GROUP_SET_INSTANCE, keys, [
+        instanceId,
+        JSON.stringify(share),
+        ...rooms,
+      ])) as Reply[];
+      if (Number(r[0]) === 1) return r.slice(1);
+      if (attempt >= 5) throw new Error(`group ${group} of instance ${instanceId} kept changing`);
+    }
   }
 }
 
 /** Runs a pipeline or MULTI and gives its replies, throwing the first command's error. */
-async function execAll(commands: ChainableCommander): Promise<unknown[]> {
+export async function execAll(commands: {
+  exec(): Promise<[Error | null, unknown][] | null>;
+}): Promise<unknown[]> {
   const replies = await commands.exec();
   if (!replies) throw new Error('Redis transaction aborted');
   return replies.map(([err, reply]) => {
@@ -309,16 +339,4 @@ async function execAll(commands: ChainableCommander): Promise<unknown[]> {
 
 function toUser(r: Reply): User | null {
   return Array.isArray(r) ? { id: String(r[0]), name: String(r[1]) } : null;
-}
-
-function toDepartures(r: Reply): RoomDeparture[] {
-  const flat = Array.isArray(r) ? r : [];
-  const out: RoomDeparture[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    out.push({
-      room: String(flat[i]),
-      user: { id: String(flat[i + 1]), name: String(flat[i + 2]) },
-    });
-  }
-  return out;
 }

@@ -51,6 +51,8 @@ export const REDIS_CLUSTER_OPTIONS: ClusterOptions = {
   retryDelayOnClusterDown: 150,
   retryDelayOnTryAgain: 150,
   slotsRefreshTimeout: 2000,
+  // No enableAutoPipelining: ioredis would group a custom script command (ScriptRunner) by its
+  // first argument, the key count, instead of its first key, and refuse the batch.
   // Reconnects to the seeds while no node answers, as REDIS_CLIENT_OPTIONS does to one Redis.
   clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
 };

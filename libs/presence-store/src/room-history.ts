@@ -1,6 +1,6 @@
 import type { Message, SendResult } from '@roomcast/contracts';
-import type Redis from 'ioredis';
 import { RedisKeys } from './keys';
+import type { RedisClient } from './redis';
 import { ScriptRunner } from './script-runner';
 import * as scripts from './scripts';
 
@@ -38,14 +38,15 @@ export interface SeqState {
 
 /**
  * A room's log: its seq counter (and generation), its history and the clientId keys of safe
- * retries. A room's append is one script over the room's keys only.
+ * retries. A room's append is one script over the room's keys only, which share its group's hash
+ * tag (keys.ts): one slot, on one Redis as on a cluster.
  */
 export class RoomHistory {
   readonly keys: RedisKeys;
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly retention: Retention = DEFAULT_RETENTION,
   ) {

@@ -1,29 +1,30 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis';
 import type { LuaScript } from './scripts';
 
 export type Reply = string | number | null | Reply[];
 
+type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<Reply>;
+
 /**
- * Runs the store's Lua scripts by SHA (loaded once per script), falling back to EVAL when Redis
- * has forgotten them (a restart). `keys` are the script's declared KEYS.
+ * Runs the store's Lua scripts as ioredis custom commands: ioredis sends EVALSHA, and the script's
+ * source the first time on each connection or when a node has forgotten it (a restart, a promoted
+ * replica), so it works alike on one Redis and on every node of a cluster. `keys` are the
+ * script's declared KEYS: on a cluster they route the call, and must share one slot.
  */
 export class ScriptRunner {
-  private readonly shas = new Map<string, string>();
+  private readonly commands = new Map<string, ScriptCommand>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
-  async run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<Reply> {
-    const argv = args.map(String);
-    let sha = this.shas.get(script.name);
-    if (!sha) {
-      sha = (await this.redis.script('LOAD', script.source)) as string;
-      this.shas.set(script.name, sha);
+  run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<Reply> {
+    let command = this.commands.get(script.name);
+    if (!command) {
+      const name = `roomcast_${script.name.replace(/-/g, '_')}`;
+      this.redis.defineCommand(name, { lua: script.source });
+      const client = this.redis as unknown as Record<string, ScriptCommand>;
+      command = client[name].bind(this.redis);
+      this.commands.set(script.name, command);
     }
-    try {
-      return (await this.redis.evalsha(sha, keys.length, ...keys, ...argv)) as Reply;
-    } catch (err) {
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return (await this.redis.eval(script.source, keys.length, ...keys, ...argv)) as Reply;
-    }
+    return command(keys.length, ...keys, ...args);
   }
 }

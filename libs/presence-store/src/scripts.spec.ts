@@ -17,8 +17,22 @@ describe('the store\u2019s Lua scripts', () => {
       expect(s.source.startsWith('-- KEYS:')).toBe(true);
       expect(s.source).not.toMatch(/^--! include/m);
     }
-    expect(scripts.JOIN.source).toContain('local function leave(');
-    expect(scripts.DISCONNECT.source).toContain('local function disconnect(');
+    expect(scripts.ROOM_JOIN.source).toContain('local function countUser(');
+    expect(scripts.GROUP_SET_INSTANCE.source).toContain('local function rank(');
+  });
+
+  it('builds no key name in Lua: every key a script touches comes from KEYS', () => {
+    for (const s of Object.values(scripts).filter(
+      (v): v is scripts.LuaScript => typeof v === 'object' && v !== null && 'source' in v,
+    )) {
+      const code = s.source.replace(/--.*$/gm, '');
+      // No fragment of a key name of keys.ts (the old scripts built `p..'room:'..room..':users'`).
+      const literals = code.match(/'[^'\n]*'/g) ?? [];
+      const fragments = literals.filter((l) =>
+        /room:|inst:|conns|users|members|history|:seq|:gen/.test(l),
+      );
+      expect([s.name, fragments]).toEqual([s.name, []]);
+    }
   });
 
   it('expands nested includes and refuses a cycle', () => {

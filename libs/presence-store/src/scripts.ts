@@ -23,12 +23,17 @@ export function loadLua(name: string, dir = LUA_DIR): LuaScript {
   return { name, source: read(name, []) };
 }
 
-/** Presence changes: each one atomic step (connect, join, leave, disconnect, instance removal). */
-export const CONNECT = loadLua('connect');
-export const JOIN = loadLua('join');
-export const LEAVE = loadLua('leave');
-export const DISCONNECT = loadLua('disconnect');
-export const REMOVE_INSTANCE = loadLua('remove-instance');
-export const RECOUNT_INSTANCE_ROOMS = loadLua('recount-instance-rooms');
+/**
+ * Presence changes, each a few scripts of one slot each (keys.ts): the instance's side of a
+ * socket (conn-*), then its rooms' and its user's side (room-*, user-count) in their groups'
+ * slots; a sync or a dead instance replaces the instance's whole share, one group at a time.
+ */
+export const CONN_JOIN = loadLua('conn-join');
+export const CONN_LEAVE = loadLua('conn-leave');
+export const CONN_CLOSE = loadLua('conn-close');
+export const ROOM_JOIN = loadLua('room-join');
+export const ROOM_LEAVE = loadLua('room-leave');
+export const USER_COUNT = loadLua('user-count');
+export const GROUP_SET_INSTANCE = loadLua('group-set-instance');
 /** A room's append: next seq, history, retention and the clientId key in one step. */
 export const APPEND_MESSAGE = loadLua('append-message');

@@ -6,7 +6,7 @@ import {
   type JoinResult,
   type SocketData,
 } from '@roomcast/contracts';
-import { PresenceStore, RoomHistory } from '@roomcast/presence-store';
+import { PresenceQueries, RoomHistory } from '@roomcast/presence-store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
@@ -40,7 +40,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
 
   function setup() {
     const prefix = `${runPrefix('chat')}-${Math.random().toString(36).slice(2, 6)}:`;
-    const store = new PresenceStore(redis, prefix);
+    const store = new PresenceQueries(redis, prefix);
     const log = new RoomHistory(redis, prefix);
     const config = Object.assign(new GatewayEnv(), { INSTANCE_ID: 'g1' });
     const metrics = new GatewayMetrics(new Registry());

@@ -20,7 +20,7 @@ import {
   type TypingResult,
 } from '@roomcast/contracts';
 import {
-  PresenceStore,
+  PresenceQueries,
   RoomHistory,
   type AppendResult,
   type MemberPage,
@@ -49,7 +49,7 @@ export class ChatService {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
-    private readonly store: PresenceStore,
+    private readonly store: PresenceQueries,
     private readonly log: RoomHistory,
     private readonly traffic: RoomTraffic,
     private readonly presence: PresenceLink,

@@ -1,0 +1,220 @@
+import type { User } from '@roomcast/contracts';
+import { GROUPS, RedisKeys } from './keys';
+import { execAll } from './presence.store';
+import type { RedisClient } from './redis';
+
+export interface InstanceStats {
+  id: string;
+  connections: number;
+  rooms: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface ClusterStats {
+  online: number;
+  connections: number;
+  rooms: number;
+  instances: InstanceStats[];
+}
+
+export interface RoomStats {
+  room: string;
+  users: number;
+  connections: number;
+}
+
+/** The gateway instances bound to a room's routing key. */
+export interface RoomRoute {
+  room: string;
+  /** Instance ids, sorted. */
+  instances: string[];
+}
+
+export interface PageQuery {
+  /** The `next` of the page before. */
+  cursor?: string;
+  limit?: number;
+  /** A user to look for in the whole room (the answer is `hasUser`). */
+  user?: string;
+}
+
+export interface MemberPage {
+  members: User[];
+  /** The room's number of users. */
+  count: number;
+  /** The cursor of the following page; absent on the last page. */
+  next?: string;
+  /** Whether `user` of the query is a member (false when none was asked for). */
+  hasUser: boolean;
+}
+
+const sum = (values: (string | number)[]) => values.reduce<number>((s, n) => s + Number(n), 0);
+
+/**
+ * The read side of presence: the Stats API's figures, member pages and the routing map. A room's
+ * figures are read from its own slot. Cluster-wide figures are sums over the GROUPS groups (online
+ * users, rooms) or over the instances (connections): O(groups) small commands sent at once
+ * (batched per node on a cluster), which no write has to wait for: no single key counts the
+ * whole cluster.
+ */
+export class PresenceQueries {
+  readonly keys: RedisKeys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
+
+  /** Cluster-wide counts; private rooms count only with `includePrivate`. */
+  async clusterStats(includePrivate = false): Promise<ClusterStats> {
+    const k = this.keys;
+    const groups = Array.from({ length: GROUPS }, (_, g) => g);
+    const [online, publicRooms, privateRooms, [records, seen]] = await Promise.all([
+      Promise.all(groups.map((g) => this.redis.hlen(k.groupUsers(g)))),
+      Promise.all(groups.map((g) => this.redis.zcard(k.groupRanking(g)))),
+      includePrivate
+        ? Promise.all(groups.map((g) => this.redis.zcard(k.groupPrivateRanking(g))))
+        : [],
+      execAll(
+        this.redis.multi().hgetall(k.instances()).zrange(k.instancesSeen(), '0', '-1'),
+      ) as Promise<[Record<string, string>, string[]]>,
+    ]);
+    // Connections count on every instance presence knows of; the list shows those with a
+    // heartbeat record (an instance's first connection can come before its first heartbeat).
+    const ids = [...new Set([...Object.keys(records), ...seen])].sort();
+    const counts = await Promise.all(
+      ids.map(
+        (id) =>
+          execAll(
+            this.redis.multi().hlen(k.instanceConns(id)).hlen(k.instanceRooms(id)),
+          ) as Promise<[number, number]>,
+      ),
+    );
+    const instances = ids.flatMap((id, i) => {
+      if (records[id] === undefined) return [];
+      const hb = JSON.parse(records[id]) as { startedAt: number; lastSeenAt: number };
+      const [connections, rooms] = counts[i];
+      return [{ id, connections, rooms, startedAt: hb.startedAt, lastSeenAt: hb.lastSeenAt }];
+    });
+    return {
+      online: sum(online),
+      connections: sum(counts.map(([connections]) => connections)),
+      rooms: sum(publicRooms) + sum(privateRooms),
+      instances,
+    };
+  }
+
+  /**
+   * Rooms with the most users first; private rooms only with `includePrivate`. Each group's
+   * ranking gives its top `limit`, and the merge keeps the best `limit` of those: O(groups ×
+   * limit) entries read.
+   */
+  async topRooms(limit: number, includePrivate = false): Promise<RoomStats[]> {
+    const k = this.keys;
+    const rankings: string[] = [];
+    for (let g = 0; g < GROUPS; g++) {
+      rankings.push(k.groupRanking(g));
+      if (includePrivate) rankings.push(k.groupPrivateRanking(g));
+    }
+    const lists = await Promise.all(
+      rankings.map((key) => this.redis.zrevrange(key, 0, limit - 1, 'WITHSCORES')),
+    );
+    const ranked: { room: string; users: number }[] = [];
+    for (const flat of lists)
+      for (let i = 0; i < flat.length; i += 2)
+        ranked.push({ room: flat[i], users: Number(flat[i + 1]) });
+    const top = ranked
+      .sort((a, b) => b.users - a.users || a.room.localeCompare(b.room))
+      .slice(0, limit);
+    const conns = await Promise.all(top.map((r) => this.connections(r.room)));
+    return top.map((r, i) => ({ ...r, connections: conns[i] }));
+  }
+
+  async roomStats(
+    room: string,
+    page: PageQuery = {},
+  ): Promise<RoomStats & { members: User[]; next?: string }> {
+    const [{ members, count, next }, connections] = await Promise.all([
+      this.members(room, page),
+      this.connections(room),
+    ]);
+    const stats = { room, users: count, connections, members };
+    return next === undefined ? stats : { ...stats, next };
+  }
+
+  /**
+   * One page of a room's members in user-id order (Redis's byte order), after `cursor` (the
+   * `next` of the page before): one ZRANGEBYLEX on `room:<r>:members` from that id, so a page
+   * costs O(log members + limit), in a room of 50,000 as in a room of 10. The page, the count and
+   * `hasUser` are read in one MULTI, so they agree with each other. One more id than the page is
+   * read to tell whether a page follows.
+   */
+  async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
+    const k = this.keys;
+    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
+    const tx = this.redis
+      .multi()
+      .zrangebylex(
+        k.roomMembers(room),
+        after === undefined ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        limit + 1,
+      )
+      .zcard(k.roomMembers(room));
+    if (user !== undefined) tx.hexists(k.roomUsers(room), user);
+    const [found, count, has] = (await execAll(tx)) as [string[], number, number?];
+    const ids = found.slice(0, limit);
+    const names = ids.length ? await this.redis.hmget(k.roomNames(room), ...ids) : [];
+    const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
+    const more = found.length > limit;
+    return {
+      members,
+      count,
+      hasUser: has === 1,
+      ...(more ? { next: Buffer.from(ids[ids.length - 1]).toString('base64url') } : {}),
+    };
+  }
+
+  /**
+   * Which gateway instances are bound to each room's routing key right now: every room with a
+   * member (private rooms only with `includePrivate`), by name, with its instances sorted.
+   *
+   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
+   * and confirms a join to presence after binding and a leave after unbinding; the join and
+   * leave scripts keep `room:<r>:insts` in the same step as the membership. So an instance is
+   * listed for a room while it holds a member there, which is while it is bound: this map is
+   * the bindings (as of the last join or leave each gateway confirmed).
+   */
+  async routing(includePrivate = false): Promise<RoomRoute[]> {
+    const k = this.keys;
+    const rankings: string[] = [];
+    for (let g = 0; g < GROUPS; g++) {
+      rankings.push(k.groupRanking(g));
+      if (includePrivate) rankings.push(k.groupPrivateRanking(g));
+    }
+    const rooms = (await Promise.all(rankings.map((key) => this.redis.zrange(key, '0', '-1'))))
+      .flat()
+      .sort();
+    const bound = await Promise.all(rooms.map((room) => this.redis.hkeys(k.roomInstances(room))));
+    return (
+      rooms
+        .map((room, i) => ({ room, instances: bound[i].sort() }))
+        // A room emptied between the two reads has no member left: it is not listed.
+        .filter((r) => r.instances.length > 0)
+    );
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.redis.ping()) === 'PONG';
+  }
+
+  /** A room's connections: the sum of its instances' counts. */
+  private async connections(room: string): Promise<number> {
+    return sum(await this.redis.hvals(this.keys.roomInstances(room)));
+  }
+}

@@ -1,0 +1,848 @@
+import type { User } from '@roomcast/contracts';
+import {
+  groupOf,
+  LAYOUT,
+  migrateLayout,
+  PresenceQueries,
+  PresenceStore,
+  RoomHistory,
+  type RedisClient,
+} from '@roomcast/presence-store';
+import { runPrefix } from '@roomcast/testing';
+import fc from 'fast-check';
+import type Redis from 'ioredis';
+
+/** A Redis the suite runs on: one server, or a Redis Cluster (`nodes` are its masters). */
+export interface StoreTarget {
+  client: RedisClient;
+  /** Every server holding keys: the one Redis, or each master of the cluster. */
+  nodes(): Redis[];
+  close(): Promise<void>;
+}
+
+const ann = { id: 'u-ann', name: 'Ann' };
+const bob = { id: 'u-bob', name: 'Bob' };
+
+/**
+ * The store's tests, run against a standalone Redis (presence.store.int-spec.ts, in `npm test`)
+ * and a Redis Cluster of 3 masters (test/cluster/store.cluster-spec.ts, `npm run test:cluster`):
+ * the same answers from both layouts' one code.
+ */
+export function describeStore(label: string, open: () => Promise<StoreTarget>): void {
+  describe(`the presence store on ${label}`, () => {
+    let target: StoreTarget;
+    let redis: RedisClient;
+    let store: PresenceStore;
+    let queries: PresenceQueries;
+    let log: RoomHistory;
+    let prefix: string;
+    /** The instance and user of each socket the test connected. */
+    let sockets: Map<string, { instanceId: string; user: User }>;
+
+    const connect = (instanceId: string, socketId: string, user: User) => {
+      sockets.set(socketId, { instanceId, user });
+      return store.connect(instanceId, socketId, user);
+    };
+    const socket = (socketId: string) => {
+      const s = sockets.get(socketId);
+      if (!s) throw new Error(`the test did not connect ${socketId}`);
+      return s;
+    };
+    const join = (socketId: string, room: string) =>
+      store.join(socket(socketId).instanceId, socketId, socket(socketId).user, room);
+    const leave = (socketId: string, room: string) =>
+      store.leave(socket(socketId).instanceId, socketId, room);
+    const disconnect = (socketId: string) =>
+      store.disconnect(socket(socketId).instanceId, socketId);
+
+    /** KEYS on every server (a cluster's keys are spread over its masters). */
+    const keysMatching = async (pattern: string) =>
+      (await Promise.all(target.nodes().map((n) => n.keys(pattern)))).flat();
+    /** Deletes keys one by one (they may lie in different slots). */
+    const del = async (keys: string[]) => {
+      await Promise.all(keys.map((k) => redis.del(k)));
+    };
+    const flushScripts = async () => {
+      await Promise.all(target.nodes().map((n) => n.script('FLUSH')));
+    };
+
+    beforeAll(async () => {
+      target = await open();
+      redis = target.client;
+    }, 60000);
+
+    beforeEach(() => {
+      prefix = `${runPrefix('store')}-${Math.random().toString(36).slice(2, 6)}:`;
+      store = new PresenceStore(redis, prefix);
+      queries = new PresenceQueries(redis, prefix);
+      log = new RoomHistory(redis, prefix, { maxMessages: 20, maxAgeMs: 60_000 });
+      sockets = new Map();
+    });
+
+    afterEach(async () => {
+      await del(await keysMatching(`${prefix}*`));
+    });
+
+    afterAll(async () => {
+      await target?.close();
+    });
+
+    it('counts two tabs of one user as one online user and one room member', async () => {
+      await connect('g1', 's1', ann);
+      await connect('g2', 's2', ann);
+      expect(await join('s1', 'general')).toEqual(ann);
+      expect(await join('s2', 'general')).toBeNull();
+      const stats = await queries.clusterStats();
+      expect(stats).toMatchObject({ online: 1, connections: 2, rooms: 1 });
+      expect(await queries.roomStats('general')).toEqual({
+        room: 'general',
+        users: 1,
+        connections: 2,
+        members: [ann],
+      });
+      expect(await leave('s1', 'general')).toBeNull();
+      expect(await leave('s2', 'general')).toEqual(ann);
+      expect((await queries.clusterStats()).rooms).toBe(0);
+    });
+
+    it('is idempotent for repeated connects and joins', async () => {
+      expect(await connect('g1', 's1', ann)).toBe(true);
+      expect(await connect('g1', 's1', ann)).toBe(false);
+      await join('s1', 'r');
+      await join('s1', 'r');
+      expect(await queries.roomStats('r')).toMatchObject({ users: 1, connections: 1 });
+    });
+
+    it('reports the rooms a user left for good when its connection drops', async () => {
+      await connect('g1', 's1', ann);
+      await connect('g1', 's2', ann);
+      await connect('g1', 's3', bob);
+      await join('s1', 'a');
+      await join('s2', 'b');
+      await join('s1', 'b');
+      await join('s3', 'a');
+      const departures = await disconnect('s1');
+      expect(departures).toEqual([{ room: 'a', user: ann }]);
+      expect((await queries.members('a')).members).toEqual([bob]);
+      expect((await queries.members('b')).members).toEqual([ann]);
+      expect((await queries.clusterStats()).online).toBe(2);
+    });
+
+    it('removes every connection of a dead instance and nothing else', async () => {
+      await connect('dead', 's1', ann);
+      await connect('alive', 's2', bob);
+      await join('s1', 'general');
+      await join('s2', 'general');
+      await store.heartbeat('dead', 1, 1000);
+      await store.heartbeat('alive', 1, 5000);
+      expect(await store.staleInstances(2000)).toEqual(['dead']);
+      expect(await store.removeInstance('dead')).toEqual([{ room: 'general', user: ann }]);
+      const stats = await queries.clusterStats();
+      expect(stats).toMatchObject({ online: 1, connections: 1, rooms: 1 });
+      expect(stats.instances.map((i) => i.id)).toEqual(['alive']);
+      expect(await store.removeInstance('dead')).toEqual([]);
+    });
+
+    it('ranks rooms by distinct users', async () => {
+      await connect('g', 's1', ann);
+      await connect('g', 's2', bob);
+      await join('s1', 'small');
+      await join('s1', 'big');
+      await join('s2', 'big');
+      expect(await queries.topRooms(10)).toEqual([
+        { room: 'big', users: 2, connections: 2 },
+        { room: 'small', users: 1, connections: 1 },
+      ]);
+      expect(await queries.topRooms(1)).toHaveLength(1);
+    });
+
+    it('assigns strictly increasing seqs and pages history both ways', async () => {
+      const seqs: number[] = [];
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          log
+            .appendMessage({
+              id: `m${i}`,
+              room: 'r',
+              text: `t${i}`,
+              user: ann,
+              ts: Date.now(),
+              serverId: 'g',
+            })
+            .then((r) => seqs.push(r.ack.seq)),
+        ),
+      );
+      // A new room's counter starts at Redis's clock (µs): above any seq of an earlier life.
+      const base = Math.min(...seqs) - 1;
+      expect(base).toBeGreaterThan((Date.now() - 60_000) * 1000);
+      expect(Number.isSafeInteger(base + 30)).toBe(true);
+      expect(await log.seqState('r')).toEqual({ current: base + 30, gen: base });
+      expect([...seqs].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 30 }, (_, i) => base + i + 1),
+      );
+      const recent = await log.recentMessages('r', 50);
+      expect(recent.map((m) => m.seq - base)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
+      expect(
+        (await log.history('r', { afterSeq: base + 25, limit: 100 })).map((m) => m.seq - base),
+      ).toEqual([26, 27, 28, 29, 30]);
+      expect(
+        (await log.history('r', { beforeSeq: base + 15, limit: 3 })).map((m) => m.seq - base),
+      ).toEqual([12, 13, 14]);
+      expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
+    });
+
+    it('drops messages past the age limit, on append and on read', async () => {
+      const aged = new RoomHistory(redis, prefix, { maxMessages: 100, maxAgeMs: 5000 });
+      const draft = (id: string, ts: number) => ({
+        id,
+        room: 'old',
+        text: id,
+        user: ann,
+        ts,
+        serverId: 'g',
+      });
+      const now = Date.now();
+      const first = await aged.appendMessage(draft('a', now - 9000), 0, now - 9000);
+      await aged.appendMessage(draft('b', now - 6000), 0, now - 6000);
+      // Read filter: both are past 5 s already.
+      expect(await aged.recentMessages('old', 50)).toEqual([]);
+      await aged.appendMessage(draft('c', now), 0, now);
+      // Append trim: only `c` is still stored.
+      expect(await redis.zcard(aged.keys.roomHistory('old'))).toBe(1);
+      expect((await aged.history('old', { afterSeq: 0, limit: 10 })).map((m) => m.id)).toEqual([
+        'c',
+      ]);
+      expect(await aged.currentSeq('old')).toBe(first.ack.seq + 2);
+    });
+
+    it('answers a retried clientId with the first ack and stores the message once', async () => {
+      const draft = (id: string) => ({
+        id,
+        room: 'r',
+        text: 'hi',
+        user: ann,
+        ts: Date.now(),
+        serverId: 'g',
+        clientId: 'c-1',
+      });
+      const first = await log.appendMessage(draft('first'));
+      const again = await log.appendMessage(draft('second'));
+      expect(first.duplicate).toBe(false);
+      expect(again).toMatchObject({ ack: first.ack, duplicate: true });
+      expect(first.ack).toMatchObject({ id: 'first' });
+      expect(await log.recentMessages('r', 50)).toHaveLength(1);
+      // Another user with the same clientId is another message.
+      const other = await log.appendMessage({ ...draft('third'), user: bob });
+      expect(other).toMatchObject({ duplicate: false, ack: { seq: first.ack.seq + 1 } });
+    });
+
+    it('never lets the seq fall below the floor a gateway passes', async () => {
+      const draft = { id: 'x', room: 'reset', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
+      const far = Date.now() * 1000 + 10 ** 12;
+      expect((await log.appendMessage(draft, far)).ack.seq).toBe(far + 1);
+      expect((await log.appendMessage(draft, 10)).ack.seq).toBe(far + 2);
+      await log.appendMessage(draft, far + 5).then((r) => expect(r.ack.seq).toBe(far + 6));
+    });
+
+    it('never reuses a seq when Redis lost the room (restarted empty, or expired)', async () => {
+      const draft = { id: 'x', room: 'lost', text: 't', user: ann, ts: Date.now(), serverId: 'g' };
+      const before: number[] = [];
+      for (let i = 0; i < 11; i++) before.push((await log.appendMessage(draft)).ack.seq);
+      // What an empty restart leaves: no counter, no history; the next gateway to send has no floor.
+      await del(await keysMatching(`${prefix}*room:lost:*`));
+      const after = await log.appendMessage(draft, 0);
+      expect(after.ack.seq).toBeGreaterThan(Math.max(...before));
+      expect(after.prev).toBe(0);
+      expect((await log.appendMessage(draft)).prev).toBe(after.ack.seq);
+      expect((await log.seqState('lost')).gen).toBe(after.ack.seq - 1);
+    });
+
+    it('never decodes stored messages: a lone surrogate or a "ts" in text cannot break a room', async () => {
+      const short = new RoomHistory(redis, prefix, { maxMessages: 20, maxAgeMs: 5000 });
+      const now = Date.now();
+      const draft = (text: string, ts = now) => ({
+        id: text,
+        room: 'odd',
+        text,
+        user: ann,
+        ts,
+        serverId: 'g',
+      });
+      // Stored by an older version or another writer: JSON that cjson refuses to decode.
+      await short.appendMessage(draft('hi \uD800', now - 9000), 0, now - 9000);
+      await short.appendMessage(draft('x","ts":99999999999999,"y":"', now - 8000), 0, now - 8000);
+      const ok = await short.appendMessage(draft('fine'), 0, now);
+      expect(ok.duplicate).toBe(false);
+      // The aged ones were trimmed by their real ts, and every key of the room still expires.
+      expect((await short.history('odd', { afterSeq: 0, limit: 10 })).map((m) => m.text)).toEqual([
+        'fine',
+      ]);
+      for (const key of await keysMatching(`${prefix}*room:odd:*`)) {
+        expect([key, await redis.pttl(key)]).toEqual([key, expect.any(Number)]);
+        expect(await redis.pttl(key)).toBeGreaterThan(0);
+      }
+    });
+
+    it('gives every key a room write leaves an expiry, and removes presence keys when empty', async () => {
+      await connect('g', 's1', ann);
+      await join('s1', 'churn');
+      await log.appendMessage(
+        {
+          id: 'm',
+          room: 'churn',
+          text: 't',
+          user: ann,
+          ts: Date.now(),
+          serverId: 'g',
+          clientId: 'c',
+        },
+        0,
+      );
+      await leave('s1', 'churn');
+      await disconnect('s1');
+      await store.removeInstance('g');
+      const left = await keysMatching(`${prefix}*`);
+      expect(left.sort()).toEqual(
+        [
+          log.keys.roomClient('churn', ann.id, 'c'),
+          ...['gen', 'history', 'seq'].map((k) => `${log.keys.roomSeq('churn').slice(0, -3)}${k}`),
+        ].sort(),
+      );
+      for (const key of left) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    });
+
+    it('counts memberships per instance for the heartbeat comparison', async () => {
+      await connect('g1', 's1', ann);
+      await connect('g1', 's2', bob);
+      await join('s1', 'a');
+      await join('s1', 'b');
+      await join('s2', 'a');
+      expect(await store.instanceCounts('g1')).toEqual({ connections: 2, memberships: 3 });
+      await leave('s1', 'b');
+      await disconnect('s2');
+      expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 1 });
+      // Counts that drifted are right again after a sync of the instance's own account.
+      await redis.hset(store.keys.instanceRooms('g1'), 'a', 7);
+      expect((await store.instanceCounts('g1')).memberships).toBe(7);
+      await store.setInstance('g1', [{ socketId: 's1', user: ann, rooms: ['a'] }]);
+      expect(await store.instanceCounts('g1')).toEqual({ connections: 1, memberships: 1 });
+      await store.removeInstance('g1');
+      expect(await store.instanceCounts('g1')).toEqual({ connections: 0, memberships: 0 });
+    });
+
+    it('leaves private rooms out of public answers', async () => {
+      await connect('g', 's1', ann);
+      await connect('g', 's2', bob);
+      await join('s1', 'private-ops');
+      await join('s2', 'private-ops');
+      await join('s1', 'lobby');
+      expect(await queries.topRooms(10)).toEqual([{ room: 'lobby', users: 1, connections: 1 }]);
+      expect((await queries.clusterStats()).rooms).toBe(1);
+      expect((await queries.topRooms(10, true)).map((r) => r.room)).toEqual([
+        'private-ops',
+        'lobby',
+      ]);
+      expect((await queries.clusterStats(true)).rooms).toBe(2);
+      await disconnect('s1');
+      await disconnect('s2');
+      expect(await queries.topRooms(10, true)).toEqual([]);
+    });
+
+    it('keeps working after Redis forgets its scripts', async () => {
+      await connect('g', 's1', ann);
+      await flushScripts();
+      await expect(join('s1', 'r')).resolves.toEqual(ann);
+    });
+
+    it('pages a room of 1,000 members: every one once, in order, with an exact count', async () => {
+      const users = Array.from({ length: 1000 }, (_, i) => ({ id: `u${1000 + i}`, name: `N${i}` }));
+      for (const [i, u] of users.entries()) {
+        await connect('g', `s${i}`, u);
+        await join(`s${i}`, 'huge');
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await queries.members('huge', { cursor, limit: 300 });
+        expect(page.count).toBe(1000);
+        seen.push(...page.members.map((m) => m.id));
+        cursor = page.next;
+        pages++;
+      } while (cursor !== undefined && pages < 10);
+      expect(pages).toBe(4);
+      expect(seen).toEqual(users.map((u) => u.id));
+      expect((await queries.roomStats('huge', { limit: 2 })).members).toEqual(users.slice(0, 2));
+    }, 20000);
+    describe('member pages from room:<r>:members', () => {
+      /** 1,000 users in `room`, ids in no particular order, one connection each on g1..g3. */
+      const fill = async (room: string, n: number) => {
+        const users = Array.from({ length: n }, (_, i) => ({
+          id: `${['a', 'B', 'z', '0', '_', '-'][i % 6]}${((i * 7919) % n).toString(36)}-${i}`,
+          name: `Name ${i}`,
+        }));
+        await Promise.all(
+          users.map(async (u, i) => {
+            await connect(`g${(i % 3) + 1}`, `s${i}`, u);
+            await join(`s${i}`, room);
+          }),
+        );
+        // Redis orders ids by bytes: Buffer.compare, not localeCompare.
+        return users.sort((a, b) => Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+      };
+
+      const walk = async (room: string, limit?: number) => {
+        const pages: { ids: string[]; count: number; next?: string }[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await queries.members(room, { cursor, limit });
+          pages.push({ ids: page.members.map((m) => m.id), count: page.count, next: page.next });
+          cursor = page.next;
+        } while (cursor !== undefined && pages.length < 200);
+        return pages;
+      };
+
+      it.each([
+        ['7', 7],
+        ['500', 500],
+        ['the default', undefined],
+      ])(
+        'walks every page of 1,000 members with limit %s: each once, in order, last page without next',
+        async (_, limit) => {
+          const users = await fill('crowd', 1000);
+          const pages = await walk('crowd', limit);
+          const size = limit ?? 100;
+          expect(pages).toHaveLength(Math.ceil(1000 / size));
+          for (const page of pages.slice(0, -1)) {
+            expect(page.ids).toHaveLength(size);
+            expect(page.next).toEqual(expect.any(String));
+          }
+          expect(pages[pages.length - 1].next).toBeUndefined();
+          expect(pages.every((p) => p.count === 1000)).toBe(true);
+          const ids = pages.flatMap((p) => p.ids);
+          expect(new Set(ids).size).toBe(ids.length);
+          expect(ids).toEqual(users.map((u) => u.id));
+          const first = await queries.members('crowd', { limit: 3 });
+          expect(first.members).toEqual(users.slice(0, 3));
+        },
+        30000,
+      );
+
+      it('gives an empty last page for a cursor at or past the end', async () => {
+        const users = await fill('tail', 20);
+        const last = users[users.length - 1].id;
+        const cursor = (id: string) => Buffer.from(id).toString('base64url');
+        expect(await queries.members('tail', { cursor: cursor(last) })).toEqual({
+          members: [],
+          count: 20,
+          hasUser: false,
+        });
+        expect((await queries.members('tail', { cursor: cursor('~~~') })).members).toEqual([]);
+        // A page that ends exactly at the last member has no next.
+        const page = await queries.members('tail', { cursor: cursor(users[9].id), limit: 10 });
+        expect(page.members).toEqual(users.slice(10));
+        expect(page.next).toBeUndefined();
+        expect(await queries.members('nobody-here')).toEqual({
+          members: [],
+          count: 0,
+          hasUser: false,
+        });
+      });
+
+      it('counts users, not connections, and answers hasUser for the whole room', async () => {
+        const users = await fill('count', 300);
+        const deep = users[250].id;
+        await connect('g2', 'ann-1', ann);
+        await connect('g3', 'ann-2', ann);
+        await join('ann-1', 'count');
+        await join('ann-2', 'count');
+        const first = await queries.members('count', { limit: 5, user: deep });
+        expect(first).toMatchObject({ count: 301, hasUser: true });
+        expect(first.members.map((m) => m.id)).not.toContain(deep);
+        expect((await queries.members('count', { limit: 5, user: 'u-nobody' })).hasUser).toBe(
+          false,
+        );
+        expect((await queries.members('count', { limit: 5 })).hasUser).toBe(false);
+        // One of Ann's two connections leaves: she is still a member; the other too: she is not.
+        await leave('ann-1', 'count');
+        expect(await queries.members('count', { limit: 1, user: ann.id })).toMatchObject({
+          count: 301,
+          hasUser: true,
+        });
+        await disconnect('ann-2');
+        expect(await queries.members('count', { limit: 1, user: ann.id })).toMatchObject({
+          count: 300,
+          hasUser: false,
+        });
+        await store.removeInstance('g1');
+        const left = await walk('count', 500);
+        expect(left[0].count).toBe(200);
+        expect(left.flatMap((p) => p.ids)).toEqual(
+          // User i was connected through g((i % 3) + 1); its id ends with -i.
+          users.filter((u) => Number(u.id.split('-').pop()) % 3 !== 0).map((u) => u.id),
+        );
+        expect(await redis.zcard(queries.keys.roomMembers('count'))).toBe(
+          await redis.hlen(queries.keys.roomUsers('count')),
+        );
+      }, 20000);
+    });
+    describe('per-instance rooms and the routing map', () => {
+      const cat = { id: 'u-cat', name: 'Cat' };
+      const roomsOf = async (includePrivate = false) =>
+        Object.fromEntries(
+          (await queries.clusterStats(includePrivate)).instances.map((i) => [i.id, i.rooms]),
+        );
+
+      beforeEach(async () => {
+        // Heartbeats that report no rooms at all: the figures must not come from them.
+        for (const g of ['g1', 'g2', 'g3']) await store.heartbeat(g, 1);
+        await connect('g1', 'ann-g1', ann);
+        await connect('g2', 'ann-g2', ann);
+        await connect('g2', 'bob-g2', bob);
+        await connect('g3', 'cat-g3', cat);
+      });
+
+      it("counts each instance's rooms exactly as joins and leaves run, not from heartbeats", async () => {
+        expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+        await join('ann-g1', 'lobby');
+        await join('ann-g1', 'dev');
+        await join('ann-g2', 'lobby');
+        await join('bob-g2', 'lobby');
+        expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+        expect(await redis.hgetall(store.keys.instanceRooms('g2'))).toEqual({ lobby: '2' });
+        expect(await redis.hgetall(queries.keys.roomInstances('lobby'))).toEqual({
+          g1: '1',
+          g2: '2',
+        });
+        await leave('bob-g2', 'lobby');
+        expect(await roomsOf()).toEqual({ g1: 2, g2: 1, g3: 0 });
+        await leave('ann-g2', 'lobby');
+        expect(await roomsOf()).toEqual({ g1: 2, g2: 0, g3: 0 });
+        await disconnect('ann-g1');
+        expect(await roomsOf()).toEqual({ g1: 0, g2: 0, g3: 0 });
+        // Nothing left behind: the hashes go with their last field.
+        expect(await keysMatching(`${prefix}*insts`)).toEqual([]);
+        expect(await keysMatching(`${prefix}*rooms`)).toEqual([]);
+      });
+
+      it('maps each room to the instances holding a member, through a two-instance user', async () => {
+        expect(await queries.routing()).toEqual([]);
+        await join('ann-g1', 'lobby');
+        await join('ann-g2', 'lobby');
+        await join('bob-g2', 'dev');
+        await join('cat-g3', 'lobby');
+        await join('cat-g3', 'private-ops');
+        await join('ann-g1', 'private-ops');
+        expect(await queries.routing()).toEqual([
+          { room: 'dev', instances: ['g2'] },
+          { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+        ]);
+        expect(await queries.routing(true)).toEqual([
+          { room: 'dev', instances: ['g2'] },
+          { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
+          { room: 'private-ops', instances: ['g1', 'g3'] },
+        ]);
+        // Ann leaves on g2 only: still a member of lobby (through g1), but g2 has no one there.
+        await leave('ann-g2', 'lobby');
+        expect((await queries.members('lobby', { user: ann.id })).hasUser).toBe(true);
+        expect(await queries.routing()).toEqual([
+          { room: 'dev', instances: ['g2'] },
+          { room: 'lobby', instances: ['g1', 'g3'] },
+        ]);
+        await disconnect('cat-g3');
+        expect(await queries.routing(true)).toEqual([
+          { room: 'dev', instances: ['g2'] },
+          { room: 'lobby', instances: ['g1'] },
+          { room: 'private-ops', instances: ['g1'] },
+        ]);
+        expect(await roomsOf(true)).toEqual({ g1: 2, g2: 1, g3: 0 });
+        // g1 dies: its rooms go from the map and from /stats, and Ann is out of lobby for good.
+        await store.removeInstance('g1');
+        expect(await queries.routing(true)).toEqual([{ room: 'dev', instances: ['g2'] }]);
+        expect(await roomsOf(true)).toEqual({ g2: 1, g3: 0 });
+        expect(await redis.exists(store.keys.instanceRooms('g1'))).toBe(0);
+        expect((await queries.members('lobby', { user: ann.id })).hasUser).toBe(false);
+      });
+
+      it('drops a dead instance from every room even when its counts had drifted', async () => {
+        await join('ann-g1', 'lobby');
+        await join('bob-g2', 'lobby');
+        // A room share no connection backs (a leave cut short after the instance's side, say).
+        const k = store.keys;
+        await redis.hset(k.instanceRooms('g1'), 'ghost', 1);
+        await redis.sadd(k.groupInstanceRooms(groupOf('ghost'), 'g1'), 'ghost');
+        await redis.hset(k.roomInstances('ghost'), 'g1', 1);
+        await redis.hset(k.roomInstanceUsers('ghost', 'g1'), 'u-x', 1);
+        await redis.hset(k.roomUsers('ghost'), 'u-x', 1);
+        await redis.zadd(k.roomMembers('ghost'), 0, 'u-x');
+        await redis.zadd(k.rankingOf('ghost'), 1, 'ghost');
+        expect(await store.removeInstance('g1')).toEqual(
+          expect.arrayContaining([{ room: 'ghost', user: { id: 'u-x', name: 'u-x' } }]),
+        );
+        expect(await redis.exists(k.roomInstances('ghost'), k.roomUsers('ghost'))).toBe(0);
+        expect(await keysMatching(`${prefix}*ghost*`)).toEqual([]);
+        expect(await queries.routing()).toEqual([{ room: 'lobby', instances: ['g2'] }]);
+      });
+    });
+
+    describe('moving a deployment of layout 1 (keys without hash tags)', () => {
+      const old = (key: string) => `${prefix}${key}`;
+      const message = (seq: number, id: string) =>
+        JSON.stringify({
+          seq,
+          id,
+          room: 'kept',
+          text: id,
+          user: ann,
+          ts: Date.now(),
+          serverId: 'g',
+        });
+      /** A room with history and a clientId ack, and presence, as layout 1 wrote them. */
+      const writeLayout1 = async () => {
+        await redis.set(old('room:kept:seq'), '5000', 'PX', 60000);
+        await redis.set(old('room:kept:gen'), '4990', 'PX', 60000);
+        await redis.zadd(
+          old('room:kept:history'),
+          4999,
+          message(4999, 'a'),
+          5000,
+          message(5000, 'b'),
+        );
+        await redis.pexpire(old('room:kept:history'), 60000);
+        await redis.set(
+          old('room:kept:client:u-ann:c1'),
+          '{"id":"b","seq":5000,"ts":1}',
+          'PX',
+          60000,
+        );
+        await redis.hset(old('conns'), 's1', '{"i":"g1","u":"u-ann"}');
+        await redis.hset(old('users'), 'u-ann', 1);
+        await redis.zadd(old('rooms'), 1, 'kept');
+        await redis.hset(old('room:kept:users'), 'u-ann', 1);
+        await redis.sadd(old('inst:g1:conns'), 's1');
+      };
+
+      it("keeps each room's seq, generation, history and clientId acks, and drops old presence", async () => {
+        await writeLayout1();
+        expect(await migrateLayout(redis, prefix, 'test')).toEqual({
+          moved: 4,
+          dropped: 5,
+          ran: true,
+        });
+        expect((await log.recentMessages('kept', 10)).map((m) => m.id)).toEqual(['a', 'b']);
+        expect(await log.seqState('kept')).toEqual({ current: 5000, gen: 4990 });
+        const draft = {
+          id: 'c',
+          room: 'kept',
+          text: 'c',
+          user: ann,
+          ts: Date.now(),
+          serverId: 'g',
+        };
+        // The retry of a send acked before the upgrade is still recognised.
+        expect(await log.appendMessage({ ...draft, clientId: 'c1' })).toMatchObject({
+          duplicate: true,
+          ack: { id: 'b', seq: 5000 },
+        });
+        expect((await log.appendMessage(draft)).ack.seq).toBe(5001);
+        const left = await keysMatching(`${prefix}*`);
+        expect(left.filter((k) => !k.startsWith(`${prefix}{`))).toEqual([`${prefix}layout`]);
+        for (const key of left.filter((k) => k.includes('room:kept:')))
+          expect([key, (await redis.pttl(key)) > 0]).toEqual([key, true]);
+        expect(await redis.get(`${prefix}layout`)).toBe(LAYOUT);
+        expect(await migrateLayout(redis, prefix, 'again')).toEqual({
+          moved: 0,
+          dropped: 0,
+          ran: false,
+        });
+      });
+
+      it('lets one service move the keys while the others wait for it to finish', async () => {
+        await writeLayout1();
+        const results = await Promise.all(
+          ['a', 'b', 'c'].map((owner) => migrateLayout(redis, prefix, owner)),
+        );
+        expect(results.filter((r) => r.ran)).toEqual([{ moved: 4, dropped: 5, ran: true }]);
+        // Each waiting service returns only once the keys are moved.
+        expect(await log.seqState('kept')).toEqual({ current: 5000, gen: 4990 });
+      });
+
+      it('gives up with one line when another service holds the lock too long', async () => {
+        await redis.set(`${prefix}migration-lock`, 'stuck', 'PX', 5000);
+        await expect(migrateLayout(redis, prefix, 'me', undefined, 500)).rejects.toThrow(
+          `the Redis keys under ${prefix} were not moved to layout ${LAYOUT} within 500 ms (another service holds ${prefix}migration-lock)`,
+        );
+      });
+    });
+
+    describe('any order of changes, cut short or not (model-based, fast-check)', () => {
+      const INSTANCES = ['g1', 'g2', 'g3'];
+      const USERS = ['u-a', 'u-b', 'u-c', 'u-d'].map((id) => ({ id, name: id.toUpperCase() }));
+      const ROOMS = ['r1', 'r2', 'r3', 'private-p'];
+      /** Socket i lives on instance i % 3 as user i % 4: tabs of one user on several instances. */
+      const SOCKETS = Array.from({ length: 8 }, (_, i) => ({
+        socketId: `s${i}`,
+        instanceId: INSTANCES[i % 3],
+        user: USERS[i % 4],
+      }));
+      type Op =
+        | { op: 'connect' | 'disconnect'; s: number }
+        | { op: 'join' | 'leave'; s: number; room: string }
+        | { op: 'remove' | 'sync'; g: number }
+        | { op: 'drift'; g: number; room: string; user: number };
+      const ops: fc.Arbitrary<Op> = fc.oneof(
+        fc.record({ op: fc.constantFrom('connect', 'disconnect'), s: fc.nat(7) }),
+        fc.record({
+          op: fc.constantFrom('join', 'leave'),
+          s: fc.nat(7),
+          room: fc.constantFrom(...ROOMS),
+        }),
+        fc.record({
+          op: fc.constantFrom('join', 'leave'),
+          s: fc.nat(7),
+          room: fc.constantFrom(...ROOMS),
+        }),
+        fc.record({ op: fc.constantFrom('remove', 'sync'), g: fc.nat(2) }),
+        fc.record({
+          op: fc.constant('drift'),
+          g: fc.nat(2),
+          room: fc.constantFrom(...ROOMS),
+          user: fc.nat(3),
+        }),
+      ) as fc.Arbitrary<Op>;
+
+      it('answers exactly what the acked changes imply, and a sync repairs any drift', async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(ops, { minLength: 1, maxLength: 30 }), async (run) => {
+            prefix = `${runPrefix('model')}-${Math.random().toString(36).slice(2, 8)}:`;
+            store = new PresenceStore(redis, prefix);
+            queries = new PresenceQueries(redis, prefix);
+            /** The model: each connected socket's rooms. */
+            const model = new Map<number, Set<string>>();
+            const usersIn = (room: string) => {
+              const n = new Map<string, number>();
+              for (const [i, rooms] of model)
+                if (rooms.has(room))
+                  n.set(SOCKETS[i].user.id, (n.get(SOCKETS[i].user.id) ?? 0) + 1);
+              return n;
+            };
+            const state = (g: string) =>
+              [...model]
+                .filter(([i]) => SOCKETS[i].instanceId === g)
+                .map(([i, rooms]) => ({ ...SOCKETS[i], rooms: [...rooms] }));
+            const sortDepartures = (d: { room: string; user: User }[]) =>
+              d.map((x) => `${x.room}/${x.user.id}`).sort();
+            const expectedLeft = (sockets: number[]) => {
+              const before = new Map(ROOMS.map((r) => [r, usersIn(r)]));
+              for (const i of sockets) model.delete(i);
+              return ROOMS.flatMap((r) =>
+                [...before.get(r)!.keys()]
+                  .filter((u) => !usersIn(r).has(u))
+                  .map((u) => `${r}/${u}`),
+              ).sort();
+            };
+            try {
+              for (const o of run) {
+                if (o.op === 'connect') {
+                  const x = SOCKETS[o.s];
+                  expect(await store.connect(x.instanceId, x.socketId, x.user)).toBe(
+                    !model.has(o.s),
+                  );
+                  if (!model.has(o.s)) model.set(o.s, new Set());
+                } else if (o.op === 'join') {
+                  const x = SOCKETS[o.s];
+                  const isNew = !(usersIn(o.room).get(x.user.id) ?? 0);
+                  const held = model.get(o.s) ?? new Set<string>();
+                  const joined = await store.join(x.instanceId, x.socketId, x.user, o.room);
+                  expect(joined).toEqual(isNew && !held.has(o.room) ? x.user : null);
+                  model.set(o.s, held.add(o.room));
+                } else if (o.op === 'leave') {
+                  const x = SOCKETS[o.s];
+                  const held = model.get(o.s);
+                  const last = held?.has(o.room) && usersIn(o.room).get(x.user.id) === 1;
+                  held?.delete(o.room);
+                  expect(await store.leave(x.instanceId, x.socketId, o.room)).toEqual(
+                    last ? x.user : null,
+                  );
+                } else if (o.op === 'disconnect') {
+                  const x = SOCKETS[o.s];
+                  const left = expectedLeft([o.s]);
+                  expect(sortDepartures(await store.disconnect(x.instanceId, x.socketId))).toEqual(
+                    left,
+                  );
+                } else if (o.op === 'remove') {
+                  const g = INSTANCES[o.g];
+                  const mine = [...model.keys()].filter((i) => SOCKETS[i].instanceId === g);
+                  const left = expectedLeft(mine);
+                  expect(sortDepartures(await store.removeInstance(g))).toEqual(left);
+                } else if (o.op === 'sync') {
+                  // Nothing drifted: a sync of the instance's own account changes nothing.
+                  const g = INSTANCES[o.g];
+                  expect(await store.setInstance(g, state(g))).toEqual({ joined: [], left: [] });
+                } else if (o.op === 'drift') {
+                  // A change cut short between its scripts: the room's side has a connection the
+                  // instance's side does not know of, or lacks one it knows of. A sync repairs it.
+                  const g = INSTANCES[o.g];
+                  const u = USERS[o.user].id;
+                  const k = store.keys;
+                  await redis.hincrby(k.roomInstanceUsers(o.room, g), u, 1);
+                  await redis.hincrby(k.roomUsers(o.room), u, 1);
+                  await redis.sadd(k.groupInstanceRooms(groupOf(o.room), g), o.room);
+                  // (Each script keeps a share and its total together: a drift is a whole script.)
+                  await redis.hincrby(k.groupInstanceUsers(groupOf(u), g), u, 1);
+                  await redis.hincrby(k.groupUsers(groupOf(u)), u, 1);
+                  await store.setInstance(g, state(g));
+                }
+                // What every reader sees matches the model.
+                const stats = await queries.clusterStats(true);
+                const live = [...model.keys()];
+                const occupied = ROOMS.filter((r) => usersIn(r).size > 0);
+                expect({
+                  online: stats.online,
+                  connections: stats.connections,
+                  rooms: stats.rooms,
+                }).toEqual({
+                  online: new Set(live.map((i) => SOCKETS[i].user.id)).size,
+                  connections: live.length,
+                  rooms: occupied.length,
+                });
+                for (const room of ROOMS) {
+                  const users = usersIn(room);
+                  const page = await queries.roomStats(room, { limit: 10 });
+                  expect({
+                    room,
+                    users: page.users,
+                    members: page.members.map((m) => m.id),
+                  }).toEqual({
+                    room,
+                    users: users.size,
+                    members: [...users.keys()].sort(),
+                  });
+                  expect(page.connections).toBe([...users.values()].reduce((a, b) => a + b, 0));
+                }
+                for (const g of INSTANCES) {
+                  const mine = state(g);
+                  expect(await store.instanceCounts(g)).toEqual({
+                    connections: mine.length,
+                    memberships: mine.reduce((n, x) => n + x.rooms.length, 0),
+                  });
+                }
+                expect(await queries.routing(true)).toEqual(
+                  occupied.sort().map((room) => ({
+                    room,
+                    instances: INSTANCES.filter((g) =>
+                      state(g).some((x) => x.rooms.includes(room)),
+                    ),
+                  })),
+                );
+              }
+            } finally {
+              await del(await keysMatching(`${prefix}*`));
+            }
+          }),
+          { numRuns: Number(process.env.FUZZ_RUNS ?? 25) },
+        );
+      }, 120000);
+    });
+  });
+}
