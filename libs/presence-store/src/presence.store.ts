@@ -40,11 +40,11 @@ const counts = () => Object.create(null) as Record<string, number>;
 
 /**
  * Presence: who is connected through which instance, and who is in which room. Each change is a
- * few scripts, each atomic on one slot (keys.ts): the instance's side first when it adds (a join
- * records the room on the connection, then on the room), last when it removes (the room forgets
- * the user, then the connection its room), so the instance's side names at least every room the
- * instance touches. What a change cut short leaves behind, the next sync of the instance (or its
- * removal) replaces, since every total sits beside each instance's share of it.
+ * few scripts, each atomic on one slot (keys.ts): the instance's side (its connections), then the
+ * room's and the user's side in their groups. What a change cut short between them leaves behind,
+ * the next sync of the instance (or its removal) replaces: every total sits beside each
+ * instance's share of it, and each group lists the rooms where an instance has a share, so the
+ * repair needs nothing from the instance's side.
  */
 export class PresenceStore {
   readonly keys: RedisKeys;
@@ -93,27 +93,30 @@ export class PresenceStore {
 
   /** Takes a connection out of a room; returns the user when it was its last one there. */
   async leave(instanceId: string, socketId: string, room: string): Promise<User | null> {
-    const conn = await this.storedConn(instanceId, socketId);
-    if (!conn?.r.includes(room)) return null;
-    const left = await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, conn.u);
-    await this.scripts.run(scripts.CONN_LEAVE, this.instanceKeys(instanceId), [socketId, room]);
-    return toUser(left);
+    const held = await this.scripts.run(scripts.CONN_LEAVE, this.instanceKeys(instanceId), [
+      socketId,
+      room,
+    ]);
+    if (!Array.isArray(held)) return null;
+    return toUser(await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, String(held[0])));
   }
 
   /** Forgets a connection; returns the rooms its user left for good. */
   async disconnect(instanceId: string, socketId: string): Promise<RoomDeparture[]> {
-    const conn = await this.storedConn(instanceId, socketId);
-    if (!conn) return [];
+    const closed = await this.scripts.run(scripts.CONN_CLOSE, this.instanceKeys(instanceId), [
+      socketId,
+    ]);
+    if (!Array.isArray(closed)) return [];
+    const [userId, , ...rooms] = closed.map(String);
     const [left] = await Promise.all([
       Promise.all(
-        conn.r.map((room) => this.roomScript(scripts.ROOM_LEAVE, instanceId, room, conn.u)),
+        rooms.map((room) => this.roomScript(scripts.ROOM_LEAVE, instanceId, room, userId)),
       ),
-      this.countUser(instanceId, conn.u, -1),
+      this.countUser(instanceId, userId, -1),
     ]);
-    await this.scripts.run(scripts.CONN_CLOSE, this.instanceKeys(instanceId), [socketId]);
     return left.flatMap((r, i) => {
       const user = toUser(r);
-      return user ? [{ room: conn.r[i], user }] : [];
+      return user ? [{ room: rooms[i], user }] : [];
     });
   }
 
@@ -261,14 +264,6 @@ export class PresenceStore {
       this.keys.rankingOf(room),
     ];
     return this.scripts.run(script, keys, [room, instanceId, ...args]);
-  }
-
-  private async storedConn(instanceId: string, socketId: string): Promise<StoredConn | null> {
-    const raw = await this.redis.hget(this.keys.instanceConns(instanceId), socketId);
-    if (raw === null) return null;
-    const conn = JSON.parse(raw) as StoredConn;
-    // cjson writes an empty list as {}.
-    return { ...conn, r: Array.isArray(conn.r) ? conn.r : [] };
   }
 
   /** Rewrites the instance's side: its connections and its per-room counts. */
