@@ -72,12 +72,9 @@ export class PresenceQueries {
   async clusterStats(includePrivate = false): Promise<ClusterStats> {
     const k = this.keys;
     const groups = Array.from({ length: GROUPS }, (_, g) => g);
-    const [online, publicRooms, privateRooms, [records, seen]] = await Promise.all([
+    const [online, rooms, [records, seen]] = await Promise.all([
       Promise.all(groups.map((g) => this.redis.hlen(k.groupUsers(g)))),
-      Promise.all(groups.map((g) => this.redis.zcard(k.groupRanking(g)))),
-      includePrivate
-        ? Promise.all(groups.map((g) => this.redis.zcard(k.groupPrivateRanking(g))))
-        : [],
+      Promise.all(this.rankings(includePrivate).map((key) => this.redis.zcard(key))),
       execAll(
         this.redis.multi().hgetall(k.instances()).zrange(k.instancesSeen(), '0', '-1'),
       ) as Promise<[Record<string, string>, string[]]>,
@@ -102,7 +99,7 @@ export class PresenceQueries {
     return {
       online: sum(online),
       connections: sum(counts.map(([connections]) => connections)),
-      rooms: sum(publicRooms) + sum(privateRooms),
+      rooms: sum(rooms),
       instances,
     };
   }
@@ -113,12 +110,7 @@ export class PresenceQueries {
    * limit) entries read.
    */
   async topRooms(limit: number, includePrivate = false): Promise<RoomStats[]> {
-    const k = this.keys;
-    const rankings: string[] = [];
-    for (let g = 0; g < GROUPS; g++) {
-      rankings.push(k.groupRanking(g));
-      if (includePrivate) rankings.push(k.groupPrivateRanking(g));
-    }
+    const rankings = this.rankings(includePrivate);
     const lists = await Promise.all(
       rankings.map((key) => this.redis.zrevrange(key, 0, limit - 1, 'WITHSCORES')),
     );
@@ -192,11 +184,7 @@ export class PresenceQueries {
    */
   async routing(includePrivate = false): Promise<RoomRoute[]> {
     const k = this.keys;
-    const rankings: string[] = [];
-    for (let g = 0; g < GROUPS; g++) {
-      rankings.push(k.groupRanking(g));
-      if (includePrivate) rankings.push(k.groupPrivateRanking(g));
-    }
+    const rankings = this.rankings(includePrivate);
     const rooms = (await Promise.all(rankings.map((key) => this.redis.zrange(key, '0', '-1'))))
       .flat()
       .sort();
@@ -211,6 +199,14 @@ export class PresenceQueries {
 
   async ping(): Promise<boolean> {
     return (await this.redis.ping()) === 'PONG';
+  }
+
+  /** Every group's ranking of public rooms, and with `includePrivate` of private ones. */
+  private rankings(includePrivate: boolean): string[] {
+    const k = this.keys;
+    return Array.from({ length: GROUPS }, (_, g) =>
+      includePrivate ? [k.groupRanking(g), k.groupPrivateRanking(g)] : [k.groupRanking(g)],
+    ).flat();
   }
 
   /** A room's connections: the sum of its instances' counts. */

@@ -81,7 +81,7 @@ export class PresenceStore {
   async join(instanceId: string, socketId: string, user: User, room: string): Promise<User | null> {
     const [created, added] = (await this.scripts.run(
       scripts.CONN_JOIN,
-      [this.keys.instanceConns(instanceId), this.keys.instanceRooms(instanceId)],
+      this.instanceKeys(instanceId),
       [socketId, user.id, user.name, room],
     )) as [number, number];
     const [, joined] = await Promise.all([
@@ -97,8 +97,8 @@ export class PresenceStore {
       socketId,
       room,
     ]);
-    if (!Array.isArray(held)) return null;
-    return toUser(await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, String(held[0])));
+    if (held === null) return null;
+    return toUser(await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, String(held)));
   }
 
   /** Forgets a connection; returns the rooms its user left for good. */
@@ -107,7 +107,7 @@ export class PresenceStore {
       socketId,
     ]);
     if (!Array.isArray(closed)) return [];
-    const [userId, , ...rooms] = closed.map(String);
+    const [userId, ...rooms] = closed.map(String);
     const [left] = await Promise.all([
       Promise.all(
         rooms.map((room) => this.roomScript(scripts.ROOM_LEAVE, instanceId, room, userId)),
