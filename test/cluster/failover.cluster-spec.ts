@@ -1,5 +1,6 @@
 import { createRedisClient, redisReady, type RedisClient } from '@roomcast/presence-store';
 import { runPrefix, startRedisCluster, waitFor, type RedisCluster } from '@roomcast/testing';
+import type { Cluster } from 'ioredis';
 
 /** A command's outcome and how long it took. */
 async function timed(
@@ -43,8 +44,12 @@ describe.each([
   });
 
   it('fails commands on its slots within 3.5 s, then serves them again if a replica took over', async () => {
-    await client!.set(key, 'before', 'EX', 600);
     const master = await cluster!.masterFor(key);
+    // Written on the master's own connection, then WAIT: replication is asynchronous, and a kill
+    // right after the write could otherwise beat it to the replica.
+    const node = (client as Cluster).nodes('master').find((n) => n.options.port === master.port)!;
+    await node.set(key, 'before', 'EX', 600);
+    expect(await node.wait(replicasPerMaster, 2000)).toBe(replicasPerMaster);
     await cluster!.kill(master.port);
     const killedAt = Date.now();
     const tries: { ok: boolean; ms: number; error?: string }[] = [];
