@@ -11,3 +11,4 @@ export * from './cleanup';
 export * from './root';
 export * from './arbitraries';
 export * from './redis-cluster';
+export * from './rabbit-cluster';
