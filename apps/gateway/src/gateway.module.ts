@@ -17,6 +17,7 @@ import { BrokerRecovery } from './broker/broker-recovery';
 import { AmqpPresenceEvents, AmqpRoomTraffic } from './broker/amqp-ports';
 import { PresenceEvents, RoomTraffic } from './broker/ports';
 import { RoomBindings } from './broker/room-bindings';
+import { amqpUrls } from '@roomcast/config';
 import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
 import { GatewayMetrics } from './metrics/gateway.metrics';
 
@@ -40,7 +41,8 @@ export class GatewayModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: AmqpTopicServer, useValue: server },
         provideAmqpTopicClient({
-          urls: [config.AMQP_URL],
+          urls: amqpUrls(config.AMQP_URL),
+          name: `${config.INSTANCE_ID}/publish`,
           exchange: config.EXCHANGE,
           publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
         }),

@@ -7,6 +7,7 @@ import { AmqpTopicServer, probeBroker, QueueInUseError } from '@roomcast/amqp-tr
 import { gatewayQueueName } from '@roomcast/contracts';
 import {
   allowedOrigins,
+  amqpUrls,
   ConfigError,
   loadConfig,
   logLevels,
@@ -23,14 +24,15 @@ runService('gateway', async () => {
   const unsafe = unsafeConfig(config);
   if (unsafe) throw new ConfigError([unsafe]);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-  await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
+  await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
   // An exclusive queue named by the instance: it lives and dies with this instance's broker
   // connection, so presence learns of a crash from the broker (the queue is gone) at once, and a
   // second process with the same INSTANCE_ID is refused instead of sharing it. Room bindings are
   // added to it only while the room has local members.
   const queue = gatewayQueueName(config.EXCHANGE, config.INSTANCE_ID);
   const server = new AmqpTopicServer({
-    urls: [config.AMQP_URL],
+    urls: amqpUrls(config.AMQP_URL),
+    name: `${config.INSTANCE_ID}/consume`,
     exchange: config.EXCHANGE,
     queue,
     exclusive: true,

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { AmqpTopicServer, probeBroker } from '@roomcast/amqp-transport';
+import { AmqpTopicServer, probeBroker, QueueTypeMismatchError } from '@roomcast/amqp-transport';
 import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
-import { loadConfig, logLevels, runService } from '@roomcast/config';
+import { amqpUrls, loadConfig, logLevels, runService, StartupError } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { PresenceEnv } from './config/presence.env';
 import { PresenceModule } from './presence.module';
@@ -10,7 +10,7 @@ import { PresenceModule } from './presence.module';
 runService('presence', async () => {
   const config = loadConfig(PresenceEnv);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-  await probeBroker({ urls: [config.AMQP_URL], exchange: config.EXCHANGE });
+  await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
   const app = await NestFactory.create(PresenceModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.
@@ -19,10 +19,12 @@ runService('presence', async () => {
   app.connectMicroservice(
     {
       strategy: new AmqpTopicServer({
-        urls: [config.AMQP_URL],
+        urls: amqpUrls(config.AMQP_URL),
+        name: `${config.INSTANCE_ID}/consume`,
         exchange: config.EXCHANGE,
         queue: config.PRESENCE_QUEUE,
-        durable: true,
+        // Replicated over the broker cluster's nodes, so presence events survive a node's loss.
+        queueType: 'quorum',
         bindings: [ALL_PRESENCE_PATTERN],
         // Requests are applied side by side: a gateway sends a socket's next change only once
         // its last one is answered, so one socket's changes never overlap.
@@ -32,7 +34,18 @@ runService('presence', async () => {
     { inheritAppConfig: true },
   );
   app.enableShutdownHooks();
-  await app.startAllMicroservices();
+  await app.startAllMicroservices().catch((err: unknown) => {
+    if (err instanceof QueueTypeMismatchError) {
+      throw new StartupError(
+        `PRESENCE_QUEUE ${err.queue} is a classic queue that ${err.consumers} consumer(s) ` +
+          '(presence replicas of an earlier version) still read; this version needs a quorum ' +
+          'queue: stop every earlier presence replica, then start this one (it replaces the ' +
+          'unused queue), or set PRESENCE_QUEUE to a new name',
+        err,
+      );
+    }
+    throw err;
+  });
   await app.listen(config.PORT, '0.0.0.0');
   process.stdout.write(`[presence] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
 });

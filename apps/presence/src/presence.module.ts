@@ -6,6 +6,7 @@ import {
 } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { amqpUrls } from '@roomcast/config';
 import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
@@ -30,9 +31,17 @@ export class PresenceModule {
       controllers: [OpsController, PresenceController],
       providers: [
         { provide: PRESENCE_CONFIG, useValue: config },
-        provideAmqpTopicClient({ urls: [config.AMQP_URL], exchange: config.EXCHANGE }),
+        provideAmqpTopicClient({
+          urls: amqpUrls(config.AMQP_URL),
+          name: `${config.INSTANCE_ID}/publish`,
+          exchange: config.EXCHANGE,
+        }),
         // A connection of its own: failed passive declares close channels, never the publisher's.
-        provideAmqpQueueProbe({ urls: [config.AMQP_URL], exchange: config.EXCHANGE }),
+        provideAmqpQueueProbe({
+          urls: amqpUrls(config.AMQP_URL),
+          name: `${config.INSTANCE_ID}/probe`,
+          exchange: config.EXCHANGE,
+        }),
         {
           provide: READINESS_CHECKS,
           inject: [PresenceStore, AmqpTopicClient],

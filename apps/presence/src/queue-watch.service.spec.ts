@@ -7,7 +7,9 @@ function fakes(options: {
   queues: Record<string, QueueState>;
   locked?: boolean;
   settling?: boolean;
+  graceMs?: number;
 }) {
+  const clock = { now: 1_000_000 };
   const known = new Set(options.instances);
   const calls = { lock: 0, instances: 0, check: [] as string[][], removed: [] as string[] };
   const deps: QueueWatchDeps = {
@@ -29,8 +31,12 @@ function fakes(options: {
       calls.removed.push(id);
     },
     settling: () => options.settling ?? false,
+    graceMs: options.graceMs ?? 0,
+    staleMs: 1500,
+    now: () => clock.now,
+    missingSince: new Map(),
   };
-  return { deps, calls, known };
+  return { deps, calls, known, clock };
 }
 
 const present: QueueState = { state: 'present' };
@@ -95,5 +101,63 @@ describe('watchQueuesOnce', () => {
     const { deps, calls } = fakes({ instances: [], queues: {} });
     expect(await watchQueuesOnce(deps)).toEqual({ checked: true, removed: [], unknown: [] });
     expect(calls.check).toEqual([]);
+  });
+
+  describe("with a grace time (a broker cluster: a node may take a live gateway's queue)", () => {
+    it('removes an instance only once its queue has been missing for the grace time', async () => {
+      const { deps, known, clock } = fakes({
+        instances: ['g1', 'g2'],
+        queues: { 'ex.gateway.g1': missing, 'ex.gateway.g2': present },
+        graceMs: 3000,
+      });
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [], waiting: ['g1'] });
+      for (let t = 500; t < 3000; t += 500) {
+        clock.now += 500;
+        expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [], waiting: ['g1'] });
+      }
+      clock.now += 500;
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: ['g1'] });
+      expect([...known]).toEqual(['g2']);
+      expect(deps.missingSince.size).toBe(0);
+    });
+
+    it('keeps an instance whose queue comes back within the grace, and starts over after', async () => {
+      const queues: Record<string, QueueState> = { 'ex.gateway.g1': missing };
+      const { deps, calls, clock } = fakes({ instances: ['g1'], queues, graceMs: 3000 });
+      await watchQueuesOnce(deps);
+      clock.now += 1000;
+      queues['ex.gateway.g1'] = present; // the gateway declared it again on another node
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [] });
+      clock.now += 2500;
+      queues['ex.gateway.g1'] = missing;
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [], waiting: ['g1'] });
+      clock.now += 2500;
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [], waiting: ['g1'] });
+      expect(calls.removed).toEqual([]);
+    });
+
+    it('starts the grace over when rounds were skipped (another replica held the lock)', async () => {
+      const { deps, calls, clock } = fakes({
+        instances: ['g1'],
+        queues: { 'ex.gateway.g1': missing },
+        graceMs: 3000,
+      });
+      await watchQueuesOnce(deps);
+      clock.now += 4000; // longer than staleMs without a sighting
+      expect(await watchQueuesOnce(deps)).toMatchObject({ removed: [], waiting: ['g1'] });
+      expect(calls.removed).toEqual([]);
+    });
+
+    it('forgets sightings of instances presence no longer knows', async () => {
+      const { deps, known } = fakes({
+        instances: ['g1'],
+        queues: { 'ex.gateway.g1': missing },
+        graceMs: 3000,
+      });
+      await watchQueuesOnce(deps);
+      known.delete('g1'); // removed by the TTL sweep meanwhile
+      await watchQueuesOnce(deps);
+      expect(deps.missingSince.size).toBe(0);
+    });
   });
 });

@@ -8,7 +8,7 @@ import {
 import { AmqpQueueProbe, type QueueState } from '@roomcast/amqp-transport';
 import { gatewayQueueName } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/presence-store';
-import { PRESENCE_CONFIG, PresenceEnv } from './config/presence.env';
+import { PRESENCE_CONFIG, PresenceEnv, queueGoneGraceMs } from './config/presence.env';
 import { PresenceService } from './presence.service';
 
 /**
@@ -29,6 +29,13 @@ export interface QueueWatchDeps {
   remove(instanceId: string): Promise<void>;
   /** True while a missing queue proves nothing (presence's link just came back). */
   settling(): boolean;
+  /** How long a queue must stay missing before its instance is removed (QUEUE_GONE_GRACE_MS). */
+  graceMs: number;
+  /** A sighting older than this is stale (rounds were skipped): the grace starts over. */
+  staleMs: number;
+  now(): number;
+  /** Since when, and when last, each instance's queue was seen missing: kept across rounds. */
+  missingSince: Map<string, { first: number; last: number }>;
 }
 
 export interface QueueWatchRound {
@@ -37,11 +44,14 @@ export interface QueueWatchRound {
   removed: string[];
   /** Instances the broker gave no answer about (kept), with the first error. */
   unknown: string[];
+  /** Instances whose queue is missing but not yet for QUEUE_GONE_GRACE_MS (kept), if any. */
+  waiting?: string[];
   error?: Error;
 }
 
 /**
- * One round: only a queue the broker says does not exist (404) removes its instance. No answer,
+ * One round: only a queue the broker says does not exist (404), and has said so for the grace
+ * time (0 on one broker: at once), removes its instance. A queue seen again ends the grace. No answer,
  * a timeout or any other error keeps it; the TTL sweep remains the judge of those. A gateway
  * that is merely slow keeps its connection, so its queue, and is never removed here.
  */
@@ -50,15 +60,29 @@ export async function watchQueuesOnce(deps: QueueWatchDeps): Promise<QueueWatchR
   if (!(await deps.tryLock())) return round;
   round.checked = true;
   const ids = await deps.instances();
+  for (const id of [...deps.missingSince.keys()]) {
+    if (!ids.includes(id)) deps.missingSince.delete(id);
+  }
   if (ids.length === 0) return round;
   const states = await deps.check(ids.map((id) => deps.queueOf(id)));
   const settling = deps.settling();
+  const now = deps.now();
   for (const id of ids) {
     const s = states.get(deps.queueOf(id));
     if (s?.state === 'missing' && !settling) {
-      await deps.remove(id);
-      round.removed.push(id);
-    } else if (s?.state !== 'present') {
+      const seen = deps.missingSince.get(id);
+      const first = seen && now - seen.last <= deps.staleMs ? seen.first : now;
+      if (now - first >= deps.graceMs) {
+        deps.missingSince.delete(id);
+        await deps.remove(id);
+        round.removed.push(id);
+      } else {
+        deps.missingSince.set(id, { first, last: now });
+        (round.waiting ??= []).push(id);
+      }
+    } else if (s?.state === 'present') {
+      deps.missingSince.delete(id);
+    } else {
       round.unknown.push(id);
       round.error ??=
         s?.state === 'unknown'
@@ -101,6 +125,10 @@ export class QueueWatch implements OnApplicationBootstrap, OnApplicationShutdown
         const at = probe.reconnectedAt;
         return at !== undefined && Date.now() - at < LINK_SETTLE_MS;
       },
+      graceMs: queueGoneGraceMs(config),
+      staleMs: 3 * config.LIVENESS_CHECK_MS,
+      now: () => Date.now(),
+      missingSince: new Map(),
     };
   }
 
@@ -123,6 +151,14 @@ export class QueueWatch implements OnApplicationBootstrap, OnApplicationShutdown
         : undefined;
       if (problem && problem !== this.lastProblem) this.logger.warn(problem);
       this.lastProblem = problem;
+      for (const id of round.waiting ?? []) {
+        if (this.deps.missingSince.get(id)?.first === this.deps.missingSince.get(id)?.last) {
+          this.logger.log(
+            `the queue of instance ${id} is gone: removed unless declared again within ` +
+              `${this.deps.graceMs} ms (its broker node may have gone, not the instance)`,
+          );
+        }
+      }
       return round;
     } catch (err) {
       this.logger.warn(`queue check failed: ${(err as Error).message}`);

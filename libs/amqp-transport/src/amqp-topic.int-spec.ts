@@ -3,7 +3,7 @@ import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { AmqpTopicClient } from './amqp-topic.client';
 import { AmqpTopicServer } from './amqp-topic.server';
-import { QueueInUseError } from './amqp.errors';
+import { QueueInUseError, QueueTypeMismatchError } from './amqp.errors';
 import { openConnection } from './connection';
 
 describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
@@ -101,6 +101,120 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toBe('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
+  });
+
+  describe('a list of broker URLs', () => {
+    it('connects to the next URL when the first does not answer', async () => {
+      const conn = await openConnection({
+        urls: ['amqp://guest:guest@127.0.0.1:1', AMQP_URL],
+        exchange,
+        connectTimeoutMs: 4000,
+      });
+      try {
+        expect(conn.isConnected()).toBe(true);
+        expect(conn.connection?.connection.serverProperties.product).toBe('RabbitMQ');
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('fails start-up naming every URL tried and what each answered', async () => {
+      const err = await openConnection({
+        urls: ['amqp://guest:guest@127.0.0.1:1', 'amqp://u:secret@127.0.0.1:2'],
+        exchange,
+        connectTimeoutMs: 3000,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnreachableError);
+      const message = (err as Error).message;
+      expect(message).toMatch(/^cannot reach RabbitMQ at any of 2 URLs \(/);
+      expect(message).toContain('amqp://guest:***@127.0.0.1:1: connect ECONNREFUSED');
+      expect(message).toContain('amqp://u:***@127.0.0.1:2: connect ECONNREFUSED');
+      expect(message).not.toContain('secret');
+      expect(message.split('\n')).toHaveLength(1);
+    });
+  });
+
+  describe('a shared quorum queue', () => {
+    const started: AmqpTopicServer[] = [];
+    let admin: AmqpConnectionManager;
+    const start = async (queue: string, queueType: 'classic' | 'quorum') => {
+      const s = new AmqpTopicServer({ urls: [AMQP_URL], exchange, queue, queueType });
+      started.push(s);
+      await new Promise<void>((resolve, reject) =>
+        s.listen((err?: unknown) => (err ? reject(err) : resolve())),
+      );
+      return s;
+    };
+    /** Declaring with other arguments fails unless `args` are the queue's. */
+    const declaredAs = async (queue: string, args: Record<string, unknown>) => {
+      const ch = await admin.connection!.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        await ch.assertQueue(queue, { durable: true, arguments: args });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        void ch.close().catch(() => undefined);
+      }
+    };
+    const dropQueue = async (queue: string) => {
+      const ch = await admin.connection!.createChannel();
+      await ch.deleteQueue(queue).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    };
+
+    beforeEach(async () => {
+      admin = await openConnection({ urls: [AMQP_URL], exchange });
+    });
+
+    afterEach(async () => {
+      for (const s of started.splice(0)) await s.close();
+      await admin.close();
+    });
+
+    it('declares it as a quorum queue and consumes from it', async () => {
+      const queue = `${exchange}.presence`;
+      const s = await start(queue, 'quorum');
+      try {
+        expect(await declaredAs(queue, { 'x-queue-type': 'quorum' })).toBe(true);
+        const got: unknown[] = [];
+        s.addHandler('presence.x', async (d: unknown) => void got.push(d), true);
+        await s.bind('presence.x');
+        await client.publishEvent('presence.x', { n: 1 });
+        await waitFor(() => got.length === 1, 3000, 'a delivery from the quorum queue');
+      } finally {
+        await dropQueue(queue);
+      }
+    });
+
+    it('replaces an unused classic queue of the same name, and says so', async () => {
+      const queue = `${exchange}.presence-old`;
+      const old = await start(queue, 'classic');
+      await old.close();
+      started.length = 0;
+      try {
+        expect(await declaredAs(queue, {})).toBe(true); // classic, unused
+        await start(queue, 'quorum');
+        expect(await declaredAs(queue, { 'x-queue-type': 'quorum' })).toBe(true);
+      } finally {
+        await dropQueue(queue);
+      }
+    });
+
+    it('refuses to start while an earlier classic queue is still consumed', async () => {
+      const queue = `${exchange}.presence-busy`;
+      const old = await start(queue, 'classic');
+      try {
+        const err = await start(queue, 'quorum').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(QueueTypeMismatchError);
+        expect((err as QueueTypeMismatchError).consumers).toBe(1);
+        expect(old.isConnected).toBe(true); // the earlier consumer is left alone
+        expect(await declaredAs(queue, {})).toBe(true); // still the classic queue
+      } finally {
+        await dropQueue(queue);
+      }
+    });
   });
 
   describe('a named exclusive queue', () => {

@@ -7,10 +7,10 @@ import {
 } from '@nestjs/microservices';
 import { isTopicPattern, topicMatches } from '@roomcast/contracts';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { AmqpReplyCode, AmqpStatus, amqpReplyCode, REDECLARE_RETRY_MS } from './amqp.constants';
 import { AmqpTopicContext } from './amqp.context';
-import { QueueInUseError } from './amqp.errors';
+import { QueueInUseError, QueueTypeMismatchError } from './amqp.errors';
 import type { AmqpTopicServerOptions } from './amqp.interfaces';
 import { openConnection } from './connection';
 
@@ -48,12 +48,14 @@ export class AmqpTopicServer
     this.options = {
       queue: '',
       durable: true,
+      queueType: 'classic',
       exclusive: false,
       bindings: [],
       prefetch: 1,
       noAck: false,
       connectTimeoutMs: 5000,
       heartbeatSeconds: 5,
+      name: '',
       ...options,
     };
   }
@@ -192,15 +194,60 @@ export class AmqpTopicServer
     this.retryTimer.unref();
   }
 
+  /** How the queue is declared: exclusive to this connection, or shared, of its type. */
+  private queueOptions(): Options.AssertQueue {
+    const { queue, durable, exclusive, queueType } = this.options;
+    if (queue === '' || exclusive) return { exclusive: true, autoDelete: true, durable: false };
+    if (queueType === 'quorum') return { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+    return { durable };
+  }
+
+  /**
+   * A shared queue of a type other than the one asked for (a classic presence queue left by an
+   * earlier version) makes the broker refuse the declare with PRECONDITION_FAILED. Once nothing
+   * consumes it, it is replaced: deleted (with whatever waits in it) and declared again as asked.
+   * While something still does, that is a QueueTypeMismatchError. Runs on a channel of its own,
+   * since a refused declare closes its channel.
+   */
+  private async replaceQueueOfOtherType(): Promise<void> {
+    const { queue, queueType } = this.options;
+    if (queueType === 'classic' || queue === '' || this.options.exclusive) return;
+    const model: ChannelModel | undefined = this.connection?.connection;
+    if (!model) throw new Error('the broker connection is down');
+    const open = async () => {
+      const ch = await model.createChannel();
+      ch.on('error', () => undefined); // a refused declare is reported by its call
+      return ch;
+    };
+    const probe = await open();
+    try {
+      await probe.assertQueue(queue, this.queueOptions());
+      return;
+    } catch (err) {
+      if (amqpReplyCode(err) !== AmqpReplyCode.PreconditionFailed) throw err;
+    } finally {
+      void probe.close().catch(() => undefined);
+    }
+    const admin = await open();
+    try {
+      const { consumerCount, messageCount } = await admin.checkQueue(queue);
+      if (consumerCount > 0) throw new QueueTypeMismatchError(queue, queueType, consumerCount);
+      await admin.deleteQueue(queue, { ifUnused: true });
+      await admin.assertQueue(queue, this.queueOptions());
+      this.logger.warn(
+        `replaced queue ${queue}, of another type and unused, by a ${queueType} queue ` +
+          `(${messageCount} waiting message(s) dropped)`,
+      );
+    } finally {
+      void admin.close().catch(() => undefined);
+    }
+  }
+
   private async declareAndConsume(channel: ConfirmChannel): Promise<void> {
-    const { exchange, queue, durable, exclusive, prefetch, noAck } = this.options;
+    const { exchange, queue, prefetch, noAck } = this.options;
     await channel.assertExchange(exchange, 'topic', { durable: true });
-    const declared = await channel.assertQueue(
-      queue,
-      queue === '' || exclusive
-        ? { exclusive: true, autoDelete: true, durable: false }
-        : { durable },
-    );
+    await this.replaceQueueOfOtherType();
+    const declared = await channel.assertQueue(queue, this.queueOptions());
     this.queueName = declared.queue;
     const patterns = new Set([...this.options.bindings, ...this.dynamicBindings]);
     await Promise.all([...patterns].map((p) => channel.bindQueue(declared.queue, exchange, p)));

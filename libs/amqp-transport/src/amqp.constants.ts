@@ -16,6 +16,7 @@ export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to';
 export const AmqpReplyCode = {
   NotFound: 404,
   ResourceLocked: 405,
+  PreconditionFailed: 406,
 } as const;
 
 /** The reply code of a failed AMQP operation, when the broker gave one. */

@@ -12,3 +12,23 @@ export class QueueInUseError extends Error {
     this.name = 'QueueInUseError';
   }
 }
+
+/**
+ * A shared queue exists with another type (or other arguments) than the one asked for, and
+ * processes still consume it, so it cannot be replaced: the processes of an earlier version.
+ */
+export class QueueTypeMismatchError extends Error {
+  constructor(
+    readonly queue: string,
+    readonly wanted: string,
+    readonly consumers: number,
+    cause?: unknown,
+  ) {
+    super(
+      `queue ${queue} exists with other arguments than a ${wanted} queue's and ${consumers} ` +
+        'consumer(s) still read it',
+      { cause },
+    );
+    this.name = 'QueueTypeMismatchError';
+  }
+}

@@ -1,6 +1,14 @@
 export interface AmqpConnectionOptions {
-  /** Broker URLs, tried in turn. */
+  /**
+   * Broker URLs: one broker, or the nodes of one cluster. The first is tried first; when the
+   * link is lost or an attempt fails, the next one is (round and round).
+   */
   urls: string[];
+  /**
+   * The connection's name at the broker (`connection_name`, shown by
+   * `rabbitmqctl list_connections client_properties`): which process and which role.
+   */
+  name?: string;
   /** The durable topic exchange to publish to and bind on. */
   exchange: string;
   /**
@@ -27,6 +35,14 @@ export interface AmqpTopicServerOptions extends AmqpConnectionOptions {
    * @default true
    */
   durable?: boolean;
+  /**
+   * A named, shared queue's type. 'quorum' replicates it over the broker cluster's nodes (Raft),
+   * so it and its messages survive the loss of a minority of nodes; it is always durable and
+   * never exclusive. A queue that already exists with another type is refused by the broker
+   * (`QueueTypeMismatchError` at start-up); `replaceQueueOfOtherType` says what to do then.
+   * @default 'classic'
+   */
+  queueType?: 'classic' | 'quorum';
   /**
    * Declare the named queue exclusive, auto-delete and non-durable: it lives exactly as long as
    * this process's connection (the broker deletes it the moment the connection dies, which is

@@ -1,4 +1,4 @@
-import { UnreachableError, START_HINTS } from '@roomcast/config';
+import { redactUrl, UnreachableError, START_HINTS } from '@roomcast/config';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -9,7 +9,8 @@ import type { AmqpConnectionOptions } from './amqp.interfaces';
 
 /**
  * Opens a managed connection and waits for its first connect, so a broker that is down fails
- * start-up with the URL named; after that, amqp-connection-manager reconnects on its own.
+ * start-up with every URL tried named; after that, amqp-connection-manager reconnects on its
+ * own, to the next URL of the list each time (a cluster's next node).
  */
 export async function openConnection(
   options: AmqpConnectionOptions,
@@ -18,15 +19,32 @@ export async function openConnection(
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
     reconnectTimeInSeconds: DEFAULT_RECONNECT_SECONDS,
     // Small frames (a request, its answer, a confirm) go out at once, not after Nagle's wait.
-    connectionOptions: { noDelay: true },
+    connectionOptions: {
+      noDelay: true,
+      ...(options.name ? { clientProperties: { connection_name: options.name } } : {}),
+    },
   });
   // Without a listener, a failed connect attempt would be an unhandled 'error' event.
-  connection.on('connectFailed', () => undefined);
+  const failures = new Map<string, string>();
+  connection.on('connectFailed', ({ err, url }) => {
+    if (typeof url === 'string') failures.set(url, err.message);
+  });
   try {
     await connection.connect({ timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
   } catch (err) {
     await connection.close().catch(() => undefined);
-    throw new UnreachableError('RabbitMQ', options.urls.join(','), START_HINTS.rabbitmq, err);
+    // One line naming every URL and what each answered (a URL never reached: 'not tried').
+    const tried = options.urls.map((u) => `${redactUrl(u)}: ${failures.get(u) ?? 'not tried'}`);
+    const error = new UnreachableError(
+      'RabbitMQ',
+      options.urls.join(','),
+      START_HINTS.rabbitmq,
+      err,
+    );
+    if (options.urls.length > 1) {
+      error.message = `cannot reach RabbitMQ at any of ${options.urls.length} URLs (${tried.join('; ')})`;
+    }
+    throw error;
   }
   return connection;
 }

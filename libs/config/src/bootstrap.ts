@@ -1,4 +1,7 @@
 import { ConfigError } from './load-config';
+import { redactUrl } from './redact';
+
+export { redactUrl } from './redact';
 
 /** A dependency (Redis, RabbitMQ) did not answer at start-up. */
 export class UnreachableError extends Error {
@@ -29,22 +32,6 @@ export const START_HINTS = {
     'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 (or set REDIS_URL)',
   rabbitmq: 'start it with: rabbitmq-server -detached (or set AMQP_URL)',
 } as const;
-
-/** The URL (or comma-separated URLs, as a Redis Cluster's REDIS_URL) without passwords. */
-export function redactUrl(url: string): string {
-  return url
-    .split(',')
-    .map((one) => {
-      try {
-        const u = new URL(one.trim());
-        if (u.password) u.password = '***';
-        return u.toString();
-      } catch {
-        return '<unparseable url>';
-      }
-    })
-    .join(',');
-}
 
 /**
  * Runs a service's start-up and turns the failures a user can fix (bad config, a dependency that

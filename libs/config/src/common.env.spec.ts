@@ -1,4 +1,4 @@
-import { CommonEnv, redisUrlProblem, redisUrls } from './common.env';
+import { amqpUrls, CommonEnv, redisUrlProblem, redisUrls } from './common.env';
 import { ConfigError, loadConfig } from './load-config';
 
 function problem(env: Record<string, string>): string | undefined {
@@ -66,5 +66,48 @@ describe('REDIS_URL and REDIS_CLUSTER', () => {
   it('splits a list into its URLs', () => {
     expect(redisUrls('redis://a:1, redis://b:2')).toEqual(['redis://a:1', 'redis://b:2']);
     expect(redisUrls('redis://a:1')).toEqual(['redis://a:1']);
+  });
+});
+
+describe('AMQP_URL', () => {
+  it('defaults to one local broker', () => {
+    expect(amqpUrls(loadConfig(CommonEnv, {}).AMQP_URL)).toEqual([
+      'amqp://guest:guest@127.0.0.1:5672',
+    ]);
+  });
+
+  it.each([
+    'amqp://guest:guest@127.0.0.1:5672',
+    'amqps://u:p@rabbit.example.com:5671/vhost',
+    'amqp://u:p@10.0.0.1:5672,amqp://u:p@10.0.0.2:5672,amqp://u:p@10.0.0.3:5672',
+    'amqp://a:5672, amqps://[::1]:5671',
+  ])('accepts %s', (url) => {
+    expect(problem({ AMQP_URL: url })).toBeUndefined();
+  });
+
+  it('lists a cluster in the order given, trimmed', () => {
+    expect(amqpUrls('amqp://a:1, amqp://b:2 ,amqp://c:3')).toEqual([
+      'amqp://a:1',
+      'amqp://b:2',
+      'amqp://c:3',
+    ]);
+  });
+
+  it.each([
+    ['http://127.0.0.1:5672', 'http://127.0.0.1:5672'],
+    ['amqp://', 'amqp://'],
+    ['amqp://a:1,', '""'],
+    ['amqp://a:1,127.0.0.1:5672', '127.0.0.1:5672'],
+  ])('refuses %s in one line naming the bad part (%s)', (url, bad) => {
+    const message = problem({ AMQP_URL: url });
+    expect(message).toMatch(/AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL/);
+    expect(message).toContain(`(not: ${bad}`);
+    expect(message).not.toMatch(/\n/);
+  });
+
+  it('never prints a password of a refused URL', () => {
+    const message = problem({ AMQP_URL: 'amqp://u:p@a:1,http://user:secret@b:2' });
+    expect(message).toContain('http://user:***@b:2');
+    expect(message).not.toContain('secret');
   });
 });

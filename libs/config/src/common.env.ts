@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import { randomBytes } from 'node:crypto';
+import { redactUrl } from './redact';
 import {
   IsBoolean,
   IsIn,
@@ -35,8 +36,19 @@ export class CommonEnv {
   @Max(65535)
   PORT: number = 3000;
 
+  /**
+   * One broker, or the nodes of one RabbitMQ cluster separated by commas
+   * (`amqp://u:p@10.0.0.1:5672,amqp://u:p@10.0.0.2:5672`): a service connects to the first and,
+   * when that node is lost or does not answer, moves on down the list (round and round).
+   */
   @IsString()
-  @Matches(/^amqps?:\/\//, { message: 'AMQP_URL must start with amqp:// or amqps://' })
+  @ValidateBy({
+    name: 'amqpUrls',
+    validator: {
+      validate: (value: unknown) => amqpUrlProblem(String(value)) === undefined,
+      defaultMessage: (args?: ValidationArguments) => amqpUrlProblem(String(args?.value)) ?? '',
+    },
+  })
   AMQP_URL: string = 'amqp://guest:guest@127.0.0.1:5672';
 
   /**
@@ -90,6 +102,21 @@ export class CommonEnv {
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
+/** The broker URLs of an AMQP_URL: one, or a cluster's nodes separated by commas. */
+export function amqpUrls(url: string): string[] {
+  return url.split(',').map((u) => u.trim());
+}
+
+/** Why AMQP_URL cannot be used, in one line, or undefined. */
+export function amqpUrlProblem(url: string): string | undefined {
+  const bad = amqpUrls(url).filter((u) => !parsesAs(u, /^amqps?:$/));
+  if (bad.length === 0) return undefined;
+  return (
+    'AMQP_URL must be an amqp:// or amqps:// URL, or the nodes of one RabbitMQ cluster as such ' +
+    `URLs separated by commas (not: ${bad.map((b) => (b === '' ? '""' : redactOne(b))).join(', ')})`
+  );
+}
+
 /** The URLs of a REDIS_URL: one, or a Redis Cluster's seed nodes separated by commas. */
 export function redisUrls(url: string): string[] {
   return url.split(',').map((u) => u.trim());
@@ -111,12 +138,23 @@ export function redisUrlProblem(url: string, cluster: boolean): string | undefin
 }
 
 function parseRedisUrl(url: string): URL | undefined {
+  return parsesAs(url, /^rediss?:$/);
+}
+
+/** `url` parsed, when it is a URL with a host and a protocol matching `protocol`. */
+function parsesAs(url: string, protocol: RegExp): URL | undefined {
   try {
     const u = new URL(url);
-    return /^rediss?:$/.test(u.protocol) && u.hostname !== '' ? u : undefined;
+    return protocol.test(u.protocol) && u.hostname !== '' ? u : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A URL for an error message: the password hidden, and anything unparseable cut short. */
+function redactOne(url: string): string {
+  if (parsesAs(url, /./)) return redactUrl(url);
+  return url.length > 40 || url.includes('@') ? '<unparseable url>' : url;
 }
 
 /** The origins allowed by CORS_ORIGINS; undefined means any. */

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/PORT=eighty/);
-    expect((error as Error).message).toMatch(/AMQP_URL must start with amqp/);
+    expect((error as Error).message).toMatch(/AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL/);
   });
 });
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { printableSetting } from './redact';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -24,9 +25,11 @@ export function loadConfig<T extends object>(
   const errors = validateSync(config, { whitelist: true });
   if (errors.length > 0) {
     throw new ConfigError(
-      // The raw text the user set, and the first rule it breaks.
+      // The text the user set (no password or secret), and the first rule it breaks.
       errors.map(
-        (e) => `${e.property}=${String(env[e.property])}: ${Object.values(e.constraints ?? {})[0]}`,
+        (e) =>
+          `${e.property}=${printableSetting(e.property, String(env[e.property]))}: ` +
+          `${Object.values(e.constraints ?? {})[0]}`,
       ),
     );
   }
