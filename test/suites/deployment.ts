@@ -1,4 +1,4 @@
-import type { ClusterOptions, RedisCluster } from '@roomcast/testing';
+import type { ClusterOptions, RabbitCluster, RedisCluster } from '@roomcast/testing';
 
 /**
  * Where a shared suite runs roomcast: the suites in this folder are written once and run on each
@@ -22,4 +22,17 @@ export const STANDALONE: Deployment = {
 /** Every service on a Redis Cluster the spec started (and stops) itself. */
 export function onRedisCluster(name: string, redisCluster: () => RedisCluster): Deployment {
   return { name, requires: ['rabbitmq'], options: () => ({ redisCluster: redisCluster() }) };
+}
+
+/** Every service on a RabbitMQ cluster and a Redis Cluster the spec started (and stops) itself. */
+export function onClusters(
+  name: string,
+  rabbitCluster: () => RabbitCluster,
+  redisCluster: () => RedisCluster,
+): Deployment {
+  return {
+    name,
+    requires: [],
+    options: () => ({ rabbitCluster: rabbitCluster(), redisCluster: redisCluster() }),
+  };
 }

@@ -10,7 +10,10 @@ export interface RunState {
   redisUrl?: string | null;
   /** `redisUrl` is a Redis Cluster's seed list (REDIS_CLUSTER=true): every master is scanned. */
   redisCluster?: boolean;
-  /** The broker itself, not a proxy a test may have cut. @default AMQP_URL */
+  /**
+   * The broker itself, not a proxy a test may have cut (a cluster's nodes separated by commas).
+   * @default AMQP_URL
+   */
   amqpUrl?: string;
 }
 
@@ -32,7 +35,7 @@ export async function dropRunState(run: RunState): Promise<void> {
     }
   }
   try {
-    const conn = await openConnection({ urls: [amqpUrl], exchange: run.exchange });
+    const conn = await openConnection({ urls: amqpUrl.split(','), exchange: run.exchange });
     try {
       const ch = conn.createChannel();
       await ch.waitForConnect();

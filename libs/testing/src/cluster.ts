@@ -1,6 +1,7 @@
 import { dropRunState } from './cleanup';
 import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
+import type { RabbitCluster } from './rabbit-cluster';
 import { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redis-cluster';
 import { AMQP_URL, REDIS_URL, runPrefix } from './services';
 import { waitFor } from './wait';
@@ -23,6 +24,8 @@ export interface TestCluster {
   stats: RunningService;
   /** The Redis Cluster the services run on, when `redisCluster` was given (for kill, masterFor). */
   redisCluster?: RedisCluster;
+  /** The RabbitMQ cluster the services run on, when `rabbitCluster` was given. */
+  rabbitCluster?: RabbitCluster;
   gatewayId(index: number): string;
   getStats(): Promise<ClusterStats>;
   /** Closes the clients (emptying the array) and waits until /stats counts no connection. */
@@ -44,6 +47,14 @@ export interface ClusterOptions {
    * @default the standalone REDIS_URL
    */
   redisCluster?: RedisClusterOptions | RedisCluster;
+  /**
+   * Runs every service on a RabbitMQ cluster the test started (and stops itself): AMQP_URL lists
+   * its nodes, in an order of each service's own so the connections spread: gateway i starts at
+   * node i, presence replica j at node j (modulo the node count). `stop()` removes this run's
+   * exchange and queues from it.
+   * @default the machine's broker (AMQP_URL)
+   */
+  rabbitCluster?: RabbitCluster;
   /** Settings for every service (a proxied AMQP_URL, a test Redis...). */
   env?: Record<string, string>;
   /** Settings for one kind of service only. */
@@ -70,6 +81,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     AMQP_URL,
     REDIS_URL,
     ...(onCluster ? { REDIS_URL: onCluster.url, REDIS_CLUSTER: 'true' } : {}),
+    ...(options.rabbitCluster ? { AMQP_URL: options.rabbitCluster.url } : {}),
     EXCHANGE: `${prefix}.events`,
     REDIS_PREFIX: `${prefix}:`,
     PRESENCE_QUEUE: `${prefix}.presence`,
@@ -82,6 +94,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     gateways: [] as RunningService[],
     presences: [] as RunningService[],
     redisCluster: onCluster,
+    rabbitCluster: options.rabbitCluster,
     gatewayId: (i: number) => `${prefix}-g${i + 1}`,
   } as TestCluster;
   const statsHeaders: Record<string, string> = options.statsEnv?.STATS_TOKEN
@@ -108,7 +121,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         redisUrl: ownRedisCluster ? null : env.REDIS_URL,
         redisCluster: env.REDIS_CLUSTER === 'true',
         // The broker itself: env.AMQP_URL may be a proxy the test has cut.
-        amqpUrl: AMQP_URL,
+        amqpUrl: options.rabbitCluster?.url ?? AMQP_URL,
         redisPrefix: env.REDIS_PREFIX,
         exchange: env.EXCHANGE,
         queues: [env.PRESENCE_QUEUE],
@@ -117,6 +130,11 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       await ownRedisCluster?.stop();
     }
   };
+  /** On a RabbitMQ cluster: the nodes' URLs starting at node `i`, so services spread. */
+  const brokerOrder = (i: number): Record<string, string> =>
+    options.rabbitCluster && !options.env?.AMQP_URL
+      ? { AMQP_URL: options.rabbitCluster.urlFrom(i % options.rabbitCluster.nodes.length) }
+      : {};
   const start = (app: AppName, name: string, appEnv: Record<string, string>) =>
     startService(app, appEnv, undefined, {
       nodeArgs: options.nodeArgs?.(name),
@@ -126,6 +144,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     for (let i = 0; i < (options.presenceReplicas ?? 1); i++) {
       const replica = await start('presence', i === 0 ? 'presence' : `presence${i + 1}`, {
         ...env,
+        ...brokerOrder(i),
         ...options.presenceEnv,
         INSTANCE_ID: `${prefix}-p${i + 1}`,
       });
@@ -138,6 +157,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     for (let i = 0; i < (options.gateways ?? 3); i++) {
       const gw = await start('gateway', `gateway${i + 1}`, {
         ...env,
+        ...brokerOrder(i),
         ...options.gatewayEnv,
         INSTANCE_ID: cluster.gatewayId(i),
       });

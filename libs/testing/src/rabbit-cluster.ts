@@ -56,6 +56,8 @@ interface NodeProcess extends RabbitNode {
   distPort: number;
   dir: string;
   proc?: GroupProcess;
+  /** Its Erlang VM runs but the broker app is stopped (`stop_app`): it answers few commands. */
+  appStopped?: boolean;
 }
 
 /** The directory of RabbitMQ's own scripts (Debian's wrappers in /usr/sbin switch users with su). */
@@ -168,7 +170,7 @@ export async function startRabbitCluster(
   const awaitRunningEverywhere = (n: NodeProcess, ms: number) =>
     waitFor(
       async () => {
-        for (const other of nodes.filter(alive)) {
+        for (const other of nodes.filter((m) => alive(m) && !m.appStopped)) {
           if (!(await running(other)).includes(n.name)) return false;
         }
         return true;
@@ -234,7 +236,7 @@ export async function startRabbitCluster(
     return n;
   };
   const anyAlive = (): NodeProcess => {
-    const n = nodes.find(alive);
+    const n = nodes.find((m) => alive(m) && !m.appStopped);
     if (!n) throw new Error('no node of the RabbitMQ cluster is running');
     return n;
   };
@@ -266,11 +268,14 @@ export async function startRabbitCluster(
     urlFrom: (first) => nodes.map((_, i) => nodes[(first + i) % nodes.length].url).join(','),
     ctl: (node, ...args) => ctlRaw(find(node), args),
     async stopApp(node) {
-      await ctlRaw(find(node), ['stop_app']);
+      const n = find(node);
+      n.appStopped = true;
+      await ctlRaw(n, ['stop_app']);
     },
     async startApp(node) {
       const n = find(node);
       await ctlRaw(n, ['start_app']);
+      n.appStopped = false;
       await awaitRunningEverywhere(n, timeoutMs);
     },
     kill: (node) => killNode(find(node)),

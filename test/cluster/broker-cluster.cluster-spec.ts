@@ -1,0 +1,387 @@
+import type { Message } from '@roomcast/contracts';
+import { gatewayQueueName, roomRoutingKey } from '@roomcast/contracts';
+import {
+  connectClient,
+  readMetric,
+  startCluster,
+  startRabbitCluster,
+  startRedisCluster,
+  stopService,
+  waitFor,
+  exited,
+  type AnyAck,
+  type RabbitCluster,
+  type RabbitNode,
+  type RedisCluster,
+  type RunningService,
+  type TestClient,
+  type TestCluster,
+} from '@roomcast/testing';
+import { chatSuite } from '../suites/chat.suite';
+import { onClusters } from '../suites/deployment';
+
+/** One `message:send` as its sender saw it. */
+interface Send {
+  /** The sender's gateway (0-based). */
+  gateway: number;
+  clientId: string;
+  sentAt: number;
+  ms: number;
+  /** The ack, or 'timeout' when none came within ACK_TIMEOUT_MS. */
+  ack: AnyAck | 'timeout';
+}
+
+const ROOM = 'busy';
+/** Only the second gateway has a member here: no other gateway may be bound to it. */
+const QUIET = 'quiet';
+/** Longer than a gateway's worst case: a publish's 4 s timeout after a Redis append. */
+const ACK_TIMEOUT_MS = 10000;
+const GAP_MS = 50;
+/** The room's history keeps 1000 messages: both rounds together stay well below. */
+const MAX_ACCEPTED_PER_ROUND = 300;
+const UNUSED = 'roomcast_broker_deliveries_unused_total';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isOk = (s: Send): s is Send & { ack: AnyAck & { seq: number; id: string } } =>
+  s.ack !== 'timeout' && s.ack.ok;
+const alive = (s: RunningService) => s.child.exitCode === null && s.child.signalCode === null;
+
+/**
+ * roomcast on a RabbitMQ cluster of 3 nodes (and a Redis Cluster of 3 masters): the e2e chat
+ * suite with the gateways spread over the nodes, then broker nodes stopped under a busy room.
+ * Each cluster is started once for the file and stopped at its end.
+ */
+describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', () => {
+  let rabbit: RabbitCluster | undefined;
+  let redis: RedisCluster | undefined;
+
+  beforeAll(async () => {
+    const [r, s] = await Promise.allSettled([
+      startRabbitCluster({ nodes: 3 }),
+      startRedisCluster({ masters: 3 }),
+    ]);
+    if (r.status === 'fulfilled') rabbit = r.value;
+    if (s.status === 'fulfilled') redis = s.value;
+    if (r.status === 'rejected') throw r.reason;
+    if (s.status === 'rejected') throw s.reason;
+    process.stdout.write(
+      `RabbitMQ cluster of 3 nodes started in ${rabbit!.startMs} ms, ` +
+        `Redis Cluster of 3 masters in ${redis!.startMs} ms\n`,
+    );
+  }, 150000);
+
+  afterAll(async () => {
+    await Promise.all([rabbit?.stop(), redis?.stop()]);
+  }, 60000);
+
+  const deployment = onClusters(
+    'a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters',
+    () => rabbit!,
+    () => redis!,
+  );
+  chatSuite(deployment, (ctx) => {
+    it('spreads the gateways over the broker nodes, one each', async () => {
+      const c = ctx.cluster();
+      for (const [i] of c.gateways.entries()) {
+        for (const role of ['consume', 'publish']) {
+          const node = await rabbit!.nodeOfConnection(`${c.gatewayId(i)}/${role}`);
+          expect(node?.name).toBe(rabbit!.nodes[i].name);
+        }
+      }
+    });
+  });
+
+  describe('a broker node stopped under a busy room', () => {
+    let cluster: TestCluster;
+    const clients: TestClient[] = [];
+    /** Per gateway: a sender and a listener, all in ROOM; the second gateway's also in QUIET. */
+    const senders: TestClient[] = [];
+    let accepted: (Send & { ack: { seq: number; id: string } })[] = [];
+
+    beforeAll(async () => {
+      cluster = await startCluster({
+        label: 'brokerfail',
+        gateways: 3,
+        rabbitCluster: rabbit!,
+        redisCluster: redis!,
+      });
+      for (let i = 0; i < 3; i++) {
+        for (const role of ['send', 'listen']) {
+          const c = await connectClient(cluster.gateways[i].url, `${role}${i + 1}`, {
+            timeoutMs: ACK_TIMEOUT_MS,
+          });
+          clients.push(c);
+          if (role === 'send') senders.push(c);
+          expect(await c.ack('room:join', { room: ROOM })).toMatchObject({ ok: true });
+        }
+      }
+      expect(await clients[3].ack('room:join', { room: QUIET })).toMatchObject({ ok: true });
+    }, 90000);
+
+    afterAll(async () => {
+      for (const c of clients.splice(0)) c.close();
+      await cluster?.stop();
+    }, 30000);
+
+    /** The broker's bindings of each gateway's queue on the run's exchange, sorted. */
+    const bindings = async (): Promise<string[][]> => {
+      const out = await rabbit!.ctl(
+        rabbit!.nodes.find((n) => n.name !== stopped?.name)!,
+        'list_bindings',
+        'source_name',
+        'destination_name',
+        'routing_key',
+        '--formatter',
+        'json',
+      );
+      const rows = JSON.parse(out) as {
+        source_name: string;
+        destination_name: string;
+        routing_key: string;
+      }[];
+      return cluster.gateways.map((_, i) =>
+        rows
+          .filter(
+            (r) =>
+              r.source_name === cluster.env.EXCHANGE &&
+              r.destination_name === gatewayQueueName(cluster.env.EXCHANGE, cluster.gatewayId(i)),
+          )
+          .map((r) => r.routing_key)
+          .sort(),
+      );
+    };
+    let stopped: RabbitNode | undefined;
+
+    /**
+     * Stops `node` (rabbitmqctl stop_app) while the three senders send to ROOM, retrying a failed
+     * send with the same clientId, until every sender has been accepted again for 3 s; then
+     * checks what the users saw and restores the node.
+     */
+    async function stopNodeUnderLoad(node: RabbitNode, moved: number): Promise<void> {
+      const presenceQueue = cluster.env.PRESENCE_QUEUE;
+      const movedId = cluster.gatewayId(moved);
+      expect((await rabbit!.leaderOf(presenceQueue)).name).toBe(node.name);
+      expect((await rabbit!.nodeOfConnection(`${movedId}/consume`))?.name).toBe(node.name);
+
+      const sends: Send[] = [];
+      let stoppedAt = Infinity;
+      let stoppedDoneAt = Infinity;
+      let stopAt = Date.now() + 45000;
+      const backAt = new Map<number, number>();
+      let count = 0;
+      const sender = async (c: TestClient, i: number) => {
+        for (let k = 0; Date.now() < stopAt && count < MAX_ACCEPTED_PER_ROUND;) {
+          const clientId = `r${moved}-s${i}-${k}`;
+          const sentAt = Date.now();
+          const ack = await c
+            .ack<AnyAck>('message:send', { room: ROOM, text: `${i}:${k}`, clientId })
+            .catch(() => 'timeout' as const);
+          const send: Send = { gateway: i, clientId, sentAt, ms: Date.now() - sentAt, ack };
+          sends.push(send);
+          if (isOk(send)) {
+            count++;
+            k++;
+            if (sentAt > stoppedDoneAt && !backAt.has(i)) backAt.set(i, sentAt + send.ms);
+            // Every sender back: a few more seconds show chat stays back.
+            if (backAt.size === 3 && stopAt > Date.now() + 3000) stopAt = Date.now() + 3000;
+          }
+          await sleep(GAP_MS);
+        }
+      };
+      const loops = senders.map((c, i) => sender(c, i));
+      await waitFor(() => count >= 30, 10000, 'the room busy before the stop');
+
+      // What presence says while the node is away, every 100 ms.
+      const expected = { connections: 6, users: 6 };
+      let lastWrongAt = 0;
+      let watching = true;
+      const watchPresence = (async () => {
+        while (watching) {
+          const s = await cluster.getStats().catch(() => undefined);
+          const room = await fetch(`${cluster.stats.url}/stats/rooms/${ROOM}`)
+            .then((r) => r.json() as Promise<{ users?: number }>)
+            .catch(() => undefined);
+          if (s?.connections !== expected.connections || room?.users !== expected.users) {
+            lastWrongAt = Date.now();
+          }
+          await sleep(100);
+        }
+      })();
+
+      // Each gateway's broker link (its /ready), every 50 ms: when it was down.
+      const down = cluster.gateways.map(() => ({ from: 0, to: 0 }));
+      const watchReady = (async () => {
+        while (watching) {
+          await Promise.all(
+            cluster.gateways.map(async (g, i) => {
+              const ready = await fetch(`${g.url}/ready`)
+                .then((r) => r.ok)
+                .catch(() => false);
+              if (!ready) {
+                down[i].from ||= Date.now();
+                down[i].to = Date.now();
+              }
+            }),
+          );
+          await sleep(50);
+        }
+      })();
+
+      stopped = node;
+      stoppedAt = Date.now();
+      await rabbit!.stopApp(node);
+      stoppedDoneAt = Date.now();
+      try {
+        const stopMs = stoppedDoneAt - stoppedAt;
+        const movedAt = (await waitFor(
+          async () => {
+            const on = await rabbit!.nodeOfConnection(`${movedId}/consume`).catch(() => undefined);
+            return on && on.name !== node.name ? Date.now() : false;
+          },
+          20000,
+          `${movedId} consuming on another node`,
+          100,
+        )) as number;
+        const leader = (await waitFor(
+          async () => {
+            const l = await rabbit!.leaderOf(presenceQueue).catch(() => undefined);
+            return l && l.name !== node.name ? l : false;
+          },
+          20000,
+          'a new leader of the presence queue',
+          100,
+        )) as RabbitNode;
+        await Promise.all(loops);
+        // Presence exact again, and for a second in a row.
+        await waitFor(() => Date.now() - lastWrongAt > 1000, 15000, 'presence exact again');
+        watching = false;
+        await Promise.all([watchPresence, watchReady]);
+
+        const ok = sends.filter(isOk);
+        const errors = sends.flatMap((s) => (s.ack !== 'timeout' && !s.ack.ok ? [s.ack] : []));
+        const timeouts = sends.filter((s) => s.ack === 'timeout');
+        const errorsOf = (i: number) =>
+          sends.filter((s) => s.gateway === i && s.ack !== 'timeout' && !s.ack.ok).length;
+        const seqs = ok.map((s) => s.ack.seq);
+        const unused = await Promise.all(cluster.gateways.map((g) => readMetric(g.url, UNUSED)));
+        process.stdout.write(
+          `[broker failover] stop_app ${node.name} (gateway ${movedId} and the presence queue's ` +
+            `leader) took ${stopMs} ms; broker link down per gateway ${down
+              .map((d) => (d.from ? `${d.to - d.from} ms from +${d.from - stoppedAt}` : 'never'))
+              .join(' / ')}; ${movedId} seen on another node ${movedAt - stoppedAt} ms after the ` +
+            `stop began; new leader ${leader.name}; UNAVAILABLE per gateway ${[0, 1, 2]
+              .map((i) => errorsOf(i))
+              .join(' / ')}; first accepted send per gateway after the stop ${[0, 1, 2]
+              .map((i) => (backAt.get(i) ?? NaN) - stoppedDoneAt)
+              .join(' / ')} ms; ${sends.length} sends, ${ok.length} ok, ${errors.length} errors ` +
+            `(${[...new Set(errors.map((e) => e.error?.code))].join(',') || 'none'}), ` +
+            `${timeouts.length} without an ack, slowest ack ${Math.max(...sends.map((s) => s.ms))} ms; ` +
+            `presence last wrong ${lastWrongAt > stoppedAt ? lastWrongAt - stoppedAt : 'never'} ms ` +
+            `after the stop; unused deliveries ${unused.join('/')}\n`,
+        );
+
+        expect(timeouts).toEqual([]);
+        for (const a of errors) {
+          expect(a.error).toEqual({
+            code: 'UNAVAILABLE',
+            message: expect.stringMatching(/^[\w ]+ is not answering; retry later$/),
+          });
+        }
+        expect(backAt.size).toBe(3);
+        // A retried clientId got one seq: a message accepted twice would show two.
+        const seqOf = new Map<string, number>();
+        for (const s of ok) {
+          expect(seqOf.get(s.clientId) ?? s.ack.seq).toBe(s.ack.seq);
+          seqOf.set(s.clientId, s.ack.seq);
+        }
+        accepted.push(...ok);
+        // Every member got every accepted message exactly once, in seq order.
+        const want = [...new Set(seqs)];
+        for (const c of clients) {
+          await waitFor(
+            () => want.every((seq) => c.messages.some((m) => m.room === ROOM && m.seq === seq)),
+            10000,
+            'every accepted message at every member',
+          );
+          const got = c.messages.filter((m: Message) => m.room === ROOM).map((m) => m.seq);
+          expect(got.every((seq, i) => i === 0 || seq > got[i - 1])).toBe(true);
+        }
+        // Bindings exactly as needed: the room at every gateway, QUIET at the second only.
+        expect(await bindings()).toEqual([
+          [roomRoutingKey(ROOM)],
+          [roomRoutingKey(QUIET), roomRoutingKey(ROOM)].sort(),
+          [roomRoutingKey(ROOM)],
+        ]);
+        expect(unused).toEqual([0, 0, 0]);
+        for (const s of [...cluster.gateways, ...cluster.presences, cluster.stats]) {
+          expect(alive(s)).toBe(true);
+        }
+      } finally {
+        watching = false;
+        stopAt = 0;
+        await Promise.all(loops);
+        const restoreAt = Date.now();
+        await rabbit!.startApp(node);
+        stopped = undefined;
+        process.stdout.write(
+          `[broker failover] ${node.name} back in the cluster in ${Date.now() - restoreAt} ms\n`,
+        );
+      }
+    }
+
+    it('keeps the members of the gateway on the stopped node (and the leader) chatting', async () => {
+      // Presence (its first replica) and the first gateway start at node 1, which leads the
+      // presence queue: the presence replica declared it there.
+      await stopNodeUnderLoad(rabbit!.nodes[0], 0);
+    }, 120000);
+
+    it('does it again for the node of the new leader and another gateway', async () => {
+      const leader = await rabbit!.leaderOf(cluster.env.PRESENCE_QUEUE);
+      let moved = -1;
+      for (const [i] of cluster.gateways.entries()) {
+        const on = await rabbit!.nodeOfConnection(`${cluster.gatewayId(i)}/consume`);
+        if (on?.name === leader.name && i !== 0) moved = i;
+      }
+      expect(moved).toBeGreaterThan(0);
+      await stopNodeUnderLoad(leader, moved);
+      // Nothing accepted in either round is missing from the room's history or there twice.
+      const history: Message[] = [];
+      for (let afterSeq = Math.min(...accepted.map((s) => s.ack.seq)) - 1; ;) {
+        const page = await clients[0].ack<{ ok: boolean; messages: Message[] }>('room:history', {
+          room: ROOM,
+          afterSeq,
+          limit: 100,
+        });
+        history.push(...page.messages);
+        if (page.messages.length < 100) break;
+        afterSeq = page.messages.at(-1)!.seq;
+      }
+      const byId = new Map(history.map((m) => [m.id, m.seq]));
+      expect(accepted.filter((s) => byId.get(s.ack.id) !== s.ack.seq)).toEqual([]);
+      expect(new Set(history.map((m) => m.clientId)).size).toBe(history.length);
+    }, 120000);
+
+    it('removes a gateway killed with kill -9 once its queue stays gone for the grace time', async () => {
+      const victim = cluster.gateways[2];
+      const id = cluster.gatewayId(2);
+      const killedAt = Date.now();
+      stopService(victim, 'SIGKILL');
+      await exited(victim.child);
+      await waitFor(
+        async () => !(await cluster.getStats()).instances.some((i) => i.id === id),
+        10000,
+        'the killed gateway gone from /stats',
+      );
+      const ms = Date.now() - killedAt;
+      process.stdout.write(`[broker failover] killed gateway gone from /stats in ${ms} ms\n`);
+      // QUEUE_GONE_GRACE_MS is 3000 with several broker URLs, checks every 500 ms.
+      expect(ms).toBeGreaterThanOrEqual(3000);
+      expect(ms).toBeLessThanOrEqual(5000);
+      await waitFor(
+        () => clients[0].presence.some((p) => p.event === 'leave' && p.user.name === 'send3'),
+        5000,
+        "the room's leave notice",
+      );
+    }, 30000);
+  });
+});
