@@ -96,7 +96,7 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
     const clients: TestClient[] = [];
     /** Per gateway: a sender and a listener, all in ROOM; the second gateway's also in QUIET. */
     const senders: TestClient[] = [];
-    let accepted: (Send & { ack: { seq: number; id: string } })[] = [];
+    const accepted: (Send & { ack: { seq: number; id: string } })[] = [];
 
     beforeAll(async () => {
       cluster = await startCluster({
