@@ -4,6 +4,20 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const entry = (app) => path.join(root, 'dist', 'apps', app, 'src', 'main.js');
 
+/**
+ * With AMQP_URL listing a RabbitMQ cluster's nodes, the list starting at node `i` (round), so the
+ * services' connections spread over the nodes; nothing to set with one broker.
+ */
+function brokerOrder(env, i) {
+  const urls = (env.AMQP_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length < 2) return {};
+  const k = i % urls.length;
+  return { AMQP_URL: [...urls.slice(k), ...urls.slice(0, k)].join(',') };
+}
+
 function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)) {
   const basePort = Number(env.GATEWAY_BASE_PORT ?? 3001);
   const services = [
@@ -14,7 +28,7 @@ function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)
     services.push({
       name: `gateway-${i + 1}`,
       app: 'gateway',
-      env: { PORT: String(basePort + i), INSTANCE_ID: `gateway-${i + 1}` },
+      env: { PORT: String(basePort + i), INSTANCE_ID: `gateway-${i + 1}`, ...brokerOrder(env, i) },
     });
   }
   return services;
