@@ -168,6 +168,12 @@ async function main() {
       config: { ...config, out: undefined },
     },
   };
+  /** Writes what is measured so far, so an abort later loses nothing before it. */
+  const checkpoint = () => {
+    result.budget = deriveBudget(result);
+    mkdirSync(dirname(config.out), { recursive: true });
+    writeFileSync(config.out, JSON.stringify(result, null, 2) + '\n');
+  };
   const machine = { key: 'one', label: 'machine broker (1 node)' };
   const machineBroker = [{ name: 'rabbit', pid: infra.beamPid }];
 
@@ -195,6 +201,7 @@ async function main() {
       infra,
       runId,
     });
+    checkpoint();
   }
   const churnCfg = {
     prefix,
@@ -223,6 +230,7 @@ async function main() {
         churnCfg,
       ),
     );
+    checkpoint();
   }
   if (has('presence')) {
     for (let r = 0; r < config.repeats; r++) {
@@ -355,9 +363,7 @@ async function main() {
   }
   result.meta.finishedAt = new Date().toISOString();
   result.meta.loadavgEnd = loadavg();
-  result.budget = deriveBudget(result);
-  mkdirSync(dirname(config.out), { recursive: true });
-  writeFileSync(config.out, JSON.stringify(result, null, 2) + '\n');
+  checkpoint();
   log(`wrote ${config.out}`);
   log(`budget: ${JSON.stringify(result.budget.figures)}`);
 }

@@ -65,8 +65,9 @@ export const sumUs = (us, prefix) =>
     .reduce((a, [, v]) => a + v, 0);
 
 /**
- * The beam.smp of each node of a cluster started with startRabbitCluster (its command line names
- * the node), as [{ name: 'rabbit1', pid }].
+ * The beam.smp of each node of a cluster started with startRabbitCluster, as
+ * [{ name: 'rabbit1', pid }]: its environment names the node (RABBITMQ_NODENAME), its command
+ * line does not.
  */
 export function clusterBeams(rc) {
   const beams = [];
@@ -74,11 +75,12 @@ export function clusterBeams(rc) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (!readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('beam.smp')) continue;
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const i = rc.nodes.findIndex((n) => cmd.includes(` ${n.name} `) || cmd.endsWith(n.name));
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const node = env.find((e) => e.startsWith('RABBITMQ_NODENAME='))?.slice(18);
+      const i = rc.nodes.findIndex((n) => n.name === node);
       if (i >= 0) beams.push({ name: `rabbit${i + 1}`, pid: Number(entry) });
     } catch {
-      // exited meanwhile
+      // exited meanwhile, or not ours to read
     }
   }
   if (beams.length !== rc.nodes.length) {
