@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     'gateway-mem-gib': { type: 'string', default: '2' },
     'gateway-fds': { type: 'string', default: '1048576' },
     utilisation: { type: 'string', default: '0.6' },
+    'bind-ceiling': { type: 'string' },
     seed: { type: 'string', default: '42' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -51,6 +52,8 @@ if (args.help) {
   --gateway-fds N        its open-file limit (default 1048576, a container's usual nofile; the
                          sweep's machine had 20000)
   --utilisation U        the share of each instance's CPU the plan uses (default 0.6)
+  --bind-ceiling N       one cluster's binding changes/s, instead of the lower of the measured
+                         rate and what --broker-node-cores allow at the measured CPU per op
   --seed N               PRNG seed (default 42)
   --json                 the result as JSON instead of tables
 `);
@@ -67,6 +70,7 @@ const A = {
   gatewayMemGiB: Number(args['gateway-mem-gib']),
   gatewayFds: Number(args['gateway-fds']),
   util: Number(args.utilisation),
+  bindCeiling: args['bind-ceiling'] === undefined ? null : Number(args['bind-ceiling']),
   seed: Number(args.seed),
 };
 
@@ -76,7 +80,7 @@ const A = {
  * (docs/benchmarks/README.md and presence.md), not a measurement of this run.
  */
 const DEFAULTS = {
-  gatewayChatRssKiBPerConn: 14.1,
+  gatewayChatKiBPerConn: 14.1,
   gatewayBaselineRssMiB: 120,
   gatewayFdsPerConn: 1,
   gatewayIdleCoresPer1kConns: 0.002,
@@ -89,6 +93,7 @@ const DEFAULTS = {
   brokerUsPerBindOpCluster3: 1000,
   brokerUsPerChangeCluster3: 300,
   rawBindOpsPerSecPerChannelCluster3: 500,
+  rawBindOpsPerSecCluster3: 500,
   quorumQueueMsgsPerSec: 5000,
   presenceCeilingPerCore: 5000,
   redisUsPerAppend: 32,
@@ -110,7 +115,14 @@ function loadBudget(file) {
   };
   const b = json?.budget ?? {};
   const med = (s) => s?.median ?? null;
-  pick('gatewayChatRssKiBPerConn', f.gatewayChatRssKiBPerConn);
+  // Memory per connection: the larger of heap and RSS growth (RSS can grow less than the heap
+  // where the allocator had pages to spare before the connections came).
+  pick(
+    'gatewayChatKiBPerConn',
+    f.gatewayChatRssKiBPerConn === null || f.gatewayChatRssKiBPerConn === undefined
+      ? null
+      : Math.max(f.gatewayChatRssKiBPerConn, f.gatewayChatHeapKiBPerConn ?? 0),
+  );
   pick('gatewayBaselineRssMiB', f.gatewayBaselineRssMiB);
   pick('gatewayFdsPerConn', f.gatewayFdsPerConn);
   pick('gatewayIdleCoresPer1kConns', f.gatewayIdleCoresPer1kConns);
@@ -126,6 +138,7 @@ function loadBudget(file) {
     med(b.presence?.find((p) => p.label.includes('cluster'))?.brokerUsPerChange),
   );
   pick('rawBindOpsPerSecPerChannelCluster3', f.rawBindOpsPerSecPerChannelCluster3);
+  pick('rawBindOpsPerSecCluster3', f.rawBindOpsPerSecCluster3);
   pick('quorumQueueMsgsPerSec', f.quorumQueueMsgsPerSec);
   pick('presenceCeilingPerCore', f.presenceCeilingPerCore);
   pick('redisUsPerAppend', f.redisAppendsPerMasterCore ? 1e6 / f.redisAppendsPerMasterCore : null);
@@ -244,7 +257,7 @@ function plan(connections, deliveries, budget) {
   // on the count, so iterate until it settles.
   const util = A.util;
   const gwMemConns =
-    ((A.gatewayMemGiB * 1024 - B.gatewayBaselineRssMiB) * 1024) / B.gatewayChatRssKiBPerConn;
+    ((A.gatewayMemGiB * 1024 - B.gatewayBaselineRssMiB) * 1024) / B.gatewayChatKiBPerConn;
   const gwFdConns = A.gatewayFds / B.gatewayFdsPerConn;
   let g = Math.max(1, Math.ceil(connections / Math.min(gwMemConns * util, gwFdConns)));
   let p;
@@ -287,9 +300,16 @@ function plan(connections, deliveries, budget) {
       bindOpsPerSec * B.brokerUsPerBindOpCluster3) /
     1e6;
   const brokerNodes = Math.max(3, Math.ceil(brokerCores / (A.brokerNodeCores * util)));
-  // Every node applies every binding change (cluster-wide metadata): more nodes add no capacity
-  // for it. One node's share of an op is the cluster's CPU per op divided by 3 (as measured).
-  const bindCapacity = (A.brokerNodeCores * util * 1e6) / (B.brokerUsPerBindOpCluster3 / 3);
+  // Every node applies every binding change (cluster-wide metadata), one after another: more
+  // nodes or more channels add no capacity for it (3 channels took no more than 1 in the sweep).
+  // The ceiling is what the measured cluster took at once, or what a node's CPU allows at its
+  // share of an op (the cluster's CPU per op over 3), whichever is lower.
+  const bindCapacity =
+    A.bindCeiling ??
+    Math.min(
+      B.rawBindOpsPerSecCluster3,
+      (A.brokerNodeCores * util * 1e6) / (B.brokerUsPerBindOpCluster3 / 3),
+    );
 
   const presenceReplicas = Math.max(
     2,
@@ -405,7 +425,7 @@ if (args.json) {
   process.exit(0);
 }
 
-const f0 = (x) => Math.round(x).toLocaleString('en-US');
+const f0 = (x) => (x < 10 && x > 0 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
 const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
@@ -419,6 +439,7 @@ if (budget.defaulted.length) out.push(`defaults used for: ${budget.defaulted.joi
 out.push(
   `assumptions: ${A.roomsPerConn} rooms per connection, sizes ~ s^-${A.alpha} on [2, ${A.maxRoom}], ` +
     `send cap ${A.sendCap}, sessions of ${A.sessionS / 60} min, ${A.brokerNodeCores}-core broker nodes, ` +
+    (A.bindCeiling ? `binding ceiling ${A.bindCeiling}/s, ` : '') +
     `${A.gatewayMemGiB} GiB gateways, ${pct(A.util)} utilisation, seed ${A.seed}`,
   '',
   `|  | ${cols.join(' | ')} |`,
