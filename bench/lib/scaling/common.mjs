@@ -1,0 +1,193 @@
+// What every part of the scaling sweep shares: percentiles and spreads, CPU windows over named
+// processes, the beam.smp of each RabbitMQ node (the machine's or a cluster's), memory through the
+// bench's probe, and services started one by one with an environment each (so each can reach a
+// different node of a RabbitMQ cluster).
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ROOT,
+  dropRunState,
+  exited,
+  startService,
+  stopService,
+  waitFor,
+  waitServing,
+} from '../harness.mjs';
+import { cpuDelta, snapshotCpu } from '../proc.mjs';
+
+/** Node options of a service whose memory the sweep reads (bench/probe.cjs, as `npm run bench`). */
+export const PROBE_ARGS = ['--expose-gc', '-r', join(ROOT, 'bench/probe.cjs')];
+
+/** Load, not abuse: the per-connection and per-address limits lifted, as `npm run bench` does. */
+export const LIFTED_LIMITS = {
+  RATE_LIMIT_PER_SEC: '100000',
+  RATE_LIMIT_BURST: '200000',
+  RATE_LIMIT_EVENTS_PER_SEC: '100000',
+  RATE_LIMIT_EVENTS_BURST: '200000',
+  MAX_CONNECTIONS_PER_IP: '1000000',
+  MAX_ROOMS_PER_CONNECTION: '1000',
+};
+
+export const round = (x, d = 2) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
+
+/** p50/p99/max of latency samples in ms (nearest rank). */
+export function summary(samples) {
+  const s = Float64Array.from(samples).sort();
+  const at = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : null);
+  return { n: s.length, p50: round(at(0.5)), p99: round(at(0.99)), max: round(at(1)) };
+}
+
+/** Median, min and max of repeated figures (nulls left out). */
+export function spread(values) {
+  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
+  if (!v.length) return { median: null, min: null, max: null, n: 0, values };
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { median: mid, min: s[0], max: s[s.length - 1], n: v.length, values: v };
+}
+
+/** Runs `fn` with the named processes' CPU read around it: { value, wallS, us: {name: µs} }. */
+export async function cpuWindow(procs, fn) {
+  const a = snapshotCpu(procs);
+  const t0 = performance.now();
+  const value = await fn();
+  const wallS = (performance.now() - t0) / 1000;
+  const { per } = cpuDelta(a, snapshotCpu(procs));
+  return { value, wallS, us: per };
+}
+
+/** Sum of the µs of the processes whose name starts with `prefix`. */
+export const sumUs = (us, prefix) =>
+  Object.entries(us)
+    .filter(([n]) => n.startsWith(prefix))
+    .reduce((a, [, v]) => a + v, 0);
+
+/**
+ * The beam.smp of each node of a cluster started with startRabbitCluster, as
+ * [{ name: 'rabbit1', pid }]: its environment names the node (RABBITMQ_NODENAME), its command
+ * line does not.
+ */
+export function clusterBeams(rc) {
+  const beams = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('beam.smp')) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const node = env.find((e) => e.startsWith('RABBITMQ_NODENAME='))?.slice(18);
+      const i = rc.nodes.findIndex((n) => n.name === node);
+      if (i >= 0) beams.push({ name: `rabbit${i + 1}`, pid: Number(entry) });
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  if (beams.length !== rc.nodes.length) {
+    throw new Error(`found ${beams.length} beam.smp of ${rc.nodes.length} RabbitMQ nodes`);
+  }
+  return beams.sort((x, y) => x.name.localeCompare(y.name));
+}
+
+/** Open file descriptors of a process (sockets included). */
+export function fdCount(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Full-GC memoryUsage() of a process started with PROBE_ARGS and BENCH_PROBE_DIR=dir. */
+export async function probeMemory(pid, dir) {
+  const file = join(dir, `${pid}.mem.json`);
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGWINCH');
+  await waitFor(() => existsSync(file), 20000, `memory probe of pid ${pid}`);
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/**
+ * Presence, stats and gateways as real processes on an exchange, presence queue and Redis prefix
+ * of `prefix`, each service with an AMQP_URL of its own (`amqpUrlFor(name)`), so that on a
+ * RabbitMQ cluster the gateways can sit on different nodes. `stop()` kills them and removes what
+ * they created in Redis and, through `cleanupAmqpUrl`, in the broker.
+ */
+export async function startServices({
+  prefix,
+  gateways = 3,
+  amqpUrlFor,
+  cleanupAmqpUrl,
+  env = {},
+  gatewayEnv = {},
+  presenceEnv = {},
+  nodeArgs = () => [],
+}) {
+  const common = {
+    EXCHANGE: `${prefix}.events`,
+    REDIS_PREFIX: `${prefix}:`,
+    PRESENCE_QUEUE: `${prefix}.presence`,
+    NODE_ENV: 'development',
+    ...env,
+  };
+  const started = [];
+  const stop = async () => {
+    for (const s of started) stopService(s, 'SIGKILL');
+    await Promise.all(started.map((s) => exited(s.child)));
+    await dropRunState({
+      redisPrefix: common.REDIS_PREFIX,
+      exchange: common.EXCHANGE,
+      queues: [common.PRESENCE_QUEUE],
+      amqpUrl: cleanupAmqpUrl,
+    }).catch((err) => process.stderr.write(`[scaling] clean-up: ${err.message}\n`));
+  };
+  const start = async (app, name, extra) => {
+    const s = await startService(app, { ...common, AMQP_URL: amqpUrlFor(name), ...extra }, 30000, {
+      nodeArgs: nodeArgs(name),
+      keepLogs: 100,
+    });
+    started.push(s);
+    return { name, pid: s.child.pid, ...s };
+  };
+  try {
+    const presence = await start('presence', 'presence', {
+      ...presenceEnv,
+      INSTANCE_ID: `${prefix}-p1`,
+    });
+    const stats = await start('stats', 'stats', {});
+    const gws = [];
+    for (let i = 0; i < gateways; i++) {
+      gws.push(
+        await start('gateway', `gateway${i + 1}`, {
+          ...LIFTED_LIMITS,
+          ...gatewayEnv,
+          INSTANCE_ID: `${prefix}-g${i + 1}`,
+        }),
+      );
+    }
+    await Promise.all(gws.map((g) => waitServing(g, `${g.url}/ready`, 30000, `${g.name} ready`)));
+    const getStats = async () => (await fetch(`${stats.url}/stats`)).json();
+    await waitFor(
+      async () => (await getStats()).instances.length === gateways,
+      15000,
+      'every gateway in /stats',
+    );
+    return { prefix, env: common, presence, stats, gateways: gws, getStats, stop };
+  } catch (err) {
+    const said = started.map((s) => `--- ${s.app}\n${s.logs.join('').slice(-1500)}`).join('\n');
+    await stop();
+    err.message += `\n${said}`;
+    throw err;
+  }
+}
+
+/** Waits until /stats counts `n` connections (after a load generator closed its sockets). */
+export async function awaitConnections(services, n, ms = 60000) {
+  await waitFor(
+    async () => (await services.getStats()).connections === n,
+    ms,
+    `${n} connections in /stats`,
+    200,
+  );
+  await sleep(500);
+}
