@@ -8,6 +8,12 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 export const DEFAULT_HEARTBEAT_SECONDS = 5;
 export const DEFAULT_RECONNECT_SECONDS = 1;
+/**
+ * The wait before the next attempt when the URLs are a cluster's nodes: a lost link is retried on
+ * the next node, which is most likely up, so a moment is enough (4 attempts a second at most
+ * while every node is down).
+ */
+export const CLUSTER_RECONNECT_SECONDS = 0.25;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** RabbitMQ's pseudo-queue for replies straight to the requesting channel. */
 export const DIRECT_REPLY_QUEUE = 'amq.rabbitmq.reply-to';

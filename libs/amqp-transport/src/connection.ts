@@ -1,6 +1,7 @@
 import { redactUrl, UnreachableError, START_HINTS } from '@roomcast/config';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import {
+  CLUSTER_RECONNECT_SECONDS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_SECONDS,
   DEFAULT_RECONNECT_SECONDS,
@@ -17,7 +18,8 @@ export async function openConnection(
 ): Promise<AmqpConnectionManager> {
   const connection = amqp.connect(options.urls, {
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
-    reconnectTimeInSeconds: DEFAULT_RECONNECT_SECONDS,
+    reconnectTimeInSeconds:
+      options.urls.length > 1 ? CLUSTER_RECONNECT_SECONDS : DEFAULT_RECONNECT_SECONDS,
     // Small frames (a request, its answer, a confirm) go out at once, not after Nagle's wait.
     connectionOptions: {
       noDelay: true,
