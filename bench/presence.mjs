@@ -11,14 +11,9 @@
 //   huge   a join into a room of `--sockets` users (the stand-in's) against one of 10: ack time
 //          and size
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { AMQP_URL, connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
-
-const require = createRequire(import.meta.url);
-const { AmqpTopicClient } = require('../dist/libs/amqp-transport/src/index.js');
-const { gatewayQueueName } = require('../dist/libs/contracts/src/index.js');
-const amqplib = require('amqplib');
+import { standInGateway } from './lib/stand-in.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -35,6 +30,14 @@ const JOINS = Number(args.joins);
 const ROUNDS = Number(args.rounds);
 const SOCKETS = Number(args.sockets);
 const INFLIGHT = Number(args.inflight);
+
+/** A stand-in gateway's settings on `cluster`'s exchange. */
+const standIn = (cluster, id) => ({
+  amqpUrl: AMQP_URL,
+  exchange: cluster.env.EXCHANGE,
+  instanceId: `${cluster.prefix}-${id}`,
+  inflight: INFLIGHT,
+});
 
 const log = (line) => process.stdout.write(`[presence-bench] ${line}\n`);
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -110,57 +113,6 @@ async function readYourWrites(cluster) {
   return { rounds: ROUNDS, stale };
 }
 
-/**
- * A stand-in gateway: a queue of its own named as a gateway's (so presence's liveness check
- * keeps it), heartbeats, and presence requests sent as a gateway sends them (a socket's join
- * after its connect is answered).
- */
-async function standInGateway(cluster, id) {
-  const instanceId = `${cluster.prefix}-${id}`;
-  const conn = await amqplib.connect(AMQP_URL);
-  const ch = await conn.createChannel();
-  await ch.assertQueue(gatewayQueueName(cluster.env.EXCHANGE, instanceId), {
-    exclusive: true,
-    autoDelete: true,
-    durable: false,
-  });
-  const client = new AmqpTopicClient({
-    urls: [AMQP_URL],
-    exchange: cluster.env.EXCHANGE,
-    requestTimeoutMs: 120000,
-  });
-  await client.connect();
-  const startedAt = Date.now();
-  const beat = () =>
-    client.publishEvent('presence.heartbeat', { instanceId, startedAt, rooms: 1 }).catch(() => {});
-  await beat();
-  const timer = setInterval(beat, 1000);
-  return {
-    /** Connects sockets `from`..`to`-1 and joins each to `room`; resolves with changes/s. */
-    async fill(room, from, to) {
-      let next = from;
-      const t = process.hrtime.bigint();
-      const worker = async () => {
-        while (next < to) {
-          const i = next++;
-          const socketId = `${id}-s${i}`;
-          const user = { id: `${id}-u${i}`, name: `user ${i}` };
-          await client.request('presence.connect', { instanceId, socketId, user });
-          await client.request('presence.join', { instanceId, socketId, room, user });
-        }
-      };
-      await Promise.all(Array.from({ length: INFLIGHT }, worker));
-      const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-      return Math.round((2 * (to - from)) / seconds);
-    },
-    async close() {
-      clearInterval(timer);
-      await client.close();
-      await conn.close();
-    },
-  };
-}
-
 /** The changes/s presence applies with `replicas` replicas. */
 async function applyRate(replicas, sockets) {
   const cluster = await startCluster({
@@ -169,7 +121,7 @@ async function applyRate(replicas, sockets) {
     presenceReplicas: replicas,
   });
   try {
-    const gw = await standInGateway(cluster, 'rate');
+    const gw = await standInGateway(standIn(cluster, 'rate'));
     const rate = await gw.fill('rate', 0, sockets);
     await gw.close();
     return rate;
@@ -180,7 +132,7 @@ async function applyRate(replicas, sockets) {
 
 /** Join ack time and size into a room of `size` stand-in users, against a room of 10. */
 async function hugeRoom(cluster) {
-  const gw = await standInGateway(cluster, 'huge');
+  const gw = await standInGateway(standIn(cluster, 'huge'));
   try {
     const fillRate = await gw.fill('huge', 0, SOCKETS);
     await gw.fill('small', SOCKETS, SOCKETS + 10);
