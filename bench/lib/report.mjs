@@ -110,6 +110,45 @@ export function aggregate(trials) {
   return out;
 }
 
+/** The parts of a system the CPU breakdown shows, by process name. */
+const PARTS = [
+  ['Socket.IO servers / gateways', (n) => /^(server|gateway)\d+$/.test(n)],
+  ['presence', (n) => n === 'presence' || /^presence\d+$/.test(n)],
+  ['stats', (n) => n === 'stats'],
+  ['Redis', (n) => /^redis\d*$/.test(n)],
+  ['RabbitMQ', (n) => n === 'rabbitmq'],
+];
+
+/**
+ * Where each system's server CPU goes, µs per delivery for each part (the medians over the rounds
+ * of each process's CPU per delivery, summed over the part's processes), so a change shows
+ * where it moved the cost.
+ */
+function breakdownTable(agg, systems, workloads) {
+  const lines = [
+    "**Where the server CPU goes**, µs per delivery (each process's median over the rounds, " +
+      'summed per part; the parts may not add up to the median total above exactly).',
+    '',
+    `| workload | system | ${PARTS.map(([p]) => p).join(' | ')} | sum |`,
+    `| --- | --- | ${PARTS.map(() => '--:').join(' | ')} | --: |`,
+  ];
+  for (const w of workloads) {
+    for (const s of systems) {
+      const per = agg[s]?.[w]?.fixed?.perProcessUs;
+      if (!per) continue;
+      const parts = PARTS.map(([, match]) => {
+        const names = Object.keys(per).filter(match);
+        return names.length ? names.reduce((a, n) => a + (per[n] ?? 0), 0) : null;
+      });
+      const sum = parts.reduce((a, v) => a + (v ?? 0), 0);
+      lines.push(
+        `| ${w} | ${s} | ${parts.map((v) => (v === null ? '-' : f(v))).join(' | ')} | ${f(sum)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
 function perProcessMedian(ts) {
   const names = new Set(ts.flatMap((t) => Object.keys(t.fixed.cpu.perProcessUs)));
   const out = {};
@@ -324,6 +363,7 @@ export function markdown({ meta, agg, tgts, defs, appends }) {
       );
     }
   }
+  lines.push('', ...breakdownTable(agg, systems, loadW));
   const beside = loadW.filter((w) => agg.O?.[w]?.fixed && agg.C?.[w]?.fixed);
   if (beside.length) {
     lines.push(
