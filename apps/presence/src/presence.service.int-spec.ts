@@ -53,6 +53,29 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     ]);
   });
 
+  it('sends no leave for a user back through another instance before the removal announces', async () => {
+    await presence.connect('g1', 's1', ann);
+    await presence.join('g1', 's1', ann, 'r');
+    await presence.connect('g1', 's2', bob);
+    await presence.join('g1', 's2', bob, 'r');
+    outbox.notices.length = 0;
+    // Ann reconnects through g2, applied (and announced, by another replica) between the
+    // removal's scripts and its notices.
+    const remove = store.removeInstance.bind(store);
+    jest.spyOn(store, 'removeInstance').mockImplementationOnce(async (id: string) => {
+      const departures = await remove(id);
+      await presence.connect('g2', 's3', ann);
+      await presence.join('g2', 's3', ann, 'r');
+      return departures;
+    });
+    await presence.removeInstance('g1', 'queue gone');
+    expect(outbox.notices).toEqual([
+      { room: 'r', event: 'join', user: ann },
+      { room: 'r', event: 'leave', user: bob },
+    ]);
+    expect((await queries.members('r')).members).toEqual([ann]);
+  });
+
   it('records a joining connection it lost, so a confirmed join is always applied', async () => {
     await presence.connect('g1', 's1', ann);
     await presence.removeInstance('g1', 'swept during an outage');

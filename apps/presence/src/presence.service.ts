@@ -56,7 +56,7 @@ export class PresenceService {
     await this.store.heartbeat(e.instanceId, e.startedAt);
     await Promise.all([
       ...joined.map((d) => this.announce(d.room, 'join', d.user)),
-      this.announceDepartures(left),
+      this.announceDepartures(left, true),
     ]);
     this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
@@ -66,11 +66,20 @@ export class PresenceService {
     this.logger.log(
       `removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`,
     );
-    await this.announceDepartures(departures);
+    await this.announceDepartures(departures, true);
   }
 
-  private async announceDepartures(departures: RoomDeparture[]): Promise<void> {
-    await Promise.all(departures.map((d) => this.announce(d.room, 'leave', d.user)));
+  /**
+   * Leave notices for `departures`. After a bulk change (an instance removed or synced: many
+   * notices, published over some time) only for the users still gone, read again just before:
+   * a user who reconnected meanwhile through another gateway, and whose return another replica
+   * may have announced already, must not be seen leaving after it. (Notices of different
+   * replicas are not ordered with each other; the re-read leaves a window of one round trip.)
+   */
+  private async announceDepartures(departures: RoomDeparture[], bulk = false): Promise<void> {
+    const gone =
+      bulk && departures.length > 0 ? await this.store.stillGone(departures) : departures;
+    await Promise.all(gone.map((d) => this.announce(d.room, 'leave', d.user)));
   }
 
   private announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {

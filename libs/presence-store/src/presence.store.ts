@@ -168,6 +168,18 @@ export class PresenceStore {
     return left;
   }
 
+  /**
+   * The departures whose user is still not in the room (through any connection), read now: a
+   * user who came back meanwhile (reconnected through another gateway) is left out, so a leave
+   * notice published after a bulk change cannot trail the notice of their return.
+   */
+  async stillGone(departures: RoomDeparture[]): Promise<RoomDeparture[]> {
+    const present = await Promise.all(
+      departures.map((d) => this.redis.hexists(this.keys.roomUsers(d.room), d.user.id)),
+    );
+    return departures.filter((_, i) => present[i] === 0);
+  }
+
   /** Records a heartbeat: the instance's record and its last-seen time, read by the sweeper. */
   async heartbeat(instanceId: string, startedAt: number, now = Date.now()): Promise<void> {
     await execAll(
