@@ -76,6 +76,26 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     expect((await queries.members('r')).members).toEqual([ann]);
   });
 
+  it('tells the room a user is back when they returned while the removal announced', async () => {
+    await presence.connect('g1', 's1', ann);
+    await presence.join('g1', 's1', ann, 'r');
+    outbox.notices.length = 0;
+    // Ann's return through g2 is applied (and announced by another replica) just as the
+    // removal's leave for her goes out: the room's last notice about her must say she is here.
+    const announce = outbox.announce.bind(outbox);
+    jest.spyOn(outbox, 'announce').mockImplementationOnce(async (notice) => {
+      await presence.connect('g2', 's3', ann);
+      await presence.join('g2', 's3', ann, 'r');
+      await announce(notice);
+    });
+    await presence.removeInstance('g1', 'queue gone');
+    expect(outbox.notices).toEqual([
+      { room: 'r', event: 'join', user: ann },
+      { room: 'r', event: 'leave', user: ann },
+      { room: 'r', event: 'join', user: ann },
+    ]);
+  });
+
   it('records a joining connection it lost, so a confirmed join is always applied', async () => {
     await presence.connect('g1', 's1', ann);
     await presence.removeInstance('g1', 'swept during an outage');

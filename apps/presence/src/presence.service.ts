@@ -71,15 +71,23 @@ export class PresenceService {
 
   /**
    * Leave notices for `departures`. After a bulk change (an instance removed or synced: many
-   * notices, published over some time) only for the users still gone, read again just before:
-   * a user who reconnected meanwhile through another gateway, and whose return another replica
-   * may have announced already, must not be seen leaving after it. (Notices of different
-   * replicas are not ordered with each other; the re-read leaves a window of one round trip.)
+   * notices, published over some time) a user may reconnect through another gateway meanwhile,
+   * and another replica may announce the return before our leave goes out (notices of different
+   * replicas are not ordered with each other). So the users are read again before: one already
+   * back gets no leave; and after the leaves are confirmed: one back by then gets a join from
+   * us, which the broker routes after our leave, so the room's last word on them is right.
    */
   private async announceDepartures(departures: RoomDeparture[], bulk = false): Promise<void> {
-    const gone =
-      bulk && departures.length > 0 ? await this.store.stillGone(departures) : departures;
+    if (!bulk || departures.length === 0) {
+      await Promise.all(departures.map((d) => this.announce(d.room, 'leave', d.user)));
+      return;
+    }
+    const gone = await this.store.stillGone(departures);
     await Promise.all(gone.map((d) => this.announce(d.room, 'leave', d.user)));
+    const stillGone = new Set(await this.store.stillGone(gone));
+    await Promise.all(
+      gone.filter((d) => !stillGone.has(d)).map((d) => this.announce(d.room, 'join', d.user)),
+    );
   }
 
   private announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {
