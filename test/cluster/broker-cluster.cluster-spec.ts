@@ -13,22 +13,23 @@ import {
   type RabbitCluster,
   type RabbitNode,
   type RedisCluster,
-  type RunningService,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
 import { chatSuite } from '../suites/chat.suite';
 import { onClusters } from '../suites/deployment';
+import {
+  alive,
+  historyAfter,
+  isOk,
+  sleep,
+  type AcceptedSend,
+  type Send as BaseSend,
+} from './sends';
 
-/** One `message:send` as its sender saw it. */
-interface Send {
-  /** The sender's gateway (0-based). */
+/** A send, and which gateway (0-based) its sender is on. */
+interface Send extends BaseSend {
   gateway: number;
-  clientId: string;
-  sentAt: number;
-  ms: number;
-  /** The ack, or 'timeout' when none came within ACK_TIMEOUT_MS. */
-  ack: AnyAck | 'timeout';
 }
 
 const ROOM = 'busy';
@@ -40,11 +41,6 @@ const GAP_MS = 50;
 /** The room's history keeps 1000 messages: both rounds together stay well below. */
 const MAX_ACCEPTED_PER_ROUND = 300;
 const UNUSED = 'roomcast_broker_deliveries_unused_total';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const isOk = (s: Send): s is Send & { ack: AnyAck & { seq: number; id: string } } =>
-  s.ack !== 'timeout' && s.ack.ok;
-const alive = (s: RunningService) => s.child.exitCode === null && s.child.signalCode === null;
 
 /**
  * roomcast on a RabbitMQ cluster of 3 nodes (and a Redis Cluster of 3 masters): the e2e chat
@@ -96,7 +92,7 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
     const clients: TestClient[] = [];
     /** Per gateway: a sender and a listener, all in ROOM; the second gateway's also in QUIET. */
     const senders: TestClient[] = [];
-    const accepted: (Send & { ack: { seq: number; id: string } })[] = [];
+    const accepted: AcceptedSend<Send>[] = [];
 
     beforeAll(async () => {
       cluster = await startCluster({
@@ -345,17 +341,11 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
       expect(moved).toBeGreaterThan(0);
       await stopNodeUnderLoad(leader, moved);
       // Nothing accepted in either round is missing from the room's history or there twice.
-      const history: Message[] = [];
-      for (let afterSeq = Math.min(...accepted.map((s) => s.ack.seq)) - 1; ;) {
-        const page = await clients[0].ack<{ ok: boolean; messages: Message[] }>('room:history', {
-          room: ROOM,
-          afterSeq,
-          limit: 100,
-        });
-        history.push(...page.messages);
-        if (page.messages.length < 100) break;
-        afterSeq = page.messages.at(-1)!.seq;
-      }
+      const history = await historyAfter(
+        clients[0],
+        ROOM,
+        Math.min(...accepted.map((s) => s.ack.seq)) - 1,
+      );
       const byId = new Map(history.map((m) => [m.id, m.seq]));
       expect(accepted.filter((s) => byId.get(s.ack.id) !== s.ack.seq)).toEqual([]);
       expect(new Set(history.map((m) => m.clientId)).size).toBe(history.length);

@@ -1,4 +1,3 @@
-import type { Message } from '@roomcast/contracts';
 import { RedisKeys } from '@roomcast/presence-store';
 import {
   connectClient,
@@ -6,19 +5,10 @@ import {
   requireServices,
   waitFor,
   type AnyAck,
-  type RunningService,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-
-/** One `message:send` as its sender saw it. */
-interface Send {
-  clientId: string;
-  sentAt: number;
-  ms: number;
-  /** The ack, or 'timeout' when none came within ACK_TIMEOUT_MS. */
-  ack: AnyAck | 'timeout';
-}
+import { alive, historyAfter, isOk, sleep, type Send } from './sends';
 
 const ROOM = 'busy';
 /** Longer than the gateway's worst case (a Redis command's ~3.5 s, then the publish's 4 s). */
@@ -27,11 +17,6 @@ const ACK_TIMEOUT_MS = 10000;
 const GAP_MS = 50;
 /** The room's history keeps 1000 messages: stay well below, so every accepted one is still there. */
 const MAX_ACCEPTED = 800;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const isOk = (s: Send): s is Send & { ack: AnyAck & { seq: number; id: string } } =>
-  s.ack !== 'timeout' && s.ack.ok;
-const alive = (s: RunningService) => s.child.exitCode === null && s.child.signalCode === null;
 
 /**
  * A failover under load: a room's Redis master is killed (kill -9) while three users on three
@@ -109,19 +94,7 @@ describe('a Redis master killed under a busy room (3 masters, 1 replica each)', 
     const promoted = await cluster.redisCluster!.masterFor(seqKey);
 
     // What the users see afterwards: every ok-acked message once, in the room's history.
-    const history: Message[] = [];
-    const first = Math.min(...ok.map((s) => s.ack.seq));
-    for (let afterSeq = first - 1; ;) {
-      const page = await clients[0].ack<{ ok: boolean; messages: Message[] }>('room:history', {
-        room: ROOM,
-        afterSeq,
-        limit: 100,
-      });
-      expect(page.ok).toBe(true);
-      history.push(...page.messages);
-      if (page.messages.length < 100) break;
-      afterSeq = page.messages.at(-1)!.seq;
-    }
+    const history = await historyAfter(clients[0], ROOM, Math.min(...ok.map((s) => s.ack.seq)) - 1);
     const inHistory = new Map(history.map((m) => [m.id, m]));
     const lost = ok.filter((s) => inHistory.get(s.ack.id)?.seq !== s.ack.seq);
     const byClientId = new Map<string, number>();

@@ -102,10 +102,13 @@ export class CommonEnv {
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
-/** The broker URLs of an AMQP_URL: one, or a cluster's nodes separated by commas. */
-export function amqpUrls(url: string): string[] {
+/** The URLs of a setting that takes one or several separated by commas, trimmed. */
+function urlList(url: string): string[] {
   return url.split(',').map((u) => u.trim());
 }
+
+/** The broker URLs of an AMQP_URL: one, or a cluster's nodes separated by commas. */
+export const amqpUrls = urlList;
 
 /** Why AMQP_URL cannot be used, in one line, or undefined. */
 export function amqpUrlProblem(url: string): string | undefined {
@@ -118,9 +121,7 @@ export function amqpUrlProblem(url: string): string | undefined {
 }
 
 /** The URLs of a REDIS_URL: one, or a Redis Cluster's seed nodes separated by commas. */
-export function redisUrls(url: string): string[] {
-  return url.split(',').map((u) => u.trim());
-}
+export const redisUrls = urlList;
 
 /** Why REDIS_URL cannot be used with this REDIS_CLUSTER, in one line, or undefined. */
 export function redisUrlProblem(url: string, cluster: boolean): string | undefined {

@@ -1,4 +1,5 @@
 import { openConnection } from '@roomcast/amqp-transport';
+import { amqpUrls, redisUrls } from '@roomcast/config';
 import Redis, { Cluster } from 'ioredis';
 import { AMQP_URL, REDIS_URL } from './services';
 
@@ -35,7 +36,7 @@ export async function dropRunState(run: RunState): Promise<void> {
     }
   }
   try {
-    const conn = await openConnection({ urls: amqpUrl.split(','), exchange: run.exchange });
+    const conn = await openConnection({ urls: amqpUrls(amqpUrl), exchange: run.exchange });
     try {
       const ch = conn.createChannel();
       await ch.waitForConnect();
@@ -74,8 +75,8 @@ async function dropKeys(redis: Redis, prefix: string, oneByOne = false): Promise
 
 /** The same on every master of a Redis Cluster: SCAN sees one node's keys only. */
 async function dropClusterKeys(seeds: string, prefix: string): Promise<void> {
-  const nodes = seeds.split(',').map((u) => {
-    const url = new URL(u.trim());
+  const nodes = redisUrls(seeds).map((u) => {
+    const url = new URL(u);
     return { host: url.hostname, port: Number(url.port || 6379) };
   });
   const cluster = new Cluster(nodes, {
