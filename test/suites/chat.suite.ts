@@ -1,17 +1,13 @@
 import {
-  connectClient,
   exited,
   readMetric,
-  requireServices,
-  startCluster,
   stopService,
   waitFor,
   type RunningService,
-  type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
 import type { Message } from '@roomcast/contracts';
-import type { Deployment } from './deployment';
+import { suiteCluster, type Deployment } from './deployment';
 
 /** What a deployment's own tests get: the running cluster, once the suite has started it. */
 export interface ChatSuiteContext {
@@ -30,27 +26,11 @@ export function chatSuite(deployment: Deployment, more?: (ctx: ChatSuiteContext)
     let gateways: RunningService[];
     let stats: RunningService;
     let prefix: string;
-    const clients: TestClient[] = [];
-
     const getStats = () => cluster.getStats();
-    const client = async (gw: number, name: string) => {
-      const c = await connectClient(gateways[gw].url, name);
-      clients.push(c);
-      return c;
-    };
-
-    beforeAll(async () => {
-      await requireServices(...deployment.requires);
-      cluster = await startCluster({ label: 'e2e', ...deployment.options() });
+    const { clients, client } = suiteCluster(deployment, { label: 'e2e' }, (started) => {
+      cluster = started;
       ({ gateways, stats, prefix } = cluster);
-    }, 60000);
-
-    afterEach(() => cluster?.closeClients(clients));
-
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await cluster?.stop();
-    }, 30000);
+    });
 
     it('delivers every message across instances exactly once, sender included, in seq order', async () => {
       const ann = await client(0, 'Ann');

@@ -1,14 +1,6 @@
 import type { PresenceNotice } from '@roomcast/contracts';
-import {
-  connectClient,
-  requireServices,
-  startCluster,
-  waitFor,
-  type RunningService,
-  type TestClient,
-  type TestCluster,
-} from '@roomcast/testing';
-import type { Deployment } from './deployment';
+import { waitFor, type RunningService, type TestClient, type TestCluster } from '@roomcast/testing';
+import { suiteCluster, type Deployment } from './deployment';
 
 interface RoomStats {
   room: string;
@@ -32,13 +24,11 @@ function signal(service: RunningService, sig: NodeJS.Signals): void {
 export function crashCleanupSuite(deployment: Deployment): void {
   describe(`crash cleanup (3 gateways, presence, stats as processes) on ${deployment.name}`, () => {
     let cluster: TestCluster;
-    const clients: TestClient[] = [];
-
-    const client = async (gw: number, name: string) => {
-      const c = await connectClient(cluster.gateways[gw].url, name);
-      clients.push(c);
-      return c;
-    };
+    const { client } = suiteCluster(
+      deployment,
+      { label: 'crash', gateways: 3 },
+      (started) => (cluster = started),
+    );
     const join = async (c: TestClient, ...rooms: string[]) => {
       for (const room of rooms) {
         const ack = await c.ack<{ ok: boolean }>('room:join', { room });
@@ -53,18 +43,6 @@ export function crashCleanupSuite(deployment: Deployment): void {
         .filter((p: PresenceNotice) => p.event === 'leave')
         .map((p) => `${p.user.name}@${p.room}`)
         .sort();
-
-    beforeAll(async () => {
-      await requireServices(...deployment.requires);
-      cluster = await startCluster({ label: 'crash', gateways: 3, ...deployment.options() });
-    }, 60000);
-
-    afterEach(() => cluster?.closeClients(clients));
-
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await cluster?.stop();
-    }, 30000);
 
     it('keeps a gateway whose event loop stalls for 3 s (connection open) and its users', async () => {
       const lis = await client(0, 'Lis');

@@ -1,4 +1,13 @@
-import type { ClusterOptions, RabbitCluster, RedisCluster } from '@roomcast/testing';
+import {
+  connectClient,
+  requireServices,
+  startCluster,
+  type ClusterOptions,
+  type RabbitCluster,
+  type RedisCluster,
+  type TestClient,
+  type TestCluster,
+} from '@roomcast/testing';
 
 /**
  * Where a shared suite runs roomcast: the suites in this folder are written once and run on each
@@ -34,5 +43,37 @@ export function onClusters(
     name,
     requires: [],
     options: () => ({ rabbitCluster: rabbitCluster(), redisCluster: redisCluster() }),
+  };
+}
+
+/**
+ * A suite's cluster on `deployment`, in the enclosing describe block: started before its tests
+ * (`started` gets it) and stopped after them; the clients `client()` opens are closed after each
+ * test (a test that closes one itself takes it out of `clients`).
+ */
+export function suiteCluster(
+  deployment: Deployment,
+  options: ClusterOptions,
+  started: (cluster: TestCluster) => void,
+): { clients: TestClient[]; client(gateway: number, name: string): Promise<TestClient> } {
+  let cluster: TestCluster | undefined;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    await requireServices(...deployment.requires);
+    cluster = await startCluster({ ...options, ...deployment.options() });
+    started(cluster);
+  }, 60000);
+  afterEach(() => cluster?.closeClients(clients));
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await cluster?.stop();
+  }, 30000);
+  return {
+    clients,
+    async client(gateway, name) {
+      const c = await connectClient(cluster!.gateways[gateway].url, name);
+      clients.push(c);
+      return c;
+    },
   };
 }
