@@ -133,7 +133,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   /** On a RabbitMQ cluster: the nodes' URLs starting at node `i`, so services spread. */
   const brokerOrder = (i: number): Record<string, string> =>
     options.rabbitCluster && !options.env?.AMQP_URL
-      ? { AMQP_URL: options.rabbitCluster.urlFrom(i % options.rabbitCluster.nodes.length) }
+      ? { AMQP_URL: options.rabbitCluster.urlFrom(i) }
       : {};
   const start = (app: AppName, name: string, appEnv: Record<string, string>) =>
     startService(app, appEnv, undefined, {
