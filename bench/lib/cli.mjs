@@ -34,7 +34,8 @@ const OPTIONS = {
 const USAGE = `usage: npm run bench -- [options]
   --smoke                 a few seconds, tiny workloads; exit 1 on a harness failure or any
                           lost, duplicated or out-of-order delivery (for CI)
-  --profile               CPU-profile one roomcast gateway (node --cpu-prof) under W1 and W2
+  --profile               CPU-profile instance 1 of each system (node --cpu-prof; systems
+                          default B,O) under the load workloads: where each µs per delivery goes
   --systems U,A,B,O,C     systems to run (default all)
   --workloads W1,...,W5   workloads (default all)
   --repeats N             rounds; systems interleaved in each (default 3)
@@ -92,5 +93,7 @@ export function parseCli(argv) {
   for (const s of config.systems) if (!SYSTEMS[s]) fail(`unknown system ${s}`);
   const defs = smoke ? SMOKE : FULL;
   for (const w of config.workloads) if (!defs[w]) fail(`unknown workload ${w}`);
+  // A profile compares the closest peer with roomcast unless told which systems to profile.
+  if (args.profile && args.systems === undefined) config.systems = ['B', 'O'];
   return { config, defs, profile: args.profile };
 }

@@ -1,6 +1,6 @@
-// `npm run bench -- --profile`: runs roomcast (system O) with gateway 1 under `node --cpu-prof`,
-// drives the load workloads at the fixed load, and reports where that gateway's CPU goes inside
-// each measured window (samples are cut to the window by timestamp, so start-up, connecting and
+// `npm run bench -- --profile`: runs each system (default B and O) with instance 1 under
+// `node --cpu-prof`, drives the load workloads at the fixed load, and reports where that
+// process's CPU goes inside each measured window, in µs per delivery by category side by side (samples are cut to the window by timestamp, so start-up, connecting and
 // joining do not dilute the shares). Writes docs/benchmarks/profile.md and profile.json; the raw
 // .cpuprofile stays in a temp dir (open it in Chrome DevTools or speedscope).
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -76,23 +76,83 @@ export function analyse(profile, from, to) {
   };
 }
 
-export async function runProfile({ config, infra, defs }) {
+/**
+ * What a self-time frame is spent on, coarser than its area: the kernel's socket writes (on
+ * loopback a write also runs the receiver's TCP path), GC, the Socket.IO stack, each client
+ * library, Nest, validation, roomcast's own code, and the rest.
+ */
+export function category(frameKey) {
+  const [fn] = frameKey.split(' ');
+  const area = frameKey.slice(fn.length + 1).replace(/:\d+$/, '');
+  if (
+    area === '(native)' &&
+    /^(writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString)$/.test(fn)
+  )
+    return 'socket writes (kernel)';
+  if (area === '(garbage collector)') return 'garbage collection';
+  if (
+    /^(socket\.io|socket\.io-parser|socket\.io-adapter|engine\.io|engine\.io-parser|ws)$/.test(area)
+  )
+    return 'Socket.IO stack (JS)';
+  if (
+    /^(ioredis|redis-parser|@ioredis\/commands|denque|cluster-key-slot|@socket\.io\/redis-adapter|notepack\.io|@msgpack\/msgpack)$/.test(
+      area,
+    )
+  )
+    return 'Redis client and adapter (JS)';
+  if (/^(amqplib|amqp-connection-manager|buffer-more-ints|promise-breaker)$/.test(area))
+    return 'broker client (JS)';
+  if (area.startsWith('@nestjs/') || area === 'rxjs') return 'Nest and rxjs';
+  if (/^(class-validator|class-transformer|validator|libphonenumber-js)$/.test(area))
+    return 'validation';
+  if (/^(prom-client|tdigest|bintrees)$/.test(area)) return 'metrics';
+  if (area === 'rate-limiter-flexible') return 'rate limits';
+  if (area.startsWith('roomcast ') || area.includes('bench/server.mjs'))
+    return 'roomcast / server code';
+  if (area === 'node internals') return 'node internals (streams, timers, crypto)';
+  return 'other (native, program, rest)';
+}
+
+/** µs per delivery of each category: shares of the busy samples times the process's CPU. */
+function byCategory(profile, from, to, usPerDelivery) {
+  const counts = new Map();
+  let busy = 0;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (t < from || t > to) continue;
+    const node = byId.get(profile.samples[i]);
+    if (node.callFrame.functionName === '(idle)') continue;
+    busy++;
+    const f = node.callFrame;
+    const c = category(`${f.functionName || '(anonymous)'} ${area(f)}:${f.lineNumber + 1}`);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return Object.fromEntries(
+    [...counts.entries()].map(([c, n]) => [c, busy ? (n / busy) * usPerDelivery : 0]),
+  );
+}
+
+/** Profiles instance 1 of `kind` under each workload; returns its windows analysed. */
+async function profileSystem(kind, { config, infra, defs }) {
   const dir = mkdtempSync(join(tmpdir(), 'roomcast-bench-prof-'));
   const workloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
-  const sys = await startSystem('O', {
+  const sys = await startSystem(kind, {
     runId: `prof${Date.now().toString(36)}`,
     redisUrl: config.redisUrl,
     infra,
     gatewayArgs: { 0: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] },
   });
+  const first = kind === 'O' || kind === 'C' ? 'gateway1' : 'server1';
   const windows = [];
   try {
     for (const wName of workloads) {
-      const lay = layout(defs[wName], sys.urls, `P${wName}`);
+      const lay = layout(defs[wName], sys.urls, `P${kind}${wName}`);
       const lg = startLoadgen();
       try {
         await lg.next('hello');
-        lg.send({ type: 'setup', tag: `P${wName}`, members: lay.members, churn: lay.churn });
+        lg.send({ type: 'setup', tag: `P${kind}${wName}`, members: lay.members, churn: lay.churn });
         await lg.next('ready', 300000);
         const sendsPerSec = config.rate / lay.fanout;
         const churnPerSec = lay.churn?.perSec ?? 0;
@@ -112,48 +172,83 @@ export async function runProfile({ config, infra, defs }) {
         });
         const to = from + r.windowMs * 1000;
         windows.push({
+          system: kind,
+          process: first,
           workload: wName,
           from,
           to,
           deliveriesPerSec: r.deliveriesPerSec,
           p99: r.latency.p99,
-          gatewayCores: r.cpu.perProcessUs.gateway1 / r.cpu.wallUs,
+          processCores: r.cpu.perProcessUs[first] / r.cpu.wallUs,
+          // The profiled process handles its share of the deliveries: µs per delivery it made.
+          processUsPerDelivery: r.cpu.perProcessUs[first] / r.deliveries,
           serverUsPerDelivery: r.cpu.serverUsPerDelivery,
           perProcessUsPerDelivery: Object.fromEntries(
             Object.entries(r.cpu.perProcessUs).map(([k, v]) => [k, v / r.deliveries]),
           ),
         });
         log(
-          `  profile ${wName}: ${r.deliveriesPerSec.toFixed(0)}/s, p99 ${r.latency.p99?.toFixed(1)} ms, gateway1 ${(
-            r.cpu.perProcessUs.gateway1 / r.cpu.wallUs
+          `  profile ${kind} ${wName}: ${r.deliveriesPerSec.toFixed(0)}/s, p99 ${r.latency.p99?.toFixed(1)} ms, ${first} ${(
+            r.cpu.perProcessUs[first] / r.cpu.wallUs
           ).toFixed(2)} cores`,
         );
       } finally {
         await lg.exit();
       }
     }
-    await sys.exitCleanly('gateway1');
+    await sys.exitCleanly(first);
   } finally {
     await sys.stop();
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const results = windows.map((w) => ({ ...w, ...analyse(profile, w.from, w.to) }));
+  return windows.map((w) => ({
+    ...w,
+    profile: join(dir, file),
+    categories: byCategory(profile, w.from, w.to, w.processUsPerDelivery),
+    ...analyse(profile, w.from, w.to),
+  }));
+}
+
+export async function runProfile({ config, infra, defs }) {
+  const results = [];
+  for (const kind of config.systems)
+    results.push(...(await profileSystem(kind, { config, infra, defs })));
   const pct = (x) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    '# Where a roomcast gateway spends its CPU',
+    '# Where the CPU of a gateway goes, beside a Socket.IO node',
     '',
     `\`npm run bench -- --profile\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ` +
-      `3 gateways + presence + stats, gateway 1 under \`node --cpu-prof\` (200 µs sampling), ` +
-      `${config.rate} deliveries/s for ${config.measureMs} ms per workload; the samples are cut ` +
-      'to the measured window. Shares are of the samples in which the gateway was busy (not idle).',
-    `Raw profile: \`${join(dir, file)}\` (not kept).`,
+      `instance 1 of each system (${config.systems.join(', ')}) under \`node --cpu-prof\` (200 µs ` +
+      `sampling), ${config.rate} deliveries/s for ${config.measureMs} ms per workload; the ` +
+      'samples are cut to the measured window. Shares are of the samples in which the process ' +
+      'was busy (not idle); µs per delivery are those shares times the CPU the process took ' +
+      '(from /proc) divided by every delivery of the window, so the systems compare directly. ' +
+      'Profiling slows the profiled process by roughly a third: compare systems, not these ' +
+      'figures with the fixed-load table.',
+    `Raw profiles: ${[...new Set(results.map((r) => `\`${r.profile}\``))].join(', ')} (not kept).`,
   ];
+  const workloads = [...new Set(results.map((r) => r.workload))];
+  const cats = [...new Set(results.flatMap((r) => Object.keys(r.categories)))].sort();
+  for (const w of workloads) {
+    const rs = results.filter((r) => r.workload === w);
+    lines.push(
+      '',
+      `## ${w}: µs per delivery of instance 1, by what it is spent on`,
+      '',
+      `| spent on | ${rs.map((r) => `${r.system} (${r.process})`).join(' | ')} |`,
+      `| --- | ${rs.map(() => '--:').join(' | ')} |`,
+      ...cats.map(
+        (c) => `| ${c} | ${rs.map((r) => (r.categories[c] ?? 0).toFixed(1)).join(' | ')} |`,
+      ),
+      `| **total** | ${rs.map((r) => `**${r.processUsPerDelivery.toFixed(1)}**`).join(' | ')} |`,
+    );
+  }
   for (const r of results) {
     lines.push(
       '',
-      `## ${r.workload}: ${r.deliveriesPerSec.toFixed(0)} deliveries/s, p99 ${r.p99?.toFixed(1)} ms, gateway 1 at ${r.gatewayCores.toFixed(2)} cores, ${r.serverUsPerDelivery?.toFixed(1)} µs of server CPU per delivery`,
+      `## ${r.system} ${r.workload}: ${r.deliveriesPerSec.toFixed(0)} deliveries/s, p99 ${r.p99?.toFixed(1)} ms, ${r.process} at ${r.processCores.toFixed(2)} cores, ${r.serverUsPerDelivery?.toFixed(1)} µs of server CPU per delivery`,
       '',
       'CPU per delivery by process (µs): ' +
         Object.entries(r.perProcessUsPerDelivery)
@@ -181,10 +276,7 @@ export async function runProfile({ config, infra, defs }) {
   const json = join(out, 'profile.json');
   writeFileSync(
     json,
-    await prettier.format(JSON.stringify({ profile: join(dir, file), results }), {
-      ...options,
-      filepath: json,
-    }),
+    await prettier.format(JSON.stringify({ results }), { ...options, filepath: json }),
   );
   log(`wrote ${md}, ${json}`);
 }
