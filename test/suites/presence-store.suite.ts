@@ -191,6 +191,42 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       expect(recent[0]).toMatchObject({ room: 'r', user: ann, serverId: 'g' });
     });
 
+    it('sends the appends of one turn together, each with its own answer and its own failure', async () => {
+      const draft = (room: string, i: number, clientId?: string) => ({
+        id: `${room}-${i}`,
+        room,
+        text: `t${i}`,
+        user: ann,
+        ts: Date.now(),
+        serverId: 'g',
+        ...(clientId ? { clientId } : {}),
+      });
+      // A room whose history key is not a sorted set: its append fails inside the batch.
+      await redis.set(log.keys.roomHistory('broken'), 'not a zset');
+      const calls = [
+        ...Array.from({ length: 10 }, (_, i) => log.appendMessage(draft('a', i))),
+        log.appendMessage(draft('broken', 0)),
+        ...Array.from({ length: 10 }, (_, i) => log.appendMessage(draft('b', i))),
+        log.appendMessage(draft('a', 10, 'retry-1')),
+        log.appendMessage(draft('a', 11, 'retry-1')),
+      ];
+      const settled = await Promise.allSettled(calls);
+      const ok = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+      expect(settled[10].status).toBe('rejected');
+      const a = ok.slice(0, 10).map((r) => r!.ack.seq);
+      const b = ok.slice(11, 21).map((r) => r!.ack.seq);
+      // In call order, consecutive per room: the turn's calls ran in the order they were made.
+      expect(a).toEqual(a.map((_, i) => a[0] + i));
+      expect(b).toEqual(b.map((_, i) => b[0] + i));
+      expect(ok[21]).toMatchObject({ duplicate: false, ack: { seq: a[9] + 1 } });
+      expect(ok[22]).toMatchObject({ duplicate: true, ack: ok[21]!.ack });
+      expect((await log.recentMessages('a', 50)).map((m) => m.id)).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => `a-${i}`),
+        'a-10',
+      ]);
+      await redis.del(log.keys.roomHistory('broken'));
+    });
+
     it('drops messages past the age limit, on append and on read', async () => {
       const aged = new RoomHistory(redis, prefix, { maxMessages: 100, maxAgeMs: 5000 });
       const draft = (id: string, ts: number) => ({

@@ -34,4 +34,10 @@ export type RoomEnvelope =
   /** `prev`: the seq before this one in the room's counter (0 when it started a new generation). */
   | { t: 'message'; message: Message; prev?: number }
   | { t: 'presence'; presence: PresenceNotice }
-  | { t: 'typing'; typing: TypingNotice };
+  | { t: 'typing'; typing: TypingNotice }
+  /**
+   * Several envelopes of one room published by one gateway in the same event-loop turn, as one
+   * broker message, in the order they were published (receivers' sequencers put messages in seq
+   * order as for separate ones).
+   */
+  | { t: 'batch'; room: string; items: RoomEnvelope[] };

@@ -69,7 +69,7 @@ export class RoomHistory {
     const keys = [this.keys.roomSeq(room), this.keys.roomGen(room), this.keys.roomHistory(room)];
     if (message.clientId !== undefined)
       keys.push(this.keys.roomClient(room, message.user.id, message.clientId));
-    const r = (await this.scripts.run(scripts.APPEND_MESSAGE, keys, [
+    const r = (await this.scripts.runBatched(scripts.APPEND_MESSAGE, keys, [
       json.slice(1),
       this.retention.maxMessages,
       this.retention.maxAgeMs,

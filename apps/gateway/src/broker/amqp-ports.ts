@@ -9,8 +9,24 @@ import {
 } from '@roomcast/contracts';
 import { PresenceEvents, RoomTraffic } from './ports';
 
-/** Room traffic on the topic exchange: routing key `room.<name>`, bound on this instance's queue. */
+interface Pending {
+  envelopes: RoomEnvelope[];
+  settle: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+/**
+ * Room traffic on the topic exchange: routing key `room.<name>`, bound on this instance's queue.
+ * Publishes made in one event-loop turn leave together when the turn's I/O callbacks are done
+ * (setImmediate): a room's several envelopes as one broker message (`t: 'batch'`), so a busy
+ * room costs the broker and every receiver one message instead of several, and all of the
+ * turn's messages in one socket write (amqplib writes a channel's frames once per turn). A lone
+ * publish waits for nothing but the end of the callback that made it. Each publish resolves
+ * once the broker confirmed the message that carries it.
+ */
 export class AmqpRoomTraffic extends RoomTraffic {
+  private pending = new Map<string, Pending>();
+  private scheduled = false;
+
   constructor(
     private readonly client: AmqpTopicClient,
     private readonly server: AmqpTopicServer,
@@ -19,7 +35,29 @@ export class AmqpRoomTraffic extends RoomTraffic {
   }
 
   publish(room: string, envelope: RoomEnvelope): Promise<void> {
-    return this.client.publishEvent(roomRoutingKey(room), envelope);
+    return new Promise<void>((resolve, reject) => {
+      let p = this.pending.get(room);
+      if (!p) this.pending.set(room, (p = { envelopes: [], settle: [] }));
+      p.envelopes.push(envelope);
+      p.settle.push({ resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const rooms = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    for (const [room, { envelopes, settle }] of rooms) {
+      const body: RoomEnvelope =
+        envelopes.length === 1 ? envelopes[0] : { t: 'batch', room, items: envelopes };
+      this.client.publishEvent(roomRoutingKey(room), body).then(
+        () => settle.forEach((s) => s.resolve()),
+        (err: unknown) => settle.forEach((s) => s.reject(err)),
+      );
+    }
   }
 
   bind(room: string): Promise<void> {

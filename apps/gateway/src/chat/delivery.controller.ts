@@ -19,18 +19,37 @@ export class DeliveryController {
   @EventPattern(ALL_ROOMS_PATTERN)
   onRoomEvent(@Payload() envelope: RoomEnvelope): void {
     this.metrics.deliveries.inc();
-    const room =
-      envelope.t === 'message'
-        ? envelope.message.room
-        : envelope.t === 'presence'
-          ? envelope.presence.room
-          : envelope.typing.room;
-    if (!this.registry.has(room)) {
+    if (!this.registry.has(roomOf(envelope))) {
       this.metrics.unusedDeliveries.inc();
       return;
     }
-    if (envelope.t === 'message') this.sequencer.accept(envelope.message, envelope.prev);
-    else if (envelope.t === 'presence') this.delivery.emitPresence(envelope.presence);
-    else this.delivery.emitTyping(envelope.typing);
+    this.apply(envelope);
+  }
+
+  /** A batch is unpacked in its order; the sequencer emits its messages in seq order. */
+  private apply(envelope: RoomEnvelope): void {
+    switch (envelope.t) {
+      case 'message':
+        return this.sequencer.accept(envelope.message, envelope.prev);
+      case 'presence':
+        return this.delivery.emitPresence(envelope.presence);
+      case 'typing':
+        return this.delivery.emitTyping(envelope.typing);
+      case 'batch':
+        for (const item of envelope.items) if (item.t !== 'batch') this.apply(item);
+    }
+  }
+}
+
+function roomOf(envelope: RoomEnvelope): string {
+  switch (envelope.t) {
+    case 'message':
+      return envelope.message.room;
+    case 'presence':
+      return envelope.presence.room;
+    case 'typing':
+      return envelope.typing.room;
+    case 'batch':
+      return envelope.room;
   }
 }

@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import type { Message, RoomEnvelope } from '@roomcast/contracts';
+import type { GatewayMetrics } from '../metrics/gateway.metrics';
+import { DeliveryController } from './delivery.controller';
+import type { LocalDelivery } from './local-delivery';
+import type { RoomRegistry } from './room-registry';
+import { RoomSequencer } from './room-sequencer';
+
+const message = (room: string, seq: number): RoomEnvelope => ({
+  t: 'message',
+  message: { id: `m${seq}`, room, seq, text: 't', user: { id: 'u', name: 'U' }, ts: 1 } as Message,
+  prev: seq - 1,
+});
+
+async function setup(rooms: string[]) {
+  const emitted: Message[] = [];
+  const counts = { deliveries: 0, unused: 0 };
+  const sequencer = new RoomSequencer({
+    emit: (m) => emitted.push(m),
+    currentSeq: async () => 0,
+    fetch: async () => [],
+    gapMs: 60000,
+  });
+  for (const r of rooms) await sequencer.start(r);
+  const counter = (k: keyof typeof counts) => ({ inc: () => void counts[k]++ });
+  const controller = new DeliveryController(
+    { emitPresence: () => undefined, emitTyping: () => undefined } as unknown as LocalDelivery,
+    { has: (room: string) => rooms.includes(room) } as unknown as RoomRegistry,
+    sequencer,
+    {
+      deliveries: counter('deliveries'),
+      unusedDeliveries: counter('unused'),
+    } as unknown as GatewayMetrics,
+  );
+  return { controller, emitted, counts };
+}
+
+describe('DeliveryController', () => {
+  it('counts a batch for a room without local members as one unused delivery', async () => {
+    const { controller, emitted, counts } = await setup(['here']);
+    controller.onRoomEvent({ t: 'batch', room: 'gone', items: [message('gone', 1)] });
+    expect(counts).toEqual({ deliveries: 1, unused: 1 });
+    expect(emitted).toEqual([]);
+  });
+
+  it('emits every message once, in seq order, however they are batched and ordered', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }).chain((n) =>
+          fc.record({
+            order: fc.shuffledSubarray(
+              Array.from({ length: n }, (_, i) => i + 1),
+              { minLength: n, maxLength: n },
+            ),
+            cuts: fc.array(fc.integer({ min: 1, max: n }), { maxLength: 10 }),
+            repeats: fc.array(fc.integer({ min: 1, max: n }), { maxLength: 5 }),
+          }),
+        ),
+        async ({ order, cuts, repeats }) => {
+          const { controller, emitted, counts } = await setup(['r']);
+          // Redeliveries of seqs already sent ride along at the end, batched or not.
+          const seqs = [...order, ...repeats];
+          const bounds = [...new Set([0, ...cuts.filter((c) => c < seqs.length), seqs.length])];
+          bounds.sort((a, b) => a - b);
+          for (let i = 0; i + 1 < bounds.length; i++) {
+            const part = seqs.slice(bounds[i], bounds[i + 1]).map((s) => message('r', s));
+            controller.onRoomEvent(
+              part.length === 1 ? part[0] : { t: 'batch', room: 'r', items: part },
+            );
+          }
+          expect(emitted.map((m) => m.seq)).toEqual(order.map((_, i) => i + 1));
+          expect(counts.unused).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
