@@ -194,7 +194,7 @@ const range = (s, fn = f) =>
       ? `${fn(s.median)} (${fn(s.min)}–${fn(s.max)})`
       : fn(s.median);
 
-/** Each target of issue 6: { name, holds, detail }. */
+/** Each target of issues 6 and 15: { name, holds, detail }. */
 export function targets(agg, config) {
   const out = [];
   const get = (s, w) => agg[s]?.[w];
@@ -262,6 +262,73 @@ export function targets(agg, config) {
         detail: `O ${f(o / 1024)} KiB vs U ${f(u / 1024)} KiB = ${f(o / u, 2)}×`,
       });
     }
+  }
+  // Issue 15: a gateway at parity with a Socket.IO node (B), and latency to match.
+  const serversUs = (sys, w) => {
+    const per = get(sys, w)?.fixed?.perProcessUs;
+    if (!per) return undefined;
+    return Object.entries(per)
+      .filter(([n]) => /^(server|gateway)\d+$/.test(n))
+      .reduce((a, [, v]) => a + (v ?? 0), 0);
+  };
+  for (const w of ['W2', 'W3']) {
+    const o = serversUs('O', w);
+    const b = serversUs('B', w);
+    if (o && b) {
+      out.push({
+        name: `gateways' CPU/delivery ${w}: O ≤ 1.15 × B's servers`,
+        holds: o <= 1.15 * b,
+        detail: `O ${f(o)} µs vs B ${f(b)} µs = ${f(o / b, 2)}×`,
+      });
+    }
+  }
+  for (const [w, limit] of [
+    ['W2', 1.5],
+    ['W3', 1.2],
+  ]) {
+    const o = O(w)?.fixed?.cpuPerDelivery.median;
+    const b = get('B', w)?.fixed?.cpuPerDelivery.median;
+    if (o && b) {
+      out.push({
+        name: `total server CPU/delivery ${w}: O ≤ ${limit} × B`,
+        holds: o <= limit * b,
+        detail: `O ${f(o)} µs vs B ${f(b)} µs = ${f(o / b, 2)}×`,
+      });
+    }
+  }
+  const oP99 = O('W2')?.fixed?.p99.median;
+  const bP99 = get('B', 'W2')?.fixed?.p99.median;
+  if (oP99 && bP99) {
+    out.push({
+      name: `p99 W2: O ≤ 2 × B`,
+      holds: oP99 <= 2 * bP99,
+      detail: `O ${f(oP99)} ms vs B ${f(bP99)} ms = ${f(oP99 / bP99, 2)}×`,
+    });
+  }
+  for (const [w, g] of oLoad) {
+    out.push({
+      name: `p99 ≤ 50 ms at ${k(config.rate)} deliveries/s, ${w}`,
+      holds: g.fixed.p99.median !== null && g.fixed.p99.median <= 50,
+      detail: `p99 ${f(g.fixed.p99.median)} ms`,
+    });
+  }
+  const oBest = O('W2')?.sweep?.best.median;
+  const bBest = get('B', 'W2')?.sweep?.best.median;
+  if (oBest && bBest) {
+    out.push({
+      name: 'highest sustained rate W2: O ≥ 0.8 × B',
+      holds: oBest >= 0.8 * bBest,
+      detail: `O ${k(oBest)}/s vs B ${k(bBest)}/s = ${f(oBest / bBest, 2)}×`,
+    });
+  }
+  if (idleW && agg.U?.[idleW]?.idle) {
+    const o = agg.O[idleW].idle.heapPerConn.median;
+    const u = agg.U[idleW].idle.heapPerConn.median;
+    out.push({
+      name: 'idle heap per connection: O ≤ 1.0 × U',
+      holds: o <= u,
+      detail: `O ${f(o / 1024)} KiB vs U ${f(u / 1024)} KiB = ${f(o / u, 2)}×`,
+    });
   }
   return out;
 }

@@ -67,7 +67,7 @@ export class RoomSequencer {
     if (
       order.expected !== undefined &&
       prev < order.expected &&
-      [...order.pending.keys()].every((seq) => seq > message.seq)
+      (order.pending.size === 0 || [...order.pending.keys()].every((seq) => seq > message.seq))
     ) {
       order.expected = message.seq;
     }
