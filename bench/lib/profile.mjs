@@ -1,7 +1,8 @@
 // `npm run bench -- --profile`: runs each system (default B and O) with instance 1 under
 // `node --cpu-prof`, drives the load workloads at the fixed load, and reports where that
-// process's CPU goes inside each measured window, in µs per delivery by category side by side (samples are cut to the window by timestamp, so start-up, connecting and
-// joining do not dilute the shares). Writes docs/benchmarks/profile.md and profile.json; the raw
+// process's CPU goes inside each measured window, in µs per delivery by category side by side
+// (samples are cut to the window by timestamp, so start-up, connecting and joining do not dilute
+// the shares). Writes docs/benchmarks/profile.md and profile.json; the raw
 // .cpuprofile stays in a temp dir (open it in Chrome DevTools or speedscope).
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,7 @@ export function analyse(profile, from, to) {
   const self = new Map();
   const inclusive = new Map();
   const areas = new Map();
+  const categories = new Map();
   let t = profile.startTime;
   let busy = 0;
   let total = 0;
@@ -54,6 +56,8 @@ export function analyse(profile, from, to) {
     self.set(key(node), (self.get(key(node)) ?? 0) + 1);
     const a = area(node.callFrame);
     areas.set(a, (areas.get(a) ?? 0) + 1);
+    const c = category(name, a);
+    categories.set(c, (categories.get(c) ?? 0) + 1);
     const seen = new Set();
     for (let id = node.id; id !== undefined; id = parent.get(id)) {
       const k = key(byId.get(id));
@@ -70,6 +74,7 @@ export function analyse(profile, from, to) {
   return {
     samples: total,
     busyShare: total ? busy / total : 0,
+    categories: Object.fromEntries([...categories].map(([c, n]) => [c, n / busy])),
     areas: top(areas, 20),
     self: top(self, 25),
     inclusive: top(inclusive, 40),
@@ -81,9 +86,7 @@ export function analyse(profile, from, to) {
  * loopback a write also runs the receiver's TCP path), GC, the Socket.IO stack, each client
  * library, Nest, validation, roomcast's own code, and the rest.
  */
-export function category(frameKey) {
-  const [fn] = frameKey.split(' ');
-  const area = frameKey.slice(fn.length + 1).replace(/:\d+$/, '');
+export function category(fn, area) {
   if (
     area === '(native)' &&
     /^(writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString)$/.test(fn)
@@ -113,25 +116,13 @@ export function category(frameKey) {
   return 'other (native, program, rest)';
 }
 
-/** µs per delivery of each category: shares of the busy samples times the process's CPU. */
-function byCategory(profile, from, to, usPerDelivery) {
-  const counts = new Map();
-  let busy = 0;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i];
-    if (t < from || t > to) continue;
-    const node = byId.get(profile.samples[i]);
-    if (node.callFrame.functionName === '(idle)') continue;
-    busy++;
-    const f = node.callFrame;
-    const c = category(`${f.functionName || '(anonymous)'} ${area(f)}:${f.lineNumber + 1}`);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  return Object.fromEntries(
-    [...counts.entries()].map(([c, n]) => [c, busy ? (n / busy) * usPerDelivery : 0]),
+/** A window's analysis, with its categories' shares turned into µs per delivery. */
+function analysed(profile, w) {
+  const { categories, ...rest } = analyse(profile, w.from, w.to);
+  const us = Object.fromEntries(
+    Object.entries(categories).map(([c, share]) => [c, share * w.processUsPerDelivery]),
   );
+  return { ...rest, categories: us };
 }
 
 /** Profiles instance 1 of `kind` under each workload; returns its windows analysed. */
@@ -206,8 +197,7 @@ async function profileSystem(kind, { config, infra, defs }) {
   return windows.map((w) => ({
     ...w,
     profile: join(dir, file),
-    categories: byCategory(profile, w.from, w.to, w.processUsPerDelivery),
-    ...analyse(profile, w.from, w.to),
+    ...analysed(profile, w),
   }));
 }
 

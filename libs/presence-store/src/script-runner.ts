@@ -7,7 +7,7 @@ export type Reply = string | number | null | Reply[];
 type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<Reply>;
 
 interface Queued {
-  name: string;
+  script: LuaScript;
   keys: string[];
   args: (string | number)[];
   resolve: (reply: Reply) => void;
@@ -41,9 +41,10 @@ export class ScriptRunner {
    */
   runBatched(script: LuaScript, keys: string[], args: (string | number)[]): Promise<Reply> {
     if (this.redis instanceof Cluster) return this.run(script, keys, args);
-    const name = this.commandName(script);
+    // Defined on the client before any pipeline is made: a pipeline takes the client's commands.
+    this.command(script);
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ name, keys, args, resolve, reject });
+      this.queue.push({ script, keys, args, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -56,14 +57,14 @@ export class ScriptRunner {
     this.scheduled = false;
     if (batch.length === 1) {
       const [q] = batch;
-      const client = this.redis as unknown as Record<string, ScriptCommand>;
-      client[q.name](q.keys.length, ...q.keys, ...q.args).then(q.resolve, q.reject);
+      this.run(q.script, q.keys, q.args).then(q.resolve, q.reject);
       return;
     }
     const pipeline = this.redis.pipeline() as unknown as Record<string, ScriptCommand> & {
       exec(): Promise<[Error | null, Reply][] | null>;
     };
-    for (const q of batch) void pipeline[q.name](q.keys.length, ...q.keys, ...q.args);
+    for (const q of batch)
+      void pipeline[commandName(q.script)](q.keys.length, ...q.keys, ...q.args);
     pipeline.exec().then(
       (results) => {
         batch.forEach((q, i) => {
@@ -76,15 +77,10 @@ export class ScriptRunner {
     );
   }
 
-  private commandName(script: LuaScript): string {
-    this.command(script);
-    return `roomcast_${script.name.replace(/-/g, '_')}`;
-  }
-
   private command(script: LuaScript): ScriptCommand {
     let command = this.commands.get(script.name);
     if (!command) {
-      const name = `roomcast_${script.name.replace(/-/g, '_')}`;
+      const name = commandName(script);
       this.redis.defineCommand(name, { lua: script.source });
       const client = this.redis as unknown as Record<string, ScriptCommand>;
       command = client[name].bind(this.redis);
@@ -92,4 +88,9 @@ export class ScriptRunner {
     }
     return command;
   }
+}
+
+/** The ioredis command a script is defined as. */
+function commandName(script: LuaScript): string {
+  return `roomcast_${script.name.replace(/-/g, '_')}`;
 }
