@@ -39,6 +39,8 @@ export interface RabbitCluster {
   leaderOf(queue: string, asSeenBy?: RabbitNode): Promise<RabbitNode>;
   /** The node holding `name`'s connection, or undefined. */
   nodeOfConnection(name: string): Promise<RabbitNode | undefined>;
+  /** The nodes of several named connections, from one listing (one rabbitmqctl call). */
+  nodesOfConnections(names: string[]): Promise<(RabbitNode | undefined)[]>;
   /** Kills every node and removes its files. */
   stop(): Promise<void>;
 }
@@ -256,6 +258,13 @@ export async function startRabbitCluster(
       return node ? [{ name: connectionName(r.client_properties), node }] : [];
     });
   };
+  const nodesOfConnections = async (names: string[]) => {
+    const listed = await connections();
+    return names.map((name) => {
+      const found = listed.find((c) => c.name === name);
+      return found && publicNode(found.node);
+    });
+  };
   const connectionNames = async (node: RabbitNode): Promise<string[]> =>
     (await connections())
       .filter((c) => c.node.name === node.name && c.name !== undefined)
@@ -298,9 +307,9 @@ export async function startRabbitCluster(
       return publicNode(n);
     },
     async nodeOfConnection(name) {
-      const found = (await connections()).find((c) => c.name === name);
-      return found && publicNode(found.node);
+      return (await nodesOfConnections([name]))[0];
     },
+    nodesOfConnections,
     stop,
   };
 }
