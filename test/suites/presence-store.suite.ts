@@ -5,6 +5,7 @@ import {
   migrateLayout,
   PresenceQueries,
   PresenceStore,
+  ReadCursors,
   RoomHistory,
   type RedisClient,
 } from '@roomcast/presence-store';
@@ -341,7 +342,9 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       expect(left.sort()).toEqual(
         [
           log.keys.roomClient('churn', ann.id, 'c'),
-          ...['gen', 'history', 'seq'].map((k) => `${log.keys.roomSeq('churn').slice(0, -3)}${k}`),
+          ...['gen', 'history', 'ids', 'reads', 'seq'].map(
+            (k) => `${log.keys.roomSeq('churn').slice(0, -3)}${k}`,
+          ),
         ].sort(),
       );
       for (const key of left) expect(await redis.pttl(key)).toBeGreaterThan(0);
@@ -410,6 +413,218 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       expect(seen).toEqual(users.map((u) => u.id));
       expect((await queries.roomStats('huge', { limit: 2 })).members).toEqual(users.slice(0, 2));
     }, 20000);
+    describe('edits, deletions, reactions and read cursors in the room log', () => {
+      const say = (room: string, text: string, user = ann, clientId?: string) =>
+        log.appendMessage({
+          id: `m-${Math.random().toString(36).slice(2, 10)}`,
+          room,
+          text,
+          user,
+          ts: Date.now(),
+          serverId: 'g',
+          ...(clientId ? { clientId } : {}),
+        });
+      const change = (
+        room: string,
+        id: string,
+        kind: 'edit' | 'delete' | 'react',
+        user = ann,
+        more: { text?: string; emoji?: string; on?: boolean; clientId?: string } = {},
+      ) => log.appendUpdate({ room, id, kind, user, ts: Date.now(), ...more });
+      const idOf = async (room: string, seq: number) => (await log.messageAt(room, seq))!.id;
+
+      it('edits and deletes in the log with the next seq; history shows the current state', async () => {
+        const first = await say('ed', 'hello');
+        const id = first.ack.id;
+        const edit = await change('ed', id, 'edit', ann, { text: 'hello, "world" \\ 😀' });
+        expect(edit).toMatchObject({ status: 'ok', prev: first.ack.seq });
+        if (edit.status !== 'ok') throw new Error('edit refused');
+        expect(edit.update).toMatchObject({
+          seq: first.ack.seq + 1,
+          targetSeq: first.ack.seq,
+          id,
+          kind: 'edit',
+          user: ann,
+          text: 'hello, "world" \\ 😀',
+        });
+        const [shown] = await log.recentMessages('ed', 10);
+        expect(shown).toMatchObject({ id, seq: first.ack.seq, text: 'hello, "world" \\ 😀' });
+        expect(shown.editedAt).toEqual(expect.any(Number));
+        const next = await say('ed', 'after');
+        expect(next.ack.seq).toBe(first.ack.seq + 2);
+        const del = await change('ed', id, 'delete');
+        expect(del.status).toBe('ok');
+        const [gone] = await log.recentMessages('ed', 10);
+        expect(gone).toMatchObject({ id, text: '', deleted: true });
+        expect(gone.reactions).toBeUndefined();
+        // The text is gone for good: neither the message nor the earlier edit keeps it.
+        for (const key of await keysMatching(`${prefix}*room:ed:*`)) {
+          const type = await redis.type(key);
+          const dump =
+            type === 'zset'
+              ? (await redis.zrange(key, '0', '-1')).join()
+              : type === 'hash'
+                ? JSON.stringify(await redis.hgetall(key))
+                : String(await redis.get(key));
+          expect([key, dump.includes('hello')]).toEqual([key, false]);
+        }
+        // The updates replay in order, the edit's text blanked.
+        const entries = await log.entriesBetween(
+          'ed',
+          first.ack.seq - 1,
+          Number.MAX_SAFE_INTEGER,
+          10,
+        );
+        expect(entries.map((e) => e.seq)).toEqual([0, 1, 2, 3].map((d) => first.ack.seq + d));
+        expect(entries[1]).toMatchObject({ kind: 'edit', text: '' });
+      });
+
+      it("refuses another user's edit or deletion, and any change to a missing or deleted message", async () => {
+        const m = await say('rules', 'mine');
+        expect((await change('rules', m.ack.id, 'edit', bob, { text: 'x' })).status).toBe(
+          'forbidden',
+        );
+        expect((await change('rules', m.ack.id, 'delete', bob)).status).toBe('forbidden');
+        expect((await change('rules', 'no-such-id', 'edit', ann, { text: 'x' })).status).toBe(
+          'not-found',
+        );
+        expect((await change('rules', m.ack.id, 'delete')).status).toBe('ok');
+        expect((await change('rules', m.ack.id, 'delete')).status).toBe('not-found');
+        expect(
+          (await change('rules', m.ack.id, 'react', bob, { emoji: '👍', on: true })).status,
+        ).toBe('not-found');
+        // Past retention (20 messages here): the first one is no longer there to change.
+        const old = await say('trim', 'old');
+        for (let i = 0; i < 20; i++) await say('trim', `m${i}`);
+        expect((await change('trim', old.ack.id, 'edit', ann, { text: 'x' })).status).toBe(
+          'not-found',
+        );
+        expect(await log.currentSeq('trim')).toBe(old.ack.seq + 20);
+      });
+
+      it('keeps reactions as sets of users per emoji, at most 20 distinct', async () => {
+        const m = await say('rx', 'react to me');
+        const id = m.ack.id;
+        await change('rx', id, 'react', bob, { emoji: '👍', on: true });
+        await change('rx', id, 'react', ann, { emoji: '👍', on: true });
+        await change('rx', id, 'react', bob, { emoji: '👍', on: true });
+        await change('rx', id, 'react', bob, { emoji: '❤️', on: true });
+        expect((await log.messageAt('rx', m.ack.seq))!.reactions).toEqual({
+          '👍': [bob.id, ann.id],
+          '❤️': [bob.id],
+        });
+        await change('rx', id, 'react', bob, { emoji: '❤️', on: false });
+        await change('rx', id, 'react', bob, { emoji: '👍', on: false });
+        expect((await log.messageAt('rx', m.ack.seq))!.reactions).toEqual({ '👍': [ann.id] });
+        await change('rx', id, 'react', ann, { emoji: '👍', on: false });
+        expect((await log.messageAt('rx', m.ack.seq))!.reactions).toBeUndefined();
+        for (let i = 0; i < 20; i++)
+          expect((await change('rx', id, 'react', bob, { emoji: `e${i}`, on: true })).status).toBe(
+            'ok',
+          );
+        expect((await change('rx', id, 'react', bob, { emoji: 'one more', on: true })).status).toBe(
+          'too-many-reactions',
+        );
+        expect((await change('rx', id, 'react', ann, { emoji: 'e3', on: true })).status).toBe('ok');
+      });
+
+      it('answers a retried clientId with the first ack and appends nothing', async () => {
+        const m = await say('retry', 'x');
+        const a = await change('retry', m.ack.id, 'edit', ann, { text: 'y', clientId: 'c1' });
+        const b = await change('retry', m.ack.id, 'edit', ann, { text: 'z', clientId: 'c1' });
+        if (a.status !== 'ok') throw new Error('edit refused');
+        expect(b).toEqual({ status: 'duplicate', ack: { seq: a.update.seq } });
+        expect(await log.currentSeq('retry')).toBe(a.update.seq);
+        expect((await log.updateAt('retry', a.update.seq))!.text).toBe('y');
+      });
+
+      it('snapshots a join: messages after sinceSeq in their state, and every update after it', async () => {
+        const a = await say('snap', 'a');
+        const b = await say('snap', 'b');
+        await change('snap', a.ack.id, 'edit', ann, { text: 'a2' });
+        await change('snap', b.ack.id, 'react', bob, { emoji: '👍', on: true });
+        const snap = await log.joinSnapshot('snap', {
+          sinceSeq: a.ack.seq,
+          limit: 10,
+          updatesLimit: 10,
+        });
+        expect(snap.history.map((m) => [m.text, m.reactions])).toEqual([['b', { '👍': [bob.id] }]]);
+        expect(snap.updates.map((u) => [u.kind, u.targetSeq])).toEqual([
+          ['edit', a.ack.seq],
+          ['react', b.ack.seq],
+        ]);
+        expect(snap.seq.current).toBe(b.ack.seq + 2);
+        expect(await idOf('snap', a.ack.seq)).toBe(a.ack.id);
+      });
+
+      it('keeps one cursor per user and room: joins start it, sends and reads move it, never back', async () => {
+        const cursors = new ReadCursors(redis, prefix);
+        await say('cur', 'before');
+        const joined = await cursors.join('cur', ann.id);
+        expect(joined).toMatchObject({ readSeq: await log.currentSeq('cur'), unread: 0 });
+        for (const t of ['1', '2', '3']) await say('cur', t, bob);
+        expect(await cursors.peek('cur', ann.id)).toMatchObject({ unread: 3, moved: false });
+        const mine = await say('cur', 'mine', ann);
+        expect(await cursors.peek('cur', ann.id)).toMatchObject({
+          readSeq: mine.ack.seq,
+          unread: 0,
+        });
+        const late = await say('cur', 'late', bob);
+        expect(await cursors.read('cur', ann.id, 1)).toMatchObject({
+          readSeq: mine.ack.seq,
+          unread: 1,
+          moved: false,
+        });
+        expect(await cursors.read('cur', ann.id, Number.MAX_SAFE_INTEGER)).toMatchObject({
+          readSeq: late.ack.seq,
+          unread: 0,
+          moved: true,
+        });
+        // Updates do not count as unread.
+        await change('cur', late.ack.id, 'react', bob, { emoji: '👍', on: true });
+        expect((await cursors.peek('cur', ann.id)).unread).toBe(0);
+        // rooms(): most recent activity first (the newest message, or the user's join or read).
+        await cursors.join('quiet', ann.id);
+        await say('busy', 'x', bob);
+        await cursors.join('busy', ann.id);
+        await say('busy', 'y', bob);
+        expect((await cursors.rooms(ann.id)).map((r) => [r.room, r.unread])).toEqual([
+          ['busy', 1],
+          ['quiet', 0],
+          ['cur', 0],
+        ]);
+      });
+
+      it('counts unread exactly up to 1000 and says 1000 beyond', async () => {
+        const big = new RoomHistory(redis, prefix, { maxMessages: 2000, maxAgeMs: 60_000 });
+        const cursors = new ReadCursors(redis, prefix);
+        await cursors.join('many', ann.id);
+        const send = (n: number) =>
+          Promise.all(
+            Array.from({ length: n }, (_, i) =>
+              big.appendMessage({
+                id: `m${Math.random()}`,
+                room: 'many',
+                text: `${i}`,
+                user: bob,
+                ts: Date.now(),
+                serverId: 'g',
+              }),
+            ),
+          );
+        for (const [add, expected] of [
+          [0, 0],
+          [1, 1],
+          [998, 999],
+          [1, 1000],
+          [500, 1000],
+        ]) {
+          await send(add);
+          expect([add, (await cursors.peek('many', ann.id)).unread]).toEqual([add, expected]);
+        }
+      });
+    });
+
     describe('member pages from room:<r>:members', () => {
       /** 1,000 users in `room`, ids in no particular order, one connection each on g1..g3. */
       const fill = async (room: string, n: number) => {

@@ -51,10 +51,10 @@ export class GatewayModule {
           inject: [RoomHistory, LocalDelivery, GatewayMetrics],
           useFactory: (log: RoomHistory, delivery: LocalDelivery, metrics: GatewayMetrics) =>
             new RoomSequencer({
-              emit: (m) => delivery.emitMessage(m),
+              emit: (entry) => delivery.emitEntry(entry),
               currentSeq: (room) => log.currentSeq(room),
               fetch: (room, afterSeq, beforeSeq) =>
-                log.history(room, { afterSeq, beforeSeq, limit: log.retention.maxMessages }),
+                log.entriesBetween(room, afterSeq, beforeSeq, log.retention.maxMessages),
               gapMs: config.GAP_FILL_MS,
               onDuplicate: () => metrics.duplicatesDropped.inc(),
               onGapFilled: (n) => metrics.gapFills.inc(n),

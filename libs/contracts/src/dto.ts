@@ -115,3 +115,40 @@ export class TypingDto extends RoomDto {
   @IsBoolean()
   typing: boolean;
 }
+
+export class ReadDto extends RoomDto {
+  @SeqNumber()
+  seq: number;
+}
+
+/** A message id as the server makes them (a UUID); anything else cannot name a message. */
+export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_MESSAGE = 'id must be the id of a message in the room';
+
+class MessageRefDto extends RoomDto {
+  @IsString({ message: ID_MESSAGE })
+  @Matches(MESSAGE_ID_PATTERN, { message: ID_MESSAGE })
+  id: string;
+
+  @Absent()
+  @Text(1, 64, { message: 'clientId must be a string of 1-64 characters' })
+  clientId?: string;
+}
+
+export class EditMessageDto extends MessageRefDto {
+  @Transform(trim)
+  @Text(1, 4000, {
+    message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
+  })
+  text: string;
+}
+
+export class DeleteMessageDto extends MessageRefDto {}
+
+export class ReactDto extends MessageRefDto {
+  @Text(1, 32, { message: 'emoji must be 1-32 characters of well-formed Unicode' })
+  emoji: string;
+
+  @IsBoolean({ message: 'on must be a boolean' })
+  on: boolean;
+}

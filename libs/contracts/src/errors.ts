@@ -5,6 +5,8 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** In the contract; never sent: frames over 16 KiB are cut off by the transport instead. */
   TooLarge: 'TOO_LARGE',
+  /** The message named does not exist in the room's retained history (or was deleted). */
+  NotFound: 'NOT_FOUND',
   Unavailable: 'UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,6 +6,11 @@ export const ClientEvent = {
   History: 'room:history',
   Members: 'room:members',
   Typing: 'typing',
+  Read: 'room:read',
+  Unread: 'rooms:unread',
+  Edit: 'message:edit',
+  Delete: 'message:delete',
+  React: 'message:react',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -14,5 +19,7 @@ export const ServerEvent = {
   Message: 'message',
   Presence: 'presence',
   Typing: 'typing',
+  Update: 'message:update',
+  Read: 'read',
 } as const;
 export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -1,5 +1,5 @@
 import type { Ack } from './errors';
-import type { Message, PresenceNotice, TypingNotice, User } from './types';
+import type { Message, PresenceNotice, ReadNotice, TypingNotice, Update, User } from './types';
 
 /**
  * The Socket.IO contract as types (PROTOCOL.md, "Client to server" and "Server to client"): the
@@ -18,8 +18,39 @@ export interface JoinResult {
   history: Message[];
   /** More messages follow `history`: page on with `room:history { afterSeq }`. */
   more: boolean;
-  /** Retention still held every message after `sinceSeq`. */
+  /**
+   * With `sinceSeq`: the updates after it to messages at or before it, in seq order (at most
+   * 500; beyond that `complete` is false and the client reloads what it shows).
+   */
+  updates: Update[];
+  /** Retention still held every message and update after `sinceSeq`. */
   complete: boolean;
+  /** The user's read cursor in the room. */
+  readSeq: number;
+  /** Messages from other users after the cursor (exact up to 1000, 1000 beyond). */
+  unread: number;
+}
+
+/** What `room:read` answers: the cursor as it now stands. */
+export type ReadResult = ReadNotice;
+
+/** One room of `rooms:unread`. */
+export interface RoomUnread {
+  room: string;
+  /** The room's last seq (messages and updates). */
+  lastSeq: number;
+  readSeq: number;
+  unread: number;
+}
+
+export interface UnreadResult {
+  /** The rooms the user has a cursor in, most recent activity first, at most 200. */
+  rooms: RoomUnread[];
+}
+
+/** What an accepted edit, deletion or reaction answers: the seq of its update. */
+export interface UpdateResult {
+  seq: number;
 }
 
 export interface LeaveResult {
@@ -73,6 +104,35 @@ export interface HistoryPayload {
   limit?: number;
 }
 
+export interface ReadPayload {
+  room: string;
+  seq: number;
+}
+
+export type UnreadPayload = Record<string, never>;
+
+export interface EditPayload {
+  room: string;
+  id: string;
+  text: string;
+  /** A safe retry, as for `message:send` (docs/protocol.md). */
+  clientId?: string;
+}
+
+export interface DeletePayload {
+  room: string;
+  id: string;
+  clientId?: string;
+}
+
+export interface ReactPayload {
+  room: string;
+  id: string;
+  emoji: string;
+  on: boolean;
+  clientId?: string;
+}
+
 export interface TypingPayload {
   room: string;
   typing: boolean;
@@ -87,6 +147,11 @@ export interface ClientToServerEvents {
   'message:send': WithAck<SendPayload, SendResult>;
   'room:history': WithAck<HistoryPayload, HistoryResult>;
   'room:members': WithAck<MembersPayload, MembersResult>;
+  'room:read': WithAck<ReadPayload, ReadResult>;
+  'rooms:unread': WithAck<UnreadPayload, UnreadResult>;
+  'message:edit': WithAck<EditPayload, UpdateResult>;
+  'message:delete': WithAck<DeletePayload, UpdateResult>;
+  'message:react': WithAck<ReactPayload, UpdateResult>;
   /** The ack is optional: typing may be dropped under load anyway. */
   typing: (payload: TypingPayload, ack?: (result: Ack<TypingResult>) => void) => void;
 }
@@ -102,6 +167,8 @@ export interface ServerToClientEvents {
   message: (message: Message) => void;
   presence: (notice: PresenceNotice) => void;
   typing: (notice: TypingNotice) => void;
+  'message:update': (update: Update) => void;
+  read: (notice: ReadNotice) => void;
 }
 
 /** What a gateway keeps on each socket (`socket.data`) between its events. */

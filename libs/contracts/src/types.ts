@@ -12,6 +12,38 @@ export interface Message {
   ts: number;
   serverId: string;
   clientId?: string;
+  /** Set once the author edited the text (ms since the epoch, the accepting server's clock). */
+  editedAt?: number;
+  /** The author deleted it: `text` is empty and `reactions` gone. */
+  deleted?: true;
+  /** emoji -> the ids of the users who reacted with it, in the order they did; absent: none. */
+  reactions?: Record<string, string[]>;
+}
+
+/**
+ * A change to a message, in the room's log with a seq of its own (PROTOCOL.md, "Edits,
+ * deletions and reactions"): `id` and `targetSeq` name the message, `user` made the change.
+ */
+export interface Update {
+  room: string;
+  seq: number;
+  id: string;
+  targetSeq: number;
+  user: User;
+  ts: number;
+  kind: 'edit' | 'delete' | 'react';
+  /** edit: the new text. */
+  text?: string;
+  /** react: which reaction, and whether the user now has it (true) or took it back. */
+  emoji?: string;
+  on?: boolean;
+}
+
+/** A user's read cursor in a room, as the `read` event and `room:read` give it. */
+export interface ReadNotice {
+  room: string;
+  readSeq: number;
+  unread: number;
 }
 
 export interface PresenceNotice {
@@ -32,7 +64,17 @@ export interface TypingNotice {
  */
 export type RoomEnvelope =
   /** `prev`: the seq before this one in the room's counter (0 when it started a new generation). */
-  | { t: 'message'; message: Message; prev?: number }
+  | {
+      t: 'message';
+      message: Message;
+      prev?: number;
+      /** The sending socket: the sender's other connections in the room get `read`. */
+      origin?: string;
+    }
+  /** An edit, deletion or reaction: ordered with the room's messages by the same sequencer. */
+  | { t: 'update'; update: Update; prev?: number }
+  /** A user's cursor moved: the user's connections in the room but `origin` get `read`. */
+  | { t: 'read'; read: ReadNotice; user: string; origin?: string }
   | { t: 'presence'; presence: PresenceNotice }
   | { t: 'typing'; typing: TypingNotice }
   /**

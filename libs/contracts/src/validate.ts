@@ -62,6 +62,21 @@ export function validatePayload<T extends object>(dto: Constructor<T>, payload: 
   return instance;
 }
 
+/** A payload that takes no field (`rooms:unread`): an object, and any field is unknown. */
+export function validateEmptyPayload(payload: unknown): Record<string, never> {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new ChatError(ErrorCode.InvalidPayload, 'payload must be an object');
+  }
+  const [extra] = Object.keys(payload);
+  if (extra !== undefined) {
+    throw new ChatError(
+      ErrorCode.InvalidPayload,
+      `property ${extra.slice(0, 64)} should not exist`,
+    );
+  }
+  return {};
+}
+
 /** Iterative (no recursion to overflow): true when some value sits more than `max` levels down. */
 export function nestedDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];

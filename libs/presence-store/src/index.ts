@@ -5,3 +5,4 @@ export * from './room-history';
 export * from './redis';
 export * from './presence-store.module';
 export * from './migration';
+export * from './read-cursors';

@@ -104,9 +104,27 @@ export class RedisKeys {
   roomGen = (room: string) => `${this.room(room)}gen`;
   /** ZSET message JSON scored by seq */
   roomHistory = (room: string) => `${this.room(room)}history`;
+  /** HASH message id -> seq, for the retained messages (an edit names its message by id) */
+  roomIds = (room: string) => `${this.room(room)}ids`;
+  /**
+   * HASH of the changed messages: `b:<seq>` the message as first stored, `o:<seq>` the JSON of
+   * what its updates changed (text, editedAt, deleted, reactions); the history holds the merge
+   */
+  roomEdits = (room: string) => `${this.room(room)}edits`;
+  /** ZSET update JSON scored by seq: the room's edits, deletions and reactions */
+  roomUpdates = (room: string) => `${this.room(room)}updates`;
+  /** HASH userId -> the highest seq the user has read in the room (its read cursor) */
+  roomReads = (room: string) => `${this.room(room)}reads`;
+  /** STRING the ack of an update with a clientId, for safe retries */
+  roomUpdateClient = (room: string, userId: string, clientId: string) =>
+    `${this.room(room)}uclient:${userId}:${clientId}`;
   /** STRING the ack of a send with a clientId, for safe retries */
   roomClient = (room: string, userId: string, clientId: string) =>
     `${this.room(room)}client:${userId}:${clientId}`;
+
+  // --- a user (its group's tag) ---
+  /** ZSET room -> when the user last joined or read it (ms): the rooms the user has a cursor in */
+  userCursors = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:cursors`;
 
   // --- instances ({instances}) and locks ---
   /** HASH instanceId -> JSON {startedAt, lastSeenAt} from the latest heartbeat */

@@ -6,7 +6,8 @@ import { migrateLayout } from './migration';
 import { PresenceQueries } from './presence.queries';
 import { PresenceStore } from './presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis';
-import { RoomHistory, type Retention } from './room-history';
+import { ReadCursors } from './read-cursors';
+import { CURSOR_TTL_MS, RoomHistory, type Retention } from './room-history';
 
 export interface PresenceStoreOptions {
   /** REDIS_URL: one Redis, or with `cluster` a Redis Cluster's seed nodes separated by commas. */
@@ -62,8 +63,18 @@ export class PresenceStoreModule {
           useFactory: (redis: RedisClient) =>
             new RoomHistory(redis, options.prefix, options.retention),
         },
+        {
+          provide: ReadCursors,
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) =>
+            new ReadCursors(
+              redis,
+              options.prefix,
+              Math.max(CURSOR_TTL_MS, options.retention?.maxAgeMs ?? 0),
+            ),
+        },
       ],
-      exports: [PresenceStore, PresenceQueries, RoomHistory],
+      exports: [PresenceStore, PresenceQueries, RoomHistory, ReadCursors],
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { Message, SendResult } from '@roomcast/contracts';
+import type { Message, SendResult, Update, UpdateResult, User } from '@roomcast/contracts';
 import { RedisKeys } from './keys';
 import type { RedisClient } from './redis';
 import { ScriptRunner } from './script-runner';
@@ -16,6 +16,46 @@ export interface Retention {
   maxAgeMs: number;
 }
 export const DEFAULT_RETENTION: Retention = { maxMessages: 1000, maxAgeMs: 24 * 3600 * 1000 };
+
+/** How long a read cursor is kept after it last moved (at least the history's age limit). */
+export const CURSOR_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Distinct reactions one message may carry (PROTOCOL.md). */
+export const MAX_REACTIONS = 20;
+
+/** An edit, deletion or reaction change, before the log gives it a seq and a target. */
+export interface UpdateDraft {
+  room: string;
+  /** The message's id. */
+  id: string;
+  user: User;
+  ts: number;
+  kind: Update['kind'];
+  text?: string;
+  emoji?: string;
+  on?: boolean;
+  clientId?: string;
+}
+
+export type UpdateOutcome =
+  | { status: 'ok'; update: Update; prev: number }
+  /** A retried clientId: `ack` is the first call's; its update is at `ack.seq`. */
+  | { status: 'duplicate'; ack: UpdateResult }
+  | { status: 'not-found' | 'forbidden' | 'too-many-reactions' };
+
+/** A room's log entry: a message, or an update (which has a `kind`). */
+export type LogEntry = Message | Update;
+
+export function isUpdate(entry: LogEntry): entry is Update {
+  return 'kind' in entry;
+}
+
+/** What a join reads in one atomic step: the history, the updates and the counter. */
+export interface JoinSnapshot {
+  history: Message[];
+  /** Updates after `sinceSeq` (all of them, whatever their target), oldest first. */
+  updates: Update[];
+  seq: SeqState;
+}
 
 export interface AppendResult {
   ack: SendResult;
@@ -64,9 +104,10 @@ export class RoomHistory {
     floorSeq = 0,
     now = Date.now(),
   ): Promise<AppendResult> {
-    const json = JSON.stringify(message);
-    const { room } = message;
-    const keys = [this.keys.roomSeq(room), this.keys.roomGen(room), this.keys.roomHistory(room)];
+    // The scripts find the id first, and cut the text out of a deleted message before `user`.
+    const { id, room, text, user, ...rest } = message;
+    const json = JSON.stringify({ id, room, text, user, ...rest });
+    const keys = this.logKeys(room);
     if (message.clientId !== undefined)
       keys.push(this.keys.roomClient(room, message.user.id, message.clientId));
     const r = (await this.scripts.runBatched(scripts.APPEND_MESSAGE, keys, [
@@ -77,12 +118,138 @@ export class RoomHistory {
       floorSeq,
       message.id,
       message.ts,
+      message.user.id,
+      this.cursorTtlMs(),
     ])) as [string, number, number];
     const ack = JSON.parse(r[0]) as SendResult;
     const duplicate = Number(r[1]) === 1;
     if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
     // A retry: the first send's predecessor, so a republish is not held for a gap fill.
     return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1 };
+  }
+
+  /**
+   * Applies an edit, deletion or reaction change: the room's next seq, the update stored and the
+   * message rewritten in its new state, atomically (update-message.lua); with a clientId, a retry
+   * within the retention window gets the first call's ack. Only the author edits or deletes.
+   */
+  async appendUpdate(draft: UpdateDraft, floorSeq = 0, now = Date.now()): Promise<UpdateOutcome> {
+    const { room, id, user, ts, kind, text, emoji, on, clientId } = draft;
+    // `text` last: a deletion blanks earlier edits' texts by cutting from it to the end.
+    const json = JSON.stringify({ id, room, user, ts, kind, emoji, on, text });
+    const keys = this.logKeys(room);
+    if (clientId !== undefined) keys.push(this.keys.roomUpdateClient(room, user.id, clientId));
+    const r = (await this.scripts.run(scripts.UPDATE_MESSAGE, keys, [
+      kind,
+      json.slice(1),
+      this.retention.maxMessages,
+      this.retention.maxAgeMs,
+      now,
+      floorSeq,
+      id,
+      `,"user":{"id":${JSON.stringify(user.id)},`,
+      text ?? '',
+      emoji ?? '',
+      on ? '1' : '0',
+      MAX_REACTIONS,
+      this.cursorTtlMs(),
+    ])) as [string, number, string, string];
+    switch (Number(r[1])) {
+      case 0: {
+        const { seq } = JSON.parse(r[0]) as UpdateResult;
+        const update = JSON.parse(`{"seq":${seq},"targetSeq":${r[3]},${json.slice(1)}`) as Update;
+        return { status: 'ok', update, prev: Number(r[2]) };
+      }
+      case 1:
+        return { status: 'duplicate', ack: JSON.parse(r[0]) as UpdateResult };
+      case 3:
+        return { status: 'forbidden' };
+      case 4:
+        return { status: 'too-many-reactions' };
+      default:
+        return { status: 'not-found' };
+    }
+  }
+
+  /** One update by seq, if still retained. */
+  async updateAt(room: string, seq: number): Promise<Update | undefined> {
+    const found = await this.redis.zrangebyscore(this.keys.roomUpdates(room), seq, seq);
+    return found.map((s) => JSON.parse(s) as Update)[0];
+  }
+
+  /**
+   * What a join shows, read in one MULTI (the room's keys share a slot): with `sinceSeq` the
+   * messages after it (up to `limit`) and every update after it (up to `updatesLimit`), else the
+   * last `limit` messages; and the counter, so whatever has a seq up to `seq.current` is in the
+   * snapshot or already reflected in the messages' state.
+   */
+  async joinSnapshot(
+    room: string,
+    q: { sinceSeq?: number; limit: number; updatesLimit: number },
+  ): Promise<JoinSnapshot> {
+    const multi = this.redis.multi();
+    if (q.sinceSeq !== undefined) {
+      multi.zrangebyscore(
+        this.keys.roomHistory(room),
+        `(${q.sinceSeq}`,
+        '+inf',
+        'LIMIT',
+        0,
+        q.limit,
+      );
+      multi.zrangebyscore(
+        this.keys.roomUpdates(room),
+        `(${q.sinceSeq}`,
+        '+inf',
+        'LIMIT',
+        0,
+        q.updatesLimit,
+      );
+    } else {
+      multi.zrange(this.keys.roomHistory(room), String(-q.limit), '-1');
+      multi.echo('');
+    }
+    multi.get(this.keys.roomSeq(room));
+    multi.get(this.keys.roomGen(room));
+    const results = await multi.exec();
+    if (!results) throw new Error('the join snapshot was aborted');
+    for (const [err] of results) if (err) throw err;
+    const [history, updates, current, gen] = results.map(([, v]) => v) as [
+      string[],
+      string[] | string,
+      string | null,
+      string | null,
+    ];
+    return {
+      history: this.fresh(history),
+      updates: Array.isArray(updates) ? this.fresh(updates) : [],
+      seq: { current: Number(current ?? 0), gen: Number(gen ?? 0) },
+    };
+  }
+
+  /**
+   * Retained log entries with afterSeq < seq < beforeSeq, oldest first: messages (in their
+   * current state) and updates, for a gap fill.
+   */
+  async entriesBetween(
+    room: string,
+    afterSeq: number,
+    beforeSeq: number,
+    limit: number,
+  ): Promise<LogEntry[]> {
+    const [messages, updates] = await Promise.all([
+      this.history(room, { afterSeq, beforeSeq, limit }),
+      this.redis.zrangebyscore(
+        this.keys.roomUpdates(room),
+        `(${afterSeq}`,
+        `(${beforeSeq}`,
+        'LIMIT',
+        0,
+        limit,
+      ),
+    ]);
+    const entries: LogEntry[] = [...messages, ...this.fresh(updates)];
+    return entries.sort((a, b) => a.seq - b.seq);
   }
 
   /** The room's last assigned seq (0 for a room without messages). */
@@ -128,9 +295,27 @@ export class RoomHistory {
     return this.recentMessages(room, q.limit);
   }
 
-  /** Parses stored messages, leaving out those past the age limit (a room idle since). */
-  private fresh(items: string[], now = Date.now()): Message[] {
+  /** The keys of a room's log, in the order the log scripts declare them (_log.lua). */
+  private logKeys(room: string): string[] {
+    const k = this.keys;
+    return [
+      k.roomSeq(room),
+      k.roomGen(room),
+      k.roomHistory(room),
+      k.roomIds(room),
+      k.roomEdits(room),
+      k.roomUpdates(room),
+      k.roomReads(room),
+    ];
+  }
+
+  private cursorTtlMs(): number {
+    return Math.max(CURSOR_TTL_MS, this.retention.maxAgeMs);
+  }
+
+  /** Parses stored entries, leaving out those past the age limit (a room idle since). */
+  private fresh<T extends LogEntry = Message>(items: string[], now = Date.now()): T[] {
     const cutoff = now - this.retention.maxAgeMs;
-    return items.map((s) => JSON.parse(s) as Message).filter((m) => m.ts >= cutoff);
+    return items.map((s) => JSON.parse(s) as T).filter((m) => m.ts >= cutoff);
   }
 }

@@ -35,5 +35,9 @@ export const ROOM_JOIN = loadLua('room-join');
 export const ROOM_LEAVE = loadLua('room-leave');
 export const USER_COUNT = loadLua('user-count');
 export const GROUP_SET_INSTANCE = loadLua('group-set-instance');
-/** A room's append: next seq, history, retention and the clientId key in one step. */
+/** A room's append: next seq, history, retention, the sender's cursor and the clientId key. */
 export const APPEND_MESSAGE = loadLua('append-message');
+/** An edit, deletion or reaction: checks, next seq, the update and the message's new state. */
+export const UPDATE_MESSAGE = loadLua('update-message');
+/** A user's read cursor in a room and the unread count after it. */
+export const READ_CURSOR = loadLua('read-cursor');

@@ -7,7 +7,7 @@ function setup(currentSeq: () => Promise<number>) {
   const traffic = new MemoryRoomTraffic();
   const emitted: Message[] = [];
   const sequencer = new RoomSequencer({
-    emit: (m) => emitted.push(m),
+    emit: (m) => emitted.push(m as Message),
     currentSeq: () => currentSeq(),
     fetch: async () => [],
     gapMs: 60000,

@@ -13,8 +13,13 @@ import {
   ChatError,
   ClientEvent,
   ErrorCode,
+  DeleteMessageDto,
+  EditMessageDto,
   HistoryDto,
   JoinRoomDto,
+  ReactDto,
+  ReadDto,
+  validateEmptyPayload,
   LeaveRoomDto,
   MembersDto,
   SendMessageDto,
@@ -134,6 +139,55 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   ): Answer<'room:members'> {
     return this.handle(ClientEvent.Members, socket, () =>
       this.chat.members(socket, validatePayload(MembersDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Read)
+  read(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:read'> {
+    return this.handle(ClientEvent.Read, socket, () => {
+      const dto = validatePayload(ReadDto, body);
+      return this.chat.read(socket, dto.room, dto.seq);
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.Unread)
+  unread(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'rooms:unread'> {
+    return this.handle(ClientEvent.Unread, socket, () => {
+      validateEmptyPayload(body);
+      return this.chat.unread(socket);
+    });
+  }
+
+  @SubscribeMessage(ClientEvent.Edit)
+  edit(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'message:edit'> {
+    return this.handle(ClientEvent.Edit, socket, () =>
+      this.chat.edit(socket, validatePayload(EditMessageDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Delete)
+  remove(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'message:delete'> {
+    return this.handle(ClientEvent.Delete, socket, () =>
+      this.chat.remove(socket, validatePayload(DeleteMessageDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.React)
+  react(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'message:react'> {
+    return this.handle(ClientEvent.React, socket, () =>
+      this.chat.react(socket, validatePayload(ReactDto, body)),
     );
   }
 

@@ -6,7 +6,7 @@ import {
   type JoinResult,
   type SocketData,
 } from '@roomcast/contracts';
-import { PresenceQueries, RoomHistory } from '@roomcast/presence-store';
+import { PresenceQueries, ReadCursors, RoomHistory } from '@roomcast/presence-store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
@@ -51,12 +51,15 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     const presence = new MemoryPresenceEvents();
     const link = new PresenceLink(config, presence, delivery);
     const sequencer = new RoomSequencer({
-      emit: (m) => delivery.emitMessage(m),
+      emit: (m) => delivery.emitEntry(m),
       currentSeq: (room) => log.currentSeq(room),
-      fetch: (room, afterSeq, beforeSeq) => log.history(room, { afterSeq, beforeSeq, limit: 1000 }),
+      fetch: (room, afterSeq, beforeSeq) => log.entriesBetween(room, afterSeq, beforeSeq, 1000),
       gapMs: 50,
     });
-    traffic.deliver = (e) => e.t === 'message' && sequencer.accept(e.message, e.prev);
+    traffic.deliver = (e) => {
+      if (e.t === 'message') sequencer.accept(e.message, e.prev);
+      if (e.t === 'update') sequencer.accept(e.update, e.prev);
+    };
     const registry = new RoomRegistry(new RoomBindings(traffic, sequencer, metrics.bindings));
     const chat = new ChatService(
       config,
@@ -69,6 +72,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
       delivery,
       metrics,
       new SendLimiter(1000, 2000),
+      new ReadCursors(redis, prefix),
     );
     const socket = (id: string, name: string) => {
       const s = server.socket(id);

@@ -8,6 +8,10 @@ import {
   PresenceEvent,
   type HistoryDto,
   type JoinRoomDto,
+  type ReactDto,
+  type ReadResult,
+  type UnreadResult,
+  type UpdateResult,
   type MembersDto,
   type Message,
   type RoomEnvelope,
@@ -21,10 +25,14 @@ import {
 } from '@roomcast/contracts';
 import {
   PresenceQueries,
+  ReadCursors,
   RoomHistory,
   type AppendResult,
+  type CursorState,
+  type JoinSnapshot,
   type MemberPage,
   type SeqState,
+  type UpdateDraft,
 } from '@roomcast/presence-store';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { RoomTraffic } from '../broker/ports';
@@ -41,6 +49,8 @@ const RECENT_ON_JOIN = 50;
 const SINCE_ON_JOIN = 100;
 /** The join ack's first page of members (PROTOCOL.md). */
 const MEMBERS_ON_JOIN = 100;
+/** The join ack's updates after `sinceSeq`: beyond this many `complete` is false (docs/protocol.md). */
+const UPDATES_ON_JOIN = 500;
 
 /** Room membership, sends and reads for one gateway instance. */
 @Injectable()
@@ -58,6 +68,7 @@ export class ChatService {
     private readonly delivery: LocalDelivery,
     private readonly metrics: GatewayMetrics,
     private readonly limiter: SendLimiter,
+    private readonly cursors: ReadCursors,
   ) {}
 
   /**
@@ -125,16 +136,18 @@ export class ChatService {
     }
     // A repeated join of a member only reads: its live stream goes on untouched (holding it back
     // would drop, for a join sent without a callback, what only the unread ack would carry).
-    let history: Message[];
+    let snapshot: JoinSnapshot;
     let page: MemberPage;
-    let seq: SeqState;
+    let cursor: CursorState;
     try {
-      [history, page, seq] = await Promise.all([
-        dto.sinceSeq !== undefined
-          ? this.log.history(room, { afterSeq: dto.sinceSeq, limit: SINCE_ON_JOIN + 1 })
-          : this.log.recentMessages(room, RECENT_ON_JOIN),
+      [snapshot, page, cursor] = await Promise.all([
+        this.log.joinSnapshot(room, {
+          sinceSeq: dto.sinceSeq,
+          limit: dto.sinceSeq !== undefined ? SINCE_ON_JOIN + 1 : RECENT_ON_JOIN,
+          updatesLimit: UPDATES_ON_JOIN + 1,
+        }),
         this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
-        this.log.seqState(room),
+        this.cursors.join(room, state.user.id),
       ]);
     } catch (err) {
       if (isNew) {
@@ -143,14 +156,18 @@ export class ChatService {
       }
       throw this.unavailable('Redis', room, err);
     }
+    const { seq } = snapshot;
+    let { history } = snapshot;
     const since = dto.sinceSeq ?? 0;
     const more = history.length > SINCE_ON_JOIN;
     if (more) history = history.slice(0, SINCE_ON_JOIN);
-    if (isNew) {
-      // With `more`, the client pages up to the current seq itself; live messages start after it.
-      const floor = more ? seq.current : (history.at(-1)?.seq ?? Math.min(since, seq.current));
-      this.delivery.release(room, socket, floor);
-    }
+    const updatesCut = snapshot.updates.length > UPDATES_ON_JOIN;
+    const all = snapshot.updates.slice(0, UPDATES_ON_JOIN);
+    // The first entry after `since` the log still holds, message or update.
+    const first = Math.min(history[0]?.seq ?? Infinity, all[0]?.seq ?? Infinity);
+    // The snapshot holds, or shows in the messages' state, everything up to the counter: live
+    // entries start after it (with `more`, the client pages up to it itself).
+    if (isNew) this.delivery.release(room, socket, seq.current);
     // Presence applied this join; a sweep of this instance meanwhile could have undone it.
     const { members } = page;
     let memberCount = page.count;
@@ -164,7 +181,10 @@ export class ChatService {
       memberCount,
       history,
       more,
-      complete: isComplete(since, history, seq),
+      updates: dto.sinceSeq !== undefined ? all.filter((u) => u.targetSeq <= since) : [],
+      complete: !updatesCut && isComplete(since, first, seq),
+      readSeq: cursor.readSeq,
+      unread: cursor.unread,
     };
   }
 
@@ -272,12 +292,120 @@ export class ChatService {
       : { ...draft, seq: ack.seq };
     if (message) {
       try {
-        await this.traffic.publish(room, { t: 'message', message, prev });
+        await this.traffic.publish(room, { t: 'message', message, prev, origin: socket.id });
       } catch (err) {
         throw this.unavailable('the message broker', room, err);
       }
     }
     if (!duplicate) this.metrics.accepted.inc();
+    return ack;
+  }
+
+  /**
+   * Moves the user's read cursor (never back); the user's other connections in the room hear of
+   * it. Reading needs what reading the history needs (a private room's claim), not membership.
+   */
+  async read(socket: ChatSocket, room: string, seq: number): Promise<ReadResult> {
+    const { user } = stateOf(socket);
+    this.assertMayEnter(room, stateOf(socket));
+    let cursor: CursorState;
+    try {
+      cursor = await this.cursors.read(room, user.id, seq);
+    } catch (err) {
+      throw this.unavailable('Redis', room, err);
+    }
+    const read = { room, readSeq: cursor.readSeq, unread: cursor.unread };
+    if (cursor.moved) {
+      // The cursor stands in Redis either way: a lost notice costs a badge until the next read.
+      this.traffic
+        .publish(room, { t: 'read', read, user: user.id, origin: socket.id })
+        .catch((err: Error) => this.logger.warn(`read notice for ${room}: ${err.message}`));
+    }
+    return read;
+  }
+
+  /** The rooms the user has a cursor in, most recent activity first, at most 200. */
+  async unread(socket: ChatSocket): Promise<UnreadResult> {
+    const state = stateOf(socket);
+    try {
+      const rooms = await this.cursors.rooms(state.user.id);
+      return {
+        rooms: rooms
+          .filter(({ room }) => !isPrivateRoom(room) || state.privateRooms.has(room))
+          .map(({ room, lastSeq, readSeq, unread }) => ({ room, lastSeq, readSeq, unread })),
+      };
+    } catch (err) {
+      throw this.unavailable('Redis', 'rooms:unread', err);
+    }
+  }
+
+  edit(socket: ChatSocket, dto: { room: string; id: string; text: string; clientId?: string }) {
+    return this.update(socket, { ...dto, kind: 'edit' });
+  }
+
+  remove(socket: ChatSocket, dto: { room: string; id: string; clientId?: string }) {
+    return this.update(socket, { ...dto, kind: 'delete' });
+  }
+
+  react(socket: ChatSocket, dto: ReactDto) {
+    return this.update(socket, { ...dto, kind: 'react' });
+  }
+
+  /**
+   * An edit, deletion or reaction change: a member's, under the send rate limit; acked once the
+   * update is in the room's log and confirmed by the broker, like a send, and ordered with the
+   * room's messages by every gateway's sequencer.
+   */
+  private async update(
+    socket: ChatSocket,
+    change: Omit<UpdateDraft, 'user' | 'ts'>,
+  ): Promise<UpdateResult> {
+    const state = stateOf(socket);
+    const { room } = change;
+    await this.checkInOrder(state, () => {
+      if (!state.rooms.has(room))
+        throw new ChatError(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
+    });
+    if (!(await this.limiter.allow(socket.id))) {
+      throw new ChatError(
+        ErrorCode.RateLimited,
+        `at most ${this.config.RATE_LIMIT_PER_SEC} messages and changes per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
+      );
+    }
+    const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
+    let outcome: Awaited<ReturnType<RoomHistory['appendUpdate']>>;
+    try {
+      outcome = await this.log.appendUpdate(draft, this.sequencer.lastSeq(room));
+    } catch (err) {
+      throw this.unavailable('Redis', room, err);
+    }
+    let envelope: RoomEnvelope | undefined;
+    let ack: UpdateResult;
+    switch (outcome.status) {
+      case 'not-found':
+        throw new ChatError(ErrorCode.NotFound, `no message ${change.id} in ${room}'s history`);
+      case 'forbidden':
+        throw new ChatError(ErrorCode.Forbidden, 'only its author may edit or delete a message');
+      case 'too-many-reactions':
+        throw new ChatError(ErrorCode.RateLimited, 'a message carries at most 20 reactions');
+      case 'duplicate': {
+        // A retried clientId: publish the first call's update again (sequencers drop repeats).
+        ack = outcome.ack;
+        const update = await this.log.updateAt(room, ack.seq).catch(() => undefined);
+        if (update) envelope = { t: 'update', update, prev: ack.seq - 1 };
+        break;
+      }
+      case 'ok':
+        ack = { seq: outcome.update.seq };
+        envelope = { t: 'update', update: outcome.update, prev: outcome.prev };
+    }
+    if (envelope) {
+      try {
+        await this.traffic.publish(room, envelope);
+      } catch (err) {
+        throw this.unavailable('the message broker', room, err);
+      }
+    }
     return ack;
   }
 
@@ -356,12 +484,13 @@ export class ChatService {
 }
 
 /**
- * Whether the history after `since` holds every message retention could have kept. A client
+ * Whether the log after `since` holds every entry retention could have kept: `first` is the
+ * seq of the first message or update it holds after `since` (Infinity: none). A client
  * that holds a seq of an earlier generation (Redis lost the room) may have missed messages that
  * nobody can tell of any more: not complete.
  */
-export function isComplete(since: number, history: Message[], seq: SeqState): boolean {
+export function isComplete(since: number, first: number, seq: SeqState): boolean {
   if (since > 0 && since < seq.gen) return false;
   const from = Math.max(since, seq.gen);
-  return history.length > 0 ? history[0].seq === from + 1 : seq.current <= since;
+  return Number.isFinite(first) ? first === from + 1 : seq.current <= since;
 }

@@ -16,7 +16,7 @@ async function setup(rooms: string[]) {
   const emitted: Message[] = [];
   const counts = { deliveries: 0, unused: 0 };
   const sequencer = new RoomSequencer({
-    emit: (m) => emitted.push(m),
+    emit: (m) => emitted.push(m as Message),
     currentSeq: async () => 0,
     fetch: async () => [],
     gapMs: 60000,

@@ -30,13 +30,24 @@ export class DeliveryController {
   private apply(envelope: RoomEnvelope): void {
     switch (envelope.t) {
       case 'message':
-        return this.sequencer.accept(envelope.message, envelope.prev);
+        this.sequencer.accept(envelope.message, envelope.prev);
+        // The sender's cursor moved to its message: its other connections here hear of it.
+        if (envelope.origin !== undefined) {
+          const { room, seq, user } = envelope.message;
+          this.delivery.emitRead(user.id, { room, readSeq: seq, unread: 0 }, envelope.origin);
+        }
+        return;
+      case 'update':
+        return this.sequencer.accept(envelope.update, envelope.prev);
+      case 'read':
+        return this.delivery.emitRead(envelope.user, envelope.read, envelope.origin);
       case 'presence':
         return this.delivery.emitPresence(envelope.presence);
       case 'typing':
         return this.delivery.emitTyping(envelope.typing);
       case 'batch':
         for (const item of envelope.items) if (item.t !== 'batch') this.apply(item);
+        return;
     }
   }
 }
@@ -45,6 +56,10 @@ function roomOf(envelope: RoomEnvelope): string {
   switch (envelope.t) {
     case 'message':
       return envelope.message.room;
+    case 'update':
+      return envelope.update.room;
+    case 'read':
+      return envelope.read.room;
     case 'presence':
       return envelope.presence.room;
     case 'typing':

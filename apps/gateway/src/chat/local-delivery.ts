@@ -5,18 +5,23 @@ import {
   userSocketRoom,
   type Message,
   type PresenceNotice,
+  type ReadNotice,
   type TypingNotice,
+  type Update,
 } from '@roomcast/contracts';
+import { isUpdate, type LogEntry } from '@roomcast/presence-store';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import type { ChatServer, ChatSocket } from './chat-socket';
+
+type Emitter = { emit(event: string, payload: LogEntry): unknown };
 
 /** How long after a join's history read live messages are still checked against it. */
 const FLOOR_MS = 2000;
 
 interface JoiningSocket {
   socket: ChatSocket;
-  /** Messages held while the history is read; null once released. */
-  held: Message[] | null;
+  /** Entries (messages and updates) held while the history is read; null once released. */
+  held: LogEntry[] | null;
   /** The newest seq the join's history held: live messages up to it are not sent again. */
   floor: number;
 }
@@ -43,23 +48,54 @@ export class LocalDelivery {
     return this.io?.of('/').sockets.values() ?? [];
   }
 
+  /** One entry of the room's log, in seq order: a message or an update. */
+  emitEntry(entry: LogEntry): void {
+    if (isUpdate(entry)) this.emitUpdate(entry);
+    else this.emitMessage(entry);
+  }
+
   /** One message, in seq order, to the room's local sockets: a single room broadcast. */
   emitMessage(m: Message): void {
+    this.broadcast(m);
+    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
+  }
+
+  /** One update, in seq order with the messages, as `message:update`. */
+  emitUpdate(u: Update): void {
+    this.broadcast(u);
+  }
+
+  /**
+   * A user's read cursor moved: `read` to that user's sockets here that are in the room, but
+   * `origin` (the socket that moved it has its ack, or sent the message that moved it).
+   */
+  emitRead(userId: string, notice: ReadNotice, origin?: string): void {
+    const rooms = this.io?.of('/').adapter.rooms;
+    const own = rooms?.get(userSocketRoom(userId));
+    if (!own) return;
+    const members = rooms!.get(chatSocketRoom(notice.room));
+    if (!members) return;
+    for (const id of own) {
+      if (id === origin || !members.has(id)) continue;
+      this.io!.of('/').sockets.get(id)?.emit(ServerEvent.Read, notice);
+    }
+  }
+
+  private broadcast(entry: LogEntry): void {
     if (!this.io) return;
-    const joining = this.joining.get(m.room);
+    // The event goes with its payload's type (the union is checked here, not by Socket.IO's types).
+    const event = isUpdate(entry) ? ServerEvent.Update : ServerEvent.Message;
+    const send = (to: object) => (to as Emitter).emit(event, entry);
+    const joining = this.joining.get(entry.room);
     if (joining) {
       for (const j of joining.values()) {
-        if (j.held) j.held.push(m);
-        else if (m.seq > j.floor) j.socket.emit(ServerEvent.Message, m);
+        if (j.held) j.held.push(entry);
+        else if (entry.seq > j.floor) send(j.socket);
       }
-      this.io
-        .to(chatSocketRoom(m.room))
-        .except([...joining.keys()])
-        .emit(ServerEvent.Message, m);
+      send(this.io.to(chatSocketRoom(entry.room)).except([...joining.keys()]));
     } else {
-      this.io.to(chatSocketRoom(m.room)).emit(ServerEvent.Message, m);
+      send(this.io.to(chatSocketRoom(entry.room)));
     }
-    this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - m.ts) / 1000);
   }
 
   emitPresence(notice: PresenceNotice): void {
@@ -89,7 +125,11 @@ export class LocalDelivery {
     const held = entry.held ?? [];
     entry.held = null;
     entry.floor = lastSeqInHistory;
-    for (const m of held) if (m.seq > entry.floor) socket.emit(ServerEvent.Message, m);
+    for (const m of held) {
+      if (m.seq <= entry.floor) continue;
+      if (isUpdate(m)) socket.emit(ServerEvent.Update, m);
+      else socket.emit(ServerEvent.Message, m);
+    }
     setTimeout(() => {
       if (joining.get(socket.id) === entry) joining.delete(socket.id);
       if (joining.size === 0 && this.joining.get(room) === joining) this.joining.delete(room);

@@ -1,12 +1,15 @@
-import type { Message } from '@roomcast/contracts';
+import type { LogEntry } from '@roomcast/presence-store';
 
 export interface SequencerDeps {
-  /** Delivers one message to the room's local sockets; called in strictly increasing seq. */
-  emit(message: Message): void;
+  /**
+   * Delivers one entry of the room's log (a message or an update) to the room's local sockets;
+   * called in strictly increasing seq.
+   */
+  emit(entry: LogEntry): void;
   /** The room's last assigned seq. */
   currentSeq(room: string): Promise<number>;
-  /** Retained messages with afterSeq < seq < beforeSeq, oldest first. */
-  fetch(room: string, afterSeq: number, beforeSeq: number): Promise<Message[]>;
+  /** Retained entries (messages and updates) with afterSeq < seq < beforeSeq, oldest first. */
+  fetch(room: string, afterSeq: number, beforeSeq: number): Promise<LogEntry[]>;
   /** How long a gap may stay open before it is filled from history. */
   gapMs: number;
   onDuplicate?(): void;
@@ -16,12 +19,12 @@ export interface SequencerDeps {
 interface RoomOrder {
   /** The next seq to emit; undefined until the room's current seq has been read. */
   expected?: number;
-  pending: Map<number, Message>;
+  pending: Map<number, LogEntry>;
   timer?: NodeJS.Timeout;
 }
 
 /**
- * Puts each room's messages back into seq order on this instance. Senders on different gateways
+ * Puts each room's log (messages, and the updates that share their seqs) back into seq order on this instance. Senders on different gateways
  * publish concurrently, so the broker may hand us seq N+2 before N+1: N+2 is held until N+1
  * arrives, or filled from history after `gapMs`. Messages already emitted (a retried clientId
  * republished, a redelivery) are dropped, so every local member gets each seq exactly once.
@@ -58,7 +61,7 @@ export class RoomSequencer {
    * new generation: a new room, or one Redis lost). A message whose `prev` was already emitted
    * is next even when its seq jumps, so a new generation needs no wait for a gap fill.
    */
-  accept(message: Message, prev = message.seq - 1): void {
+  accept(message: LogEntry, prev = message.seq - 1): void {
     const order = this.state(message.room);
     if (order.expected !== undefined && message.seq < order.expected) {
       this.deps.onDuplicate?.();
@@ -119,7 +122,7 @@ export class RoomSequencer {
   /** Emits the retained messages before `upTo` that are missing, then what was held. */
   private async fill(room: string, order: RoomOrder, upTo: number): Promise<void> {
     if (order.expected === undefined || this.rooms.get(room) !== order) return;
-    let found: Message[];
+    let found: LogEntry[];
     try {
       found = await this.deps.fetch(room, order.expected - 1, upTo);
     } catch {
