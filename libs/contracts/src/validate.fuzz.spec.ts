@@ -24,6 +24,10 @@ import {
   MembersDto,
   SendMessageDto,
   TypingDto,
+  ReadDto,
+  EditMessageDto,
+  DeleteMessageDto,
+  ReactDto,
 } from './dto';
 import { ChatError, ErrorCode } from './errors';
 import { isWellFormedText, textLength } from './text';
@@ -44,6 +48,10 @@ const DTOS: [FuzzEvent, string, Dto][] = [
   ['message:send', 'SendMessageDto', SendMessageDto],
   ['room:history', 'HistoryDto', HistoryDto],
   ['typing', 'TypingDto', TypingDto],
+  ['room:read', 'ReadDto', ReadDto],
+  ['message:edit', 'EditMessageDto', EditMessageDto],
+  ['message:delete', 'DeleteMessageDto', DeleteMessageDto],
+  ['message:react', 'ReactDto', ReactDto],
 ];
 
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype).sort().join();

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 
-/** The client events this module fuzzes (the six the gateway implements). */
+/** The client events this module fuzzes (every one the gateway implements but `rooms:unread`). */
 export const FUZZ_EVENTS = [
   'room:join',
   'room:leave',
@@ -17,6 +17,10 @@ export const FUZZ_EVENTS = [
   'message:send',
   'room:history',
   'typing',
+  'room:read',
+  'message:edit',
+  'message:delete',
+  'message:react',
 ] as const;
 export type FuzzEvent = (typeof FUZZ_EVENTS)[number];
 
@@ -61,6 +65,18 @@ const clientId: FieldRule = (v) => {
   const n = codePointCount(v);
   return verdict(n >= 1 && n <= 64);
 };
+const emoji: FieldRule = (v) => {
+  if (typeof v !== 'string' || !isWellFormedUtf16(v)) return 'invalid';
+  const n = codePointCount(v);
+  return verdict(n >= 1 && n <= 32);
+};
+/**
+ * A message id: one the server made (a UUID) is valid; of other strings the contract is silent
+ * (refused as a payload, or as NOT_FOUND).
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const messageId: FieldRule = (v) =>
+  typeof v !== 'string' ? 'invalid' : UUID.test(v) ? 'valid' : 'either';
 /** `next` from an earlier page: opaque, so only a string can be one. */
 const cursor: FieldRule = (v) => (typeof v === 'string' ? 'either' : 'invalid');
 
@@ -78,6 +94,14 @@ export const CONTRACT: Record<
     optional: { beforeSeq: seq, afterSeq: seq, limit: intIn(1, 100) },
   },
   typing: { required: { room, typing: (v) => verdict(typeof v === 'boolean') }, optional: {} },
+  'room:read': { required: { room, seq }, optional: {} },
+  // clientId on updates: docs/protocol.md's extension (a safe retry, as for a send).
+  'message:edit': { required: { room, id: messageId, text }, optional: { clientId } },
+  'message:delete': { required: { room, id: messageId }, optional: { clientId } },
+  'message:react': {
+    required: { room, id: messageId, emoji, on: (v) => verdict(typeof v === 'boolean') },
+    optional: { clientId },
+  },
 };
 
 /** Every field name of an event's payload. */
@@ -613,6 +637,8 @@ export interface PayloadOptions {
   /** The clientIds to draw from (a small pool makes retries of one clientId happen). */
   clientId?: fc.Arbitrary<string>;
   text?: fc.Arbitrary<string>;
+  /** The message ids to draw from (default: any UUID). */
+  messageId?: fc.Arbitrary<string>;
 }
 
 /** A payload PROTOCOL.md allows for `event`, optional fields present or not. */
@@ -653,6 +679,41 @@ export function validPayload(
       );
     case 'typing':
       return fc.record({ room: r, typing: fc.boolean() }, plain);
+    case 'room:read':
+      return fc.record({ room: r, seq: seqValue }, plain);
+    case 'message:edit':
+      return fc.record(
+        {
+          room: r,
+          id: options.messageId ?? fc.uuid(),
+          text: options.text ?? validText(),
+          clientId: options.clientId ?? validClientId(),
+        },
+        { requiredKeys: ['room', 'id', 'text'], ...plain },
+      );
+    case 'message:delete':
+      return fc.record(
+        {
+          room: r,
+          id: options.messageId ?? fc.uuid(),
+          clientId: options.clientId ?? validClientId(),
+        },
+        { requiredKeys: ['room', 'id'], ...plain },
+      );
+    case 'message:react':
+      return fc.record(
+        {
+          room: r,
+          id: options.messageId ?? fc.uuid(),
+          emoji: fc.oneof(
+            fc.constantFrom('👍', '❤️', EMOJI, 'x', EMOJI.repeat(32)),
+            fc.array(scalar(), { minLength: 1, maxLength: 32 }).map((a) => a.join('')),
+          ),
+          on: fc.boolean(),
+          clientId: options.clientId ?? validClientId(),
+        },
+        { requiredKeys: ['room', 'id', 'emoji', 'on'], ...plain },
+      );
   }
 }
 

@@ -3,7 +3,9 @@ import type {
   ErrorCode,
   Message,
   PresenceNotice,
+  ReadNotice,
   ServerToClientEvents,
+  Update,
 } from '@roomcast/contracts';
 import { io, type Socket } from 'socket.io-client';
 
@@ -23,6 +25,10 @@ export interface TestClient {
   socket: ClientSocket;
   messages: Message[];
   presence: PresenceNotice[];
+  /** `message:update` events, as received. */
+  updates: Update[];
+  /** `read` events, as received. */
+  reads: ReadNotice[];
   ack<T = Record<string, unknown>>(
     event: string,
     payload?: unknown,
@@ -62,6 +68,8 @@ export async function connectClient(
     socket,
     messages: [],
     presence: [],
+    updates: [],
+    reads: [],
     ack: (event, payload, ackTimeoutMs = timeoutMs) =>
       // Tests send any event and any payload on purpose: the typed socket is bypassed here.
       (socket as unknown as Socket)
@@ -72,6 +80,8 @@ export async function connectClient(
   };
   socket.on('message', (m: Message) => client.messages.push(m));
   socket.on('presence', (p: PresenceNotice) => client.presence.push(p));
+  socket.on('message:update', (u: Update) => client.updates.push(u));
+  socket.on('read', (r: ReadNotice) => client.reads.push(r));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => {
