@@ -6,6 +6,26 @@ import type { LocalDelivery } from './local-delivery';
 import type { RoomRegistry } from './room-registry';
 import { RoomSequencer } from './room-sequencer';
 
+/** Seqs divisible by 3 are updates (of the message before them): one log, one order. */
+const entry = (room: string, seq: number): RoomEnvelope =>
+  seq % 3 === 0
+    ? {
+        t: 'update',
+        update: {
+          room,
+          seq,
+          id: `m${seq - 1}`,
+          targetSeq: seq - 1,
+          user: { id: 'u', name: 'U' },
+          ts: 1,
+          kind: 'react',
+          emoji: 'x',
+          on: true,
+        },
+        prev: seq - 1,
+      }
+    : message(room, seq);
+
 const message = (room: string, seq: number): RoomEnvelope => ({
   t: 'message',
   message: { id: `m${seq}`, room, seq, text: 't', user: { id: 'u', name: 'U' }, ts: 1 } as Message,
@@ -24,7 +44,11 @@ async function setup(rooms: string[]) {
   for (const r of rooms) await sequencer.start(r);
   const counter = (k: keyof typeof counts) => ({ inc: () => void counts[k]++ });
   const controller = new DeliveryController(
-    { emitPresence: () => undefined, emitTyping: () => undefined } as unknown as LocalDelivery,
+    {
+      emitPresence: () => undefined,
+      emitTyping: () => undefined,
+      emitRead: () => undefined,
+    } as unknown as LocalDelivery,
     { has: (room: string) => rooms.includes(room) } as unknown as RoomRegistry,
     sequencer,
     {
@@ -43,7 +67,7 @@ describe('DeliveryController', () => {
     expect(emitted).toEqual([]);
   });
 
-  it('emits every message once, in seq order, however they are batched and ordered', async () => {
+  it('emits every message and update once, in seq order, however they are batched and ordered', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 40 }).chain((n) =>
@@ -63,7 +87,7 @@ describe('DeliveryController', () => {
           const bounds = [...new Set([0, ...cuts.filter((c) => c < seqs.length), seqs.length])];
           bounds.sort((a, b) => a - b);
           for (let i = 0; i + 1 < bounds.length; i++) {
-            const part = seqs.slice(bounds[i], bounds[i + 1]).map((s) => message('r', s));
+            const part = seqs.slice(bounds[i], bounds[i + 1]).map((s) => entry('r', s));
             controller.onRoomEvent(
               part.length === 1 ? part[0] : { t: 'batch', room: 'r', items: part },
             );

@@ -1,4 +1,4 @@
-import { chatSocketRoom, userSocketRoom, type Message } from '@roomcast/contracts';
+import { chatSocketRoom, userSocketRoom, type Message, type Update } from '@roomcast/contracts';
 import { Registry } from 'prom-client';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { fakeServer } from '../testing/fake-io';
@@ -12,6 +12,17 @@ const msg = (seq: number, text = `m${seq}`): Message => ({
   user: { id: 'u', name: 'U' },
   ts: Date.now(),
   serverId: 'g',
+});
+
+const upd = (seq: number, targetSeq: number): Update => ({
+  room: 'r',
+  seq,
+  id: `id${targetSeq}`,
+  targetSeq,
+  user: { id: 'u', name: 'U' },
+  ts: Date.now(),
+  kind: 'edit',
+  text: `e${seq}`,
 });
 
 describe('LocalDelivery', () => {
@@ -70,5 +81,45 @@ describe('LocalDelivery', () => {
     expect(bob.got).toEqual([
       ['typing', { room: 'r', user: { id: 'ann', name: 'Ann' }, typing: true }],
     ]);
+  });
+
+  it('sends updates as message:update, held back and released with the messages in seq order', () => {
+    const member = server.socket('member', 'r');
+    const joiner = server.socket('joiner');
+    delivery.holdBack('r', server.asChat(joiner));
+    joiner.join(chatSocketRoom('r'));
+    delivery.emitEntry(msg(5));
+    delivery.emitEntry(upd(6, 5));
+    delivery.emitEntry(upd(7, 5));
+    delivery.release('r', server.asChat(joiner), 6); // the snapshot's counter stood at 6
+    delivery.emitEntry(upd(6, 5)); // a redelivery of what the snapshot showed
+    delivery.emitEntry(msg(8));
+    expect(joiner.got.map(([event, d]) => [event, (d as Message).seq])).toEqual([
+      ['message:update', 7],
+      ['message', 8],
+    ]);
+    expect(member.got.map(([event]) => event)).toEqual([
+      'message',
+      'message:update',
+      'message:update',
+      'message:update',
+      'message',
+    ]);
+  });
+
+  it("sends read to the user's other sockets in the room only", () => {
+    const phone = server.socket('phone', 'r');
+    const laptop = server.socket('laptop', 'r');
+    const elsewhere = server.socket('elsewhere', 'other');
+    const bob = server.socket('bob', 'r');
+    for (const s of [phone, laptop, elsewhere]) s.join(userSocketRoom('ann'));
+    const notice = { room: 'r', readSeq: 9, unread: 0 };
+    delivery.emitRead('ann', notice, 'phone');
+    expect(laptop.got).toEqual([['read', notice]]);
+    expect(phone.got).toEqual([]);
+    expect(elsewhere.got).toEqual([]);
+    expect(bob.got).toEqual([]);
+    delivery.emitRead('nobody-here', notice);
+    expect(bob.got).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
 import { chatSocketRoom, type Message, type SocketData } from '@roomcast/contracts';
 import type { ChatServer, ChatSocket } from '../chat/chat-socket';
 
-/** Just enough of a Socket.IO server: rooms of sockets, `to(...).except(...).emit(...)`. */
+/**
+ * Just enough of a Socket.IO server: rooms of sockets, `to(...).except(...).emit(...)`,
+ * `of('/').sockets` and `of('/').adapter.rooms`.
+ */
 export function fakeServer() {
   const rooms = new Map<string, Set<FakeSocket>>();
   /** The connected sockets, as `io.of('/').sockets` holds them. */
@@ -42,7 +45,15 @@ export function fakeServer() {
   });
   const io = {
     to: (room: string) => broadcast(room, []),
-    of: () => ({ sockets }),
+    of: () => ({
+      sockets,
+      // Socket.IO's adapter.rooms: room -> the ids of its sockets.
+      adapter: {
+        get rooms() {
+          return new Map([...rooms].map(([r, set]) => [r, new Set([...set].map((x) => x.id))]));
+        },
+      },
+    }),
   } as unknown as ChatServer;
   const socket = (id: string, room?: string) => {
     const s = new FakeSocket(id);
