@@ -6,3 +6,4 @@ export * from './redis';
 export * from './presence-store.module';
 export * from './migration';
 export * from './read-cursors';
+export * from './room-writer';

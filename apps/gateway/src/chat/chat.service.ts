@@ -27,7 +27,8 @@ import {
   PresenceQueries,
   ReadCursors,
   RoomHistory,
-  type AppendResult,
+  RoomWriter,
+  WriteUnavailable,
   type CursorState,
   type JoinSnapshot,
   type MemberPage,
@@ -69,7 +70,12 @@ export class ChatService {
     private readonly metrics: GatewayMetrics,
     private readonly limiter: SendLimiter,
     private readonly cursors: ReadCursors,
-  ) {}
+  ) {
+    this.writer = new RoomWriter(log, (room, envelope) => traffic.publish(room, envelope));
+  }
+
+  /** The send path shared with the server publish API (stats). */
+  private readonly writer: RoomWriter;
 
   /**
    * Tells presence of a new connection, first in the socket's order: its joins wait for it.
@@ -278,25 +284,17 @@ export class ChatService {
       serverId: this.config.INSTANCE_ID,
       ...(clientId !== undefined ? { clientId } : {}),
     };
-    let appended: AppendResult;
+    let accepted: { ack: SendResult; duplicate: boolean };
     try {
-      appended = await this.log.appendMessage(draft, this.sequencer.lastSeq(room));
+      accepted = await this.writer.accept(draft, {
+        floorSeq: this.sequencer.lastSeq(room),
+        origin: socket.id,
+      });
     } catch (err) {
-      throw this.unavailable('Redis', room, err);
+      if (err instanceof WriteUnavailable) throw this.unavailable(err.dependency, room, err.cause);
+      throw err;
     }
-    const { ack, duplicate, prev } = appended;
-    // A retried clientId: publish the first send's message again (members' sequencers drop it
-    // if they have it), so a send whose first publish was lost is still delivered once.
-    const message = duplicate
-      ? await this.log.messageAt(room, ack.seq).catch(() => undefined)
-      : { ...draft, seq: ack.seq };
-    if (message) {
-      try {
-        await this.traffic.publish(room, { t: 'message', message, prev, origin: socket.id });
-      } catch (err) {
-        throw this.unavailable('the message broker', room, err);
-      }
-    }
+    const { ack, duplicate } = accepted;
     if (!duplicate) this.metrics.accepted.inc();
     return ack;
   }
