@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { allowedOrigins, loadConfig, logLevels, runService } from '@roomcast/config';
+import { probeBroker } from '@roomcast/amqp-transport';
+import { allowedOrigins, amqpUrls, loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { StatsEnv } from './config/stats.env';
 import { StatsModule } from './stats.module';
@@ -9,6 +10,9 @@ import { StatsModule } from './stats.module';
 runService('stats', async () => {
   const config = loadConfig(StatsEnv);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
+  // The publish API publishes on the exchange: the broker must answer too.
+  if (config.API_TOKEN)
+    await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
   const app = await NestFactory.create(StatsModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.

@@ -1,6 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceQueries, PresenceStoreModule } from '@roomcast/presence-store';
+import { AmqpTopicClient, provideAmqpTopicClient } from '@roomcast/amqp-transport';
+import { amqpUrls } from '@roomcast/config';
+import { roomRoutingKey } from '@roomcast/contracts';
+import {
+  PresenceQueries,
+  PresenceStoreModule,
+  RoomHistory,
+  RoomWriter,
+} from '@roomcast/presence-store';
+import { ApiTokenGuard } from './api/api-token.guard';
+import { PublishController } from './api/publish.controller';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { StatsTokenGuard } from './stats-token.guard';
 import { APP_GUARD } from '@nestjs/core';
@@ -9,6 +19,29 @@ import { StatsController } from './stats.controller';
 @Module({})
 export class StatsModule {
   static forRoot(config: StatsEnv): DynamicModule {
+    // The publish API exists only with API_TOKEN set: then the service also publishes on the broker.
+    const api = config.API_TOKEN
+      ? {
+          controllers: [PublishController],
+          providers: [
+            ApiTokenGuard,
+            provideAmqpTopicClient({
+              urls: amqpUrls(config.AMQP_URL),
+              name: `${config.INSTANCE_ID}/publish`,
+              exchange: config.EXCHANGE,
+              publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+            }),
+            {
+              provide: RoomWriter,
+              inject: [RoomHistory, AmqpTopicClient],
+              useFactory: (log: RoomHistory, client: AmqpTopicClient) =>
+                new RoomWriter(log, (room, envelope) =>
+                  client.publishEvent(roomRoutingKey(room), envelope),
+                ),
+            },
+          ],
+        }
+      : { controllers: [], providers: [] };
     return {
       module: StatsModule,
       imports: [
@@ -17,10 +50,12 @@ export class StatsModule {
           url: config.REDIS_URL,
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
+          retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
         }),
       ],
-      controllers: [OpsController, StatsController],
+      controllers: [OpsController, StatsController, ...api.controllers],
       providers: [
+        ...api.providers,
         { provide: STATS_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: StatsTokenGuard },
         {

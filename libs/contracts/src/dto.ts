@@ -1,9 +1,11 @@
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
   IsInt,
   IsString,
+  IsObject,
   Matches,
+  ValidateNested,
   Max,
   Min,
   ValidateBy,
@@ -151,4 +153,31 @@ export class ReactDto extends MessageRefDto {
 
   @IsBoolean({ message: 'on must be a boolean' })
   on: boolean;
+}
+
+class PublishUserDto {
+  @Text(1, 128, { message: 'user.id must be 1-128 characters of well-formed Unicode' })
+  id: string;
+
+  @Transform(trim)
+  @Text(1, 32, { message: 'user.name must be 1-32 characters after trimming' })
+  name: string;
+}
+
+/** The server publish API's body (`POST /api/rooms/:room/messages`): the backend is trusted. */
+export class PublishMessageDto {
+  @Transform(trim)
+  @Text(1, 4000, {
+    message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
+  })
+  text: string;
+
+  @IsObject({ message: 'user must be { id, name }' })
+  @ValidateNested()
+  @Type(() => PublishUserDto)
+  user: PublishUserDto;
+
+  @Absent()
+  @Text(1, 64, { message: 'clientId (or Idempotency-Key) must be a string of 1-64 characters' })
+  clientId?: string;
 }

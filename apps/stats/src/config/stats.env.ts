@@ -1,5 +1,6 @@
 import { CommonEnv } from '@roomcast/config';
-import { IsOptional, IsString, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
 
 export class StatsEnv extends CommonEnv {
   override PORT: number = 3000;
@@ -12,6 +13,34 @@ export class StatsEnv extends CommonEnv {
   @IsString()
   @MinLength(16, { message: 'STATS_TOKEN must be at least 16 characters' })
   STATS_TOKEN?: string;
+
+  /**
+   * When set, `POST /api/rooms/:room/messages` (the server publish API) is served and needs
+   * `Authorization: Bearer <API_TOKEN>`; unset, the route does not exist.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'API_TOKEN must be at least 16 characters' })
+  API_TOKEN?: string;
+
+  /** The gateways' retention, which a published message's append applies too: set them alike. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(100000)
+  HISTORY_MAX: number = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(60000)
+  HISTORY_MAX_AGE_MS: number = 24 * 3600 * 1000;
+
+  /** How long the publish API waits for the broker's confirm of a message. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  PUBLISH_TIMEOUT_MS: number = 4000;
 }
 
 export const STATS_CONFIG = Symbol('STATS_CONFIG');
