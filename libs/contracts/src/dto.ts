@@ -1,4 +1,4 @@
-import { Transform, Type } from 'class-transformer';
+import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsInt,
@@ -172,9 +172,15 @@ export class PublishMessageDto {
   })
   text: string;
 
+  // A plain object becomes a PublishUserDto for ValidateNested (@Type would need reflect-metadata,
+  // which the contracts do not load).
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? plainToInstance(PublishUserDto, value)
+      : value,
+  )
   @IsObject({ message: 'user must be { id, name }' })
   @ValidateNested()
-  @Type(() => PublishUserDto)
   user: PublishUserDto;
 
   @Absent()
