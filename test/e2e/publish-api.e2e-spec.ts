@@ -124,6 +124,24 @@ describe('server publish API (stats, 3 gateways)', () => {
     expect(member.messages.map((m) => m.text)).toEqual(['once']);
   });
 
+  it('describes the API with OpenAPI at /api/docs', async () => {
+    const spec = (await (await fetch(`${cluster.stats.url}/api/docs-json`)).json()) as {
+      openapi: string;
+      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+    };
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(['/api/rooms/{room}/messages']);
+    expect(Object.keys(spec.paths['/api/rooms/{room}/messages'].post!.responses).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '503',
+    ]);
+    const page = await fetch(`${cluster.stats.url}/api/docs`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger');
+  });
+
   it('has no route when API_TOKEN is unset', async () => {
     const env = Object.fromEntries(Object.entries(cluster.env).filter(([k]) => k !== 'API_TOKEN'));
     const stats = await startService('stats', env);
@@ -134,6 +152,7 @@ describe('server publish API (stats, 3 gateways)', () => {
         body: JSON.stringify({ text: 'x', user }),
       });
       expect(res.status).toBe(404);
+      expect((await fetch(`${stats.url}/api/docs-json`)).status).toBe(404);
     } finally {
       stopService(stats, 'SIGKILL');
       await exited(stats.child);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { probeBroker } from '@roomcast/amqp-transport';
 import { allowedOrigins, amqpUrls, loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
@@ -27,6 +28,22 @@ runService('stats', async () => {
     }),
   );
   app.enableCors({ origin: allowedOrigins(config) ?? true });
+  if (config.API_TOKEN) {
+    // The publish API's OpenAPI description: a page at /api/docs, the JSON at /api/docs-json.
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('roomcast server API')
+        .setDescription('Publish into a room from an application backend (PROTOCOL.md).')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN' })
+        .build(),
+    );
+    // Only the publish API: the Stats API is described in the README.
+    document.paths = Object.fromEntries(
+      Object.entries(document.paths).filter(([route]) => route.startsWith('/api/')),
+    );
+    SwaggerModule.setup('api/docs', app, document);
+  }
   app.enableShutdownHooks();
   await app.listen(config.PORT, '0.0.0.0');
   process.stdout.write(`[stats] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);

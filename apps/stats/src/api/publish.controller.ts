@@ -21,6 +21,14 @@ import {
   type SendResult,
 } from '@roomcast/contracts';
 import { RoomWriter, WriteUnavailable } from '@roomcast/presence-store';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+} from '@nestjs/swagger';
 import { STATS_CONFIG, type StatsEnv } from '../config/stats.env';
 import { ApiTokenGuard } from './api-token.guard';
 
@@ -42,6 +50,41 @@ export class PublishController {
 
   @Post('rooms/:room/messages')
   @HttpCode(201)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "Publish a message into a room, as a socket's message:send" })
+  @ApiParam({ name: 'room', description: 'matches ^[A-Za-z0-9_-]{1,64}$ (private rooms allowed)' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'acts as clientId (1-64 characters)',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['text', 'user'],
+      additionalProperties: false,
+      properties: {
+        text: { type: 'string', description: '1-4000 characters after trimming' },
+        user: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { id: { type: 'string' }, name: { type: 'string', maxLength: 32 } },
+        },
+        clientId: { type: 'string', maxLength: 64 },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 201,
+    description: 'accepted for good (in history, confirmed by the broker)',
+    schema: {
+      type: 'object',
+      properties: { id: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' } },
+    },
+  })
+  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
+  @ApiResponse({ status: 401, description: 'no or wrong API_TOKEN' })
+  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
   async publish(
     @Param('room') room: string,
     @Body() body: unknown,
