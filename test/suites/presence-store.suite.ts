@@ -584,9 +584,14 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         await change('cur', late.ack.id, 'react', bob, { emoji: '👍', on: true });
         expect((await cursors.peek('cur', ann.id)).unread).toBe(0);
         // rooms(): most recent activity first (the newest message, or the user's join or read).
+        // Activity is timed in ms: each step waits for the next ms, so none ties with another.
+        const nextMs = () => new Promise((r) => setTimeout(r, 3));
+        await nextMs();
         await cursors.join('quiet', ann.id);
+        await nextMs();
         await say('busy', 'x', bob);
         await cursors.join('busy', ann.id);
+        await nextMs();
         await say('busy', 'y', bob);
         expect((await cursors.rooms(ann.id)).map((r) => [r.room, r.unread])).toEqual([
           ['busy', 1],

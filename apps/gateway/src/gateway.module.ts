@@ -34,6 +34,7 @@ export class GatewayModule {
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
           retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
+          webhooks: { messages: config.WEBHOOK_MESSAGES },
         }),
       ],
       controllers: [OpsController, DeliveryController],

@@ -1,5 +1,11 @@
 import { AmqpTopicClient } from '@roomcast/amqp-transport';
-import { roomRoutingKey, type PresenceNotice, type RoomEnvelope } from '@roomcast/contracts';
+import {
+  roomRoutingKey,
+  type PresenceNotice,
+  type RoomEnvelope,
+  type WebhookEnvelope,
+} from '@roomcast/contracts';
+import { webhookPublisher, type WebhookPublish } from '@roomcast/presence-store';
 
 /**
  * What the presence service sends out: a room's members told that a user arrived or left for
@@ -8,6 +14,8 @@ import { roomRoutingKey, type PresenceNotice, type RoomEnvelope } from '@roomcas
  */
 export abstract class PresenceOutbox {
   abstract announce(notice: PresenceNotice): Promise<void>;
+  /** Webhook events, in order, to every WEBHOOK_URL's durable queue. */
+  abstract webhooks(envelopes: WebhookEnvelope[]): Promise<void>;
 }
 
 /** On the topic exchange, with the room's key (`room.<name>`). */
@@ -20,13 +28,27 @@ export class AmqpPresenceOutbox extends PresenceOutbox {
     const envelope: RoomEnvelope = { t: 'presence', presence: notice };
     return this.client.publishEvent(roomRoutingKey(notice.room), envelope);
   }
+
+  private readonly publishWebhooks: WebhookPublish = webhookPublisher((key, data) =>
+    this.client.publishEvent(key, data),
+  );
+
+  webhooks(envelopes: WebhookEnvelope[]): Promise<void> {
+    return this.publishWebhooks(envelopes);
+  }
 }
 
 /** In memory, for tests: what was announced, in order. */
 export class MemoryPresenceOutbox extends PresenceOutbox {
   readonly notices: PresenceNotice[] = [];
 
+  readonly hooks: WebhookEnvelope[] = [];
+
   async announce(notice: PresenceNotice): Promise<void> {
     this.notices.push(notice);
+  }
+
+  async webhooks(envelopes: WebhookEnvelope[]): Promise<void> {
+    this.hooks.push(...envelopes);
   }
 }

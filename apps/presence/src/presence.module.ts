@@ -7,17 +7,19 @@ import {
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
 import { amqpUrls } from '@roomcast/config';
-import { PRESENCE_CONFIG, type PresenceEnv } from './config/presence.env';
+import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
 import { PresenceMetrics } from './presence.metrics';
 import { PresenceService } from './presence.service';
 import { QueueWatch } from './queue-watch.service';
 import { SweeperService } from './sweeper.service';
+import { WebhookSenders } from './webhooks/webhook-senders.service';
 
 @Module({})
 export class PresenceModule {
   static forRoot(config: PresenceEnv): DynamicModule {
+    const webhooks = webhookUrls(config).length > 0;
     return {
       module: PresenceModule,
       imports: [
@@ -26,6 +28,7 @@ export class PresenceModule {
           url: config.REDIS_URL,
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
+          webhooks: { members: webhooks },
         }),
       ],
       controllers: [OpsController, PresenceController],
@@ -59,6 +62,7 @@ export class PresenceModule {
         PresenceService,
         SweeperService,
         QueueWatch,
+        ...(webhooks ? [WebhookSenders] : []),
       ],
     };
   }

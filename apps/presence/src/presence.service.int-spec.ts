@@ -144,4 +144,63 @@ describe('PresenceService (real Redis, in-memory outbox)', () => {
     expect(outbox.notices).toEqual([{ room: 'r', event: 'leave', user: ann }]);
     expect((await queries.clusterStats()).connections).toBe(0);
   });
+
+  describe('webhook events (store numbering on)', () => {
+    beforeEach(() => {
+      store = new PresenceStore(redis, prefix, { webhooks: true });
+      presence = new PresenceService(store, outbox);
+    });
+
+    /** The room's events as `seq type user?`, in the order they were published. */
+    const log = (room: string) =>
+      outbox.hooks
+        .filter((h) => h.room === room)
+        .map(
+          (h) =>
+            `${h.seq} ${h.event.type}${'user' in h.event.data ? ` ${h.event.data.user.id}` : ''}`,
+        );
+
+    it('numbers occupied, joins, leaves and vacated in the order Redis applied them', async () => {
+      await presence.connect('g1', 's1', ann);
+      await presence.connect('g2', 's2', bob);
+      await presence.join('g1', 's1', ann, 'r');
+      await presence.join('g2', 's2', bob, 'r');
+      await presence.join('g1', 's1', ann, 'r'); // a repeat: no event
+      await presence.leave('g1', 's1', 'r');
+      await presence.disconnect('g2', 's2');
+      await presence.connect('g1', 's3', ann);
+      await presence.join('g1', 's3', ann, 'r');
+      await presence.removeInstance('g1', 'queue gone');
+      // A sync brings Bob back through g2 (its gateway's account).
+      await presence.sync({
+        instanceId: 'g2',
+        startedAt: 1,
+        sockets: [{ socketId: 's4', user: bob, rooms: ['r'] }],
+      });
+      expect(log('r')).toEqual([
+        '1 room.occupied',
+        '2 member.joined u-ann',
+        '3 member.joined u-bob',
+        '4 member.left u-ann',
+        '5 member.left u-bob',
+        '6 room.vacated',
+        '7 room.occupied',
+        '8 member.joined u-ann',
+        '9 member.left u-ann',
+        '10 room.vacated',
+        '11 room.occupied',
+        '12 member.joined u-bob',
+      ]);
+      expect(new Set(outbox.hooks.map((h) => h.event.id)).size).toBe(outbox.hooks.length);
+    });
+
+    it('publishes none while the store does not number (webhooks off)', async () => {
+      presence = new PresenceService(new PresenceStore(redis, prefix), outbox);
+      await presence.connect('g1', 's1', ann);
+      await presence.join('g1', 's1', ann, 'r');
+      await presence.leave('g1', 's1', 'r');
+      expect(outbox.notices).toHaveLength(2);
+      expect(outbox.hooks).toEqual([]);
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { HeartbeatEvent, InstanceCounts, SyncEvent, User } from '@roomcast/contracts';
-import { PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
+import { memberWebhooks, PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
 import { PresenceOutbox } from './outbox';
 
 /** Applies gateway events to the store and tells rooms when a user arrives or leaves for good. */
@@ -23,17 +23,20 @@ export class PresenceService {
    * always applied.
    */
   async join(instanceId: string, socketId: string, user: User, room: string): Promise<void> {
-    const joined = await this.store.join(instanceId, socketId, user, room);
-    if (joined) await this.announce(room, 'join', joined);
+    const joined = await this.store.joinRoom(instanceId, socketId, user, room);
+    if (joined)
+      await Promise.all([this.announce(room, 'join', joined.user), this.webhooks([joined], [])]);
   }
 
   async leave(instanceId: string, socketId: string, room: string): Promise<void> {
-    const user = await this.store.leave(instanceId, socketId, room);
-    if (user) await this.announce(room, 'leave', user);
+    const left = await this.store.leaveRoom(instanceId, socketId, room);
+    if (left)
+      await Promise.all([this.announce(room, 'leave', left.user), this.webhooks([], [left])]);
   }
 
   async disconnect(instanceId: string, socketId: string): Promise<void> {
-    await this.announceDepartures(await this.store.disconnect(instanceId, socketId));
+    const left = await this.store.disconnect(instanceId, socketId);
+    await Promise.all([this.announceDepartures(left), this.webhooks([], left)]);
   }
 
   /** Liveness: the instance's record and last-seen time, which the sweeper reads. */
@@ -57,6 +60,7 @@ export class PresenceService {
     await Promise.all([
       ...joined.map((d) => this.announce(d.room, 'join', d.user)),
       this.announceDepartures(left, true),
+      this.webhooks(joined, left),
     ]);
     this.logger.log(`synced instance ${e.instanceId}: ${e.sockets.length} socket(s)`);
   }
@@ -66,7 +70,7 @@ export class PresenceService {
     this.logger.log(
       `removed instance ${instanceId} (${reason}): ${departures.length} room departure(s)`,
     );
-    await this.announceDepartures(departures, true);
+    await Promise.all([this.announceDepartures(departures, true), this.webhooks([], departures)]);
   }
 
   /**
@@ -88,6 +92,23 @@ export class PresenceService {
     await Promise.all(
       gone.filter((d) => !stillGone.has(d)).map((d) => this.announce(d.room, 'join', d.user)),
     );
+  }
+
+  /**
+   * The webhook events of these changes (none unless the store numbers them: WEBHOOK_URL set),
+   * each room's in their order. Unlike the notices they are not re-read after a bulk change: each
+   * has its place in the room's order from the script that made it, so a return after a removal
+   * comes after it by number, whichever replica publishes first (the sender orders them).
+   */
+  private async webhooks(joined: RoomDeparture[], left: RoomDeparture[]): Promise<void> {
+    const now = Date.now();
+    const envelopes = [
+      ...joined.flatMap((c) => memberWebhooks(c, 'join', now)),
+      ...left.flatMap((c) => memberWebhooks(c, 'leave', now)),
+    ];
+    if (envelopes.length === 0) return;
+    envelopes.sort((a, b) => (a.room === b.room ? a.seq - b.seq : a.room < b.room ? -1 : 1));
+    await this.outbox.webhooks(envelopes);
   }
 
   private announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {

@@ -8,6 +8,7 @@ import {
   PresenceStoreModule,
   RoomHistory,
   RoomWriter,
+  webhookPublisher,
 } from '@roomcast/presence-store';
 import { ApiTokenGuard } from './api/api-token.guard';
 import { PublishController } from './api/publish.controller';
@@ -35,8 +36,10 @@ export class StatsModule {
               provide: RoomWriter,
               inject: [RoomHistory, AmqpTopicClient],
               useFactory: (log: RoomHistory, client: AmqpTopicClient) =>
-                new RoomWriter(log, (room, envelope) =>
-                  client.publishEvent(roomRoutingKey(room), envelope),
+                new RoomWriter(
+                  log,
+                  (room, envelope) => client.publishEvent(roomRoutingKey(room), envelope),
+                  webhookPublisher((key, data) => client.publishEvent(key, data)),
                 ),
             },
           ],
@@ -51,6 +54,7 @@ export class StatsModule {
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
           retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
+          webhooks: { messages: config.WEBHOOK_MESSAGES },
         }),
       ],
       controllers: [OpsController, StatsController, ...api.controllers],

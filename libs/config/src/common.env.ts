@@ -73,6 +73,15 @@ export class CommonEnv {
   REDIS_CLUSTER: boolean = false;
 
   /**
+   * Gateways and the publish API (stats) number each accepted message among its room's webhook
+   * events and publish its `message.created` event; the presence service sends it to every
+   * WEBHOOK_URL. Off by default: each message then costs a second publish.
+   */
+  @ToBoolean()
+  @IsBoolean()
+  WEBHOOK_MESSAGES: boolean = false;
+
+  /**
    * The topic exchange every service publishes to. At most 180 characters: gateway queue names
    * are built from it (`<exchange>.gateway.<instance>`) and AMQP names stop at 255 bytes.
    */

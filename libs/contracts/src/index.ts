@@ -8,3 +8,4 @@ export * from './dto';
 export * from './validate';
 export * from './text';
 export * from './socket-events';
+export * from './webhooks';

@@ -61,3 +61,17 @@ export function userSocketRoom(userId: string): string {
 export function gatewayQueueName(exchange: string, instanceId: string): string {
   return `${exchange}.gateway.${instanceId}`;
 }
+
+const WEBHOOK_KEY_PREFIX = 'webhook.';
+
+/**
+ * The routing key of a room's webhook events on the exchange (`webhook.<room>`): gateways bind
+ * `room.<name>` and presence `presence.#`, so neither receives them; each webhook URL's durable
+ * queue binds `webhook.*`.
+ */
+export function webhookRoutingKey(room: string): string {
+  return WEBHOOK_KEY_PREFIX + room;
+}
+
+/** The topic pattern that matches every room's webhook events. */
+export const ALL_WEBHOOKS_PATTERN = `${WEBHOOK_KEY_PREFIX}*`;

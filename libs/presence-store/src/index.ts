@@ -7,3 +7,4 @@ export * from './presence-store.module';
 export * from './migration';
 export * from './read-cursors';
 export * from './room-writer';
+export * from './webhook-events';

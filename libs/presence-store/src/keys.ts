@@ -98,6 +98,8 @@ export class RedisKeys {
   roomInstances = (room: string) => `${this.room(room)}insts`;
   /** HASH userId -> that user's connections in the room through one instance */
   roomInstanceUsers = (room: string, instanceId: string) => `${this.room(room)}inst:${instanceId}`;
+  /** STRING the number of the room's last webhook event (a day past its last; _room.lua) */
+  roomHooks = (room: string) => `${this.room(room)}hooks`;
   /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.room(room)}seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */

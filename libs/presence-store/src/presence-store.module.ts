@@ -16,6 +16,11 @@ export interface PresenceStoreOptions {
   cluster?: boolean;
   prefix: string;
   retention?: Retention;
+  /**
+   * Number membership changes (presence: WEBHOOK_URL set) and accepted messages
+   * (WEBHOOK_MESSAGES) among their rooms' webhook events. @default none
+   */
+  webhooks?: { members?: boolean; messages?: boolean };
 }
 
 /** The Redis client once it is ready and its keys are in this version's layout. */
@@ -50,7 +55,8 @@ export class PresenceStoreModule {
         {
           provide: PresenceStore,
           inject: [STORE_CLIENT],
-          useFactory: (redis: RedisClient) => new PresenceStore(redis, options.prefix),
+          useFactory: (redis: RedisClient) =>
+            new PresenceStore(redis, options.prefix, { webhooks: options.webhooks?.members }),
         },
         {
           provide: PresenceQueries,
@@ -61,7 +67,7 @@ export class PresenceStoreModule {
           provide: RoomHistory,
           inject: [STORE_CLIENT],
           useFactory: (redis: RedisClient) =>
-            new RoomHistory(redis, options.prefix, options.retention),
+            new RoomHistory(redis, options.prefix, options.retention, options.webhooks?.messages),
         },
         {
           provide: ReadCursors,

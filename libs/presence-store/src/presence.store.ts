@@ -4,9 +4,21 @@ import type { RedisClient } from './redis';
 import { ScriptRunner, type Reply } from './script-runner';
 import * as scripts from './scripts';
 
+/**
+ * Where a membership change falls among its room's webhook events, numbered in the script that
+ * made it (lua/_room.lua): `seq` is the member event's number; `edge` says the change also
+ * occupied the room (room.occupied is seq - 1) or vacated it (room.vacated is seq + 1).
+ */
+export interface HookMark {
+  seq: number;
+  edge: boolean;
+}
+
+/** A user who arrived in a room or left it for good; `hook` only when webhooks are on. */
 export interface RoomDeparture {
   room: string;
   user: User;
+  hook?: HookMark;
 }
 
 /** What replacing an instance's share changed: users who arrived in a room or left it for good. */
@@ -34,6 +46,8 @@ interface GroupShare {
   u: Record<string, number>;
   r: Record<string, Record<string, number>>;
   n: Record<string, string>;
+  /** 1 when webhooks are on */
+  h?: 1;
 }
 
 const counts = () => Object.create(null) as Record<string, number>;
@@ -50,13 +64,22 @@ export class PresenceStore {
   readonly keys: RedisKeys;
   private readonly scripts: ScriptRunner;
 
+  /**
+   * @param options.webhooks number each membership change among its room's webhook events
+   *   (`hook` of the changes returned). @default false
+   */
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
+    options: { webhooks?: boolean } = {},
   ) {
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
+    this.webhooks = options.webhooks ?? false;
   }
+
+  /** Whether changes are numbered for webhooks. */
+  readonly webhooks: boolean;
 
   /** Records a connection; returns false when presence already had it. */
   async connect(
@@ -79,6 +102,16 @@ export class PresenceStore {
    * Redis emptied). Returns the user when this connection made it a new member of the room.
    */
   async join(instanceId: string, socketId: string, user: User, room: string): Promise<User | null> {
+    return (await this.joinRoom(instanceId, socketId, user, room))?.user ?? null;
+  }
+
+  /** As `join`, with the change's place among the room's webhook events. */
+  async joinRoom(
+    instanceId: string,
+    socketId: string,
+    user: User,
+    room: string,
+  ): Promise<RoomDeparture | null> {
     const [created, added] = (await this.scripts.run(
       scripts.CONN_JOIN,
       this.instanceKeys(instanceId),
@@ -88,17 +121,29 @@ export class PresenceStore {
       created === 1 ? this.connected(instanceId, user.id, true) : undefined,
       added === 1 ? this.roomScript(scripts.ROOM_JOIN, instanceId, room, user.id, user.name) : null,
     ]);
-    return toUser(joined ?? null);
+    return this.change(room, joined ?? null);
   }
 
   /** Takes a connection out of a room; returns the user when it was its last one there. */
   async leave(instanceId: string, socketId: string, room: string): Promise<User | null> {
+    return (await this.leaveRoom(instanceId, socketId, room))?.user ?? null;
+  }
+
+  /** As `leave`, with the change's place among the room's webhook events. */
+  async leaveRoom(
+    instanceId: string,
+    socketId: string,
+    room: string,
+  ): Promise<RoomDeparture | null> {
     const held = await this.scripts.run(scripts.CONN_LEAVE, this.instanceKeys(instanceId), [
       socketId,
       room,
     ]);
     if (held === null) return null;
-    return toUser(await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, String(held)));
+    return this.change(
+      room,
+      await this.roomScript(scripts.ROOM_LEAVE, instanceId, room, String(held)),
+    );
   }
 
   /** Forgets a connection; returns the rooms its user left for good. */
@@ -115,8 +160,8 @@ export class PresenceStore {
       this.countUser(instanceId, userId, -1),
     ]);
     return left.flatMap((r, i) => {
-      const user = toUser(r);
-      return user ? [{ room: rooms[i], user }] : [];
+      const change = this.change(rooms[i], r);
+      return change ? [change] : [];
     });
   }
 
@@ -130,6 +175,7 @@ export class PresenceStore {
       u: counts(),
       r: Object.create(null) as GroupShare['r'],
       n: Object.create(null) as GroupShare['n'],
+      ...(this.webhooks ? { h: 1 as const } : {}),
     }));
     const roomCounts = counts();
     for (const s of sockets) {
@@ -148,8 +194,8 @@ export class PresenceStore {
     await Promise.all(
       shares.map(async (share, group) => {
         const flat = await this.setGroupShare(instanceId, group, share);
-        for (let i = 0; i + 3 < flat.length; i += 4) {
-          const change = { room: String(flat[i + 1]), user: toUser([flat[i + 2], flat[i + 3]])! };
+        for (let i = 0; i + 5 < flat.length; i += 6) {
+          const change = this.change(String(flat[i + 1]), flat.slice(i + 2, i + 6))!;
           (flat[i] === 'j' ? changes.joined : changes.left).push(change);
         }
       }),
@@ -274,8 +320,9 @@ export class PresenceStore {
       ...this.roomKeys(room, instanceId),
       this.keys.groupInstanceRooms(groupOf(room), instanceId),
       this.keys.rankingOf(room),
+      this.keys.roomHooks(room),
     ];
-    return this.scripts.run(script, keys, [room, instanceId, ...args]);
+    return this.scripts.run(script, keys, [room, instanceId, ...args, this.webhooks ? '1' : '0']);
   }
 
   /** Rewrites the instance's side: its connections and its per-room counts. */
@@ -320,7 +367,11 @@ export class PresenceStore {
         listed,
       ];
       for (const room of rooms)
-        keys.push(...this.roomKeys(room, instanceId), this.keys.rankingOf(room));
+        keys.push(
+          ...this.roomKeys(room, instanceId),
+          this.keys.rankingOf(room),
+          this.keys.roomHooks(room),
+        );
       const r = (await this.scripts.run(scripts.GROUP_SET_INSTANCE, keys, [
         instanceId,
         JSON.stringify(share),
@@ -329,6 +380,14 @@ export class PresenceStore {
       if (Number(r[0]) === 1) return r.slice(1);
       if (attempt >= 5) throw new Error(`group ${group} of instance ${instanceId} kept changing`);
     }
+  }
+
+  /** A room script's reply {userId, name, seq, edge} (or none) as the change it reports. */
+  private change(room: string, r: Reply): RoomDeparture | null {
+    if (!Array.isArray(r)) return null;
+    const change: RoomDeparture = { room, user: { id: String(r[0]), name: String(r[1]) } };
+    if (this.webhooks) change.hook = { seq: Number(r[2]), edge: Number(r[3]) === 1 };
+    return change;
   }
 }
 
@@ -342,8 +401,4 @@ export async function execAll(commands: {
     if (err) throw err;
     return reply;
   });
-}
-
-function toUser(r: Reply): User | null {
-  return Array.isArray(r) ? { id: String(r[0]), name: String(r[1]) } : null;
 }

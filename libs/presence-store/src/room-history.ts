@@ -66,6 +66,8 @@ export interface AppendResult {
    * generation (nothing before it is to be waited for).
    */
   prev: number;
+  /** The number of its message.created webhook event (0: off, or a retry). */
+  hook: number;
 }
 
 /** Where a room's counter stands. */
@@ -89,6 +91,8 @@ export class RoomHistory {
     private readonly redis: RedisClient,
     prefix: string,
     readonly retention: Retention = DEFAULT_RETENTION,
+    /** Number each new message among its room's webhook events (message.created). */
+    readonly webhookMessages = false,
   ) {
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
@@ -107,7 +111,7 @@ export class RoomHistory {
     // The scripts find the id first, and cut the text out of a deleted message before `user`.
     const { id, room, text, user, ...rest } = message;
     const json = JSON.stringify({ id, room, text, user, ...rest });
-    const keys = this.logKeys(room);
+    const keys = [...this.logKeys(room), this.keys.roomHooks(room)];
     if (message.clientId !== undefined)
       keys.push(this.keys.roomClient(room, message.user.id, message.clientId));
     const r = (await this.scripts.runBatched(scripts.APPEND_MESSAGE, keys, [
@@ -120,12 +124,13 @@ export class RoomHistory {
       message.ts,
       message.user.id,
       this.cursorTtlMs(),
-    ])) as [string, number, number];
+      this.webhookMessages ? '1' : '0',
+    ])) as [string, number, number, number];
     const ack = JSON.parse(r[0]) as SendResult;
     const duplicate = Number(r[1]) === 1;
-    if (!duplicate) return { ack, duplicate, prev: Number(r[2]) };
+    if (!duplicate) return { ack, duplicate, prev: Number(r[2]), hook: Number(r[3]) };
     // A retry: the first send's predecessor, so a republish is not held for a gap fill.
-    return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1 };
+    return { ack, duplicate, prev: Number(r[2]) === ack.seq - 1 ? 0 : ack.seq - 1, hook: 0 };
   }
 
   /**

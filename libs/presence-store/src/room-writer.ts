@@ -1,5 +1,6 @@
 import type { Message, RoomEnvelope, SendResult } from '@roomcast/contracts';
 import type { RoomHistory } from './room-history';
+import { messageWebhook, type WebhookPublish } from './webhook-events';
 
 /** Which dependency a write could not reach: Redis (the append) or the broker (the publish). */
 export class WriteUnavailable extends Error {
@@ -21,11 +22,16 @@ export type RoomPublish = (room: string, envelope: RoomEnvelope) => Promise<void
  * publish on the room's key; it resolves with the ack only once both are done. A retried
  * clientId gets the first send's ack and its message is published again (every member's
  * sequencer drops a repeat), so a send whose first publish was lost is still delivered once.
+ *
+ * With `webhooks` (WEBHOOK_MESSAGES) the message's `message.created` event is published beside
+ * it, and the ack waits for both confirms: an acked message has its event in the broker's durable
+ * queues. (A retried clientId publishes no second event: the first send numbered it.)
  */
 export class RoomWriter {
   constructor(
     private readonly log: RoomHistory,
     private readonly publish: RoomPublish,
+    private readonly webhooks?: WebhookPublish,
   ) {}
 
   async accept(
@@ -39,7 +45,7 @@ export class RoomWriter {
     } catch (err) {
       throw new WriteUnavailable('Redis', err);
     }
-    const { ack, duplicate, prev } = appended;
+    const { ack, duplicate, prev, hook } = appended;
     const message = duplicate
       ? await this.log.messageAt(room, ack.seq).catch(() => undefined)
       : { ...draft, seq: ack.seq };
@@ -47,7 +53,12 @@ export class RoomWriter {
       const envelope: RoomEnvelope = { t: 'message', message, prev };
       if (options.origin !== undefined) envelope.origin = options.origin;
       try {
-        await this.publish(room, envelope);
+        await Promise.all([
+          this.publish(room, envelope),
+          this.webhooks && hook > 0 && !duplicate
+            ? this.webhooks([messageWebhook(message, hook)])
+            : undefined,
+        ]);
       } catch (err) {
         throw new WriteUnavailable('the message broker', err);
       }

@@ -1,3 +1,4 @@
+import { webhookQueueName } from '@roomcast/amqp-transport';
 import { dropRunState } from './cleanup';
 import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
@@ -85,6 +86,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     EXCHANGE: `${prefix}.events`,
     REDIS_PREFIX: `${prefix}:`,
     PRESENCE_QUEUE: `${prefix}.presence`,
+    WEBHOOK_QUEUE: `${prefix}.webhooks`,
     ...options.env,
   };
   const started: RunningService[] = [];
@@ -124,7 +126,10 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         amqpUrl: options.rabbitCluster?.url ?? AMQP_URL,
         redisPrefix: env.REDIS_PREFIX,
         exchange: env.EXCHANGE,
-        queues: [env.PRESENCE_QUEUE],
+        queues: [
+          env.PRESENCE_QUEUE,
+          ...webhookQueues(options.presenceEnv?.WEBHOOK_URL, env.WEBHOOK_QUEUE),
+        ],
       });
     } finally {
       await ownRedisCluster?.stop();
@@ -183,4 +188,14 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
 
 function isRedisCluster(c: RedisClusterOptions | RedisCluster): c is RedisCluster {
   return 'url' in c && 'masterFor' in c;
+}
+
+/** The durable queues of a WEBHOOK_URL list, which a run's cleanup deletes. */
+function webhookQueues(urls: string | undefined, base: string): string[] {
+  if (!urls) return [];
+  return urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .map((u) => webhookQueueName(base, u));
 }

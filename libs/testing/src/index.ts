@@ -12,3 +12,4 @@ export * from './root';
 export * from './arbitraries';
 export * from './redis-cluster';
 export * from './rabbit-cluster';
+export * from './webhooks';

@@ -6,7 +6,9 @@ import {
   type PresenceEventMap,
   type PresenceRequest,
   type RoomEnvelope,
+  type WebhookEnvelope,
 } from '@roomcast/contracts';
+import { webhookPublisher } from '@roomcast/presence-store';
 import { PresenceEvents, RoomTraffic } from './ports';
 
 interface Pending {
@@ -66,6 +68,12 @@ export class AmqpRoomTraffic extends RoomTraffic {
 
   unbind(room: string): Promise<void> {
     return this.server.unbind(roomRoutingKey(room));
+  }
+
+  private readonly webhooks = webhookPublisher((key, data) => this.client.publishEvent(key, data));
+
+  publishWebhooks(envelopes: WebhookEnvelope[]): Promise<void> {
+    return this.webhooks(envelopes);
   }
 }
 

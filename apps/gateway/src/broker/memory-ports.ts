@@ -5,6 +5,7 @@ import type {
   PresenceEventMap,
   PresenceRequest,
   RoomEnvelope,
+  WebhookEnvelope,
 } from '@roomcast/contracts';
 import { PresenceEvents, RoomTraffic } from './ports';
 
@@ -28,6 +29,13 @@ export class MemoryRoomTraffic extends RoomTraffic {
   async bind(room: string): Promise<void> {
     this.fail('bind');
     this.bound.add(room);
+  }
+
+  readonly webhooks: WebhookEnvelope[] = [];
+
+  async publishWebhooks(envelopes: WebhookEnvelope[]): Promise<void> {
+    this.fail('publish');
+    this.webhooks.push(...envelopes);
   }
 
   async unbind(room: string): Promise<void> {

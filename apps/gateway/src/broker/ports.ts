@@ -4,6 +4,7 @@ import type {
   PresenceEventMap,
   PresenceRequest,
   RoomEnvelope,
+  WebhookEnvelope,
 } from '@roomcast/contracts';
 
 /**
@@ -18,6 +19,8 @@ export abstract class RoomTraffic {
   /** Starts receiving the room's traffic; resolves once every later publish will reach us. */
   abstract bind(room: string): Promise<void>;
   abstract unbind(room: string): Promise<void>;
+  /** Webhook events (`message.created`), in order; resolves once the broker has them all. */
+  abstract publishWebhooks(envelopes: WebhookEnvelope[]): Promise<void>;
 }
 
 /** What this instance tells the presence service, in the order it tells it. */

@@ -71,7 +71,11 @@ export class ChatService {
     private readonly limiter: SendLimiter,
     private readonly cursors: ReadCursors,
   ) {
-    this.writer = new RoomWriter(log, (room, envelope) => traffic.publish(room, envelope));
+    this.writer = new RoomWriter(
+      log,
+      (room, envelope) => traffic.publish(room, envelope),
+      (envelopes) => traffic.publishWebhooks(envelopes),
+    );
   }
 
   /** The send path shared with the server publish API (stats). */

@@ -1,6 +1,17 @@
 import { Type } from 'class-transformer';
 import { amqpUrls, CommonEnv } from '@roomcast/config';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
+  type ValidationArguments,
+} from 'class-validator';
 
 export class PresenceEnv extends CommonEnv {
   override PORT: number = 3010;
@@ -55,6 +66,95 @@ export class PresenceEnv extends CommonEnv {
   @Min(0)
   @Max(60000)
   QUEUE_GONE_GRACE_MS?: number;
+
+  /**
+   * Where webhook events go: one http(s) URL, or several separated by commas, each with a durable
+   * queue of its own on the broker. Unset: no webhooks.
+   */
+  @IsOptional()
+  @IsString()
+  @ValidateBy({
+    name: 'webhookUrls',
+    validator: {
+      validate: (value: unknown) => webhookUrlProblem(String(value)) === undefined,
+      defaultMessage: (args?: ValidationArguments) => webhookUrlProblem(String(args?.value)) ?? '',
+    },
+  })
+  WEBHOOK_URL?: string;
+
+  /** The HMAC-SHA256 key of X-Roomcast-Signature; required with WEBHOOK_URL. */
+  @ValidateIf((env: PresenceEnv) => Boolean(env.WEBHOOK_URL))
+  @IsString({ message: 'WEBHOOK_SECRET must be set when WEBHOOK_URL is' })
+  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
+  WEBHOOK_SECRET?: string;
+
+  /** The durable queues' names start with it: `<WEBHOOK_QUEUE>.<hash of the URL>`. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
+  WEBHOOK_QUEUE: string = 'roomcast.webhooks';
+
+  /** How long a receiver has to answer one POST. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  WEBHOOK_TIMEOUT_MS: number = 5000;
+
+  /** The wait before the first retry; each next one doubles, up to WEBHOOK_MAX_RETRY_MS. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(600000)
+  WEBHOOK_RETRY_MS: number = 500;
+
+  /** The longest wait between retries: a receiver back after an outage gets events this soon. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3600000)
+  WEBHOOK_MAX_RETRY_MS: number = 30000;
+
+  /**
+   * How long an event waits for an earlier one of its room that has not arrived yet (published
+   * by another process a moment later) before it is sent without it.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  WEBHOOK_REORDER_MS: number = 1000;
+
+  /** Events in flight per URL (rooms are sent side by side, each room's in order). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  WEBHOOK_PREFETCH: number = 100;
+}
+
+/** WEBHOOK_URL as a list (empty: no webhooks). */
+export function webhookUrls(config: PresenceEnv): string[] {
+  return (config.WEBHOOK_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
+/** What is wrong with a WEBHOOK_URL value, if anything. */
+export function webhookUrlProblem(value: string): string | undefined {
+  const urls = value.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      return `WEBHOOK_URL must be http(s) URLs separated by commas; not a URL: ${JSON.stringify(u)}`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return `WEBHOOK_URL must be http(s) URLs; ${url.protocol} is not`;
+  }
+  if (new Set(urls).size !== urls.length) return 'WEBHOOK_URL names the same URL twice';
+  return undefined;
 }
 
 /** QUEUE_GONE_GRACE_MS, or its default for this AMQP_URL. */

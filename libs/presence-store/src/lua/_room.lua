@@ -3,6 +3,7 @@
 --   users (HASH userId -> connections), members (ZSET userId, lexicographic), names (HASH
 --   userId -> name), insts (HASH instanceId -> connections), the instance's share (HASH userId ->
 --   its connections through that instance).
+--! include _hooks
 local ROOM_KEYS = 5
 
 -- The room's place in its group's ranking: scored by distinct users, gone when it has none.
@@ -31,3 +32,4 @@ end
 local function countInstance(insts, inst, by)
   if redis.call('HINCRBY', insts, inst, by) <= 0 then redis.call('HDEL', insts, inst) end
 end
+

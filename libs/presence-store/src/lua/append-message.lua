@@ -1,6 +1,8 @@
--- KEYS: the room's log keys (_log.lua), then its clientId key when the send has one.
+-- KEYS: the room's log keys (_log.lua), its webhook counter, then its clientId key when the send
+--       has one.
 -- ARGV: message JSON without its opening brace (it starts with "id"), max retained, max age ms,
---       now ms, floor seq, message id, message ts, sender's user id, read cursor ttl ms.
+--       now ms, floor seq, message id, message ts, sender's user id, read cursor ttl ms, '1' when
+--       message.created webhooks are on.
 -- Assigns the room's next seq and stores the message in one step, so history order is seq order,
 -- and moves the sender's read cursor to it. A client key already set (a retried clientId)
 -- returns the first send's ack instead.
@@ -13,14 +15,16 @@
 --
 -- It never decodes a stored message (one that cjson cannot parse must not disable the room).
 -- Reads come first and nothing can fail after the first write.
--- Returns {ack JSON, 0, the seq before this one in its generation (0 for the first)}, or for a
--- retried clientId {the first ack JSON, 1, the generation's start ('-1' if unknown)}.
+-- Returns {ack JSON, 0, the seq before this one in its generation (0 for the first), the number
+-- of its message.created webhook event (0: off)}, or for a retried clientId {the first ack JSON,
+-- 1, the generation's start ('-1' if unknown), 0}.
 --! include _log
-local ck = KEYS[LOG_KEYS + 1]
+--! include _hooks
+local hk, ck = KEYS[LOG_KEYS + 1], KEYS[LOG_KEYS + 2]
 local json, max, ttl, now, floor = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 if ck then
   local first = redis.call('GET', ck)
-  if first then return {first, 1, redis.call('GET', KEYS[2]) or '-1'} end
+  if first then return {first, 1, redis.call('GET', KEYS[2]) or '-1', 0} end
 end
 local seq, prev = nextSeq(KEYS, floor, ttl)
 local s = string.format('%d', seq)
@@ -30,4 +34,4 @@ redis.call('HSET', KEYS[7], ARGV[8], s)
 retain(KEYS, max, ttl, now, ARGV[9])
 local ack = '{"id":"' .. ARGV[6] .. '","seq":' .. s .. ',"ts":' .. ARGV[7] .. '}'
 if ck then redis.call('SET', ck, ack, 'PX', ttl) end
-return {ack, 0, string.format('%d', prev)}
+return {ack, 0, string.format('%d', prev), hooks(hk, ARGV[10] == '1', 1)}

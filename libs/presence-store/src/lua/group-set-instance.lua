@@ -1,15 +1,18 @@
 -- KEYS: the group's users, the instance's share of them, the group's SET of the instance's
---       rooms; then per room: its 5 keys (see _room) and its ranking.
+--       rooms; then per room: its 5 keys (see _room), its ranking and its webhook counter.
 -- ARGV: instanceId, JSON {"u": {userId: connections}, "r": {room: {userId: connections}},
---       "n": {userId: name}} (what the instance holds in this group), then the rooms of KEYS in
---       their order: every room of the JSON and every room of the SET.
+--       "n": {userId: name}, "h": 1 when webhooks are on} (what the instance holds in this
+--       group), then the rooms of KEYS in their order: every room of the JSON and of the SET.
 -- Makes the instance's share of the group exactly the JSON, and the totals beside each share
 -- follow: a sync (the gateway's own account), or the removal of a dead instance (nothing).
 -- Returns {0} when the SET names a room that was not declared (the caller reads it again and
 -- retries), else {1, then per user who arrived ('j') or left ('l') a room: kind, room, userId,
--- name}.
+-- name, seq, edge}: `seq` numbers the member.joined / member.left webhook event (0: webhooks
+-- off), `edge` is 1 when the change occupied the room (room.occupied numbered seq - 1) or
+-- vacated it (room.vacated numbered seq + 1), as in room-join and room-leave.
 --! include _room
 local inst, want = ARGV[1], cjson.decode(ARGV[2])
+local on = want.h == 1
 local declared = {}
 for j = 3, #ARGV do declared[ARGV[j]] = true end
 for _, room in ipairs(redis.call('SMEMBERS', KEYS[3])) do
@@ -39,10 +42,11 @@ end)
 local out = {1}
 for j = 3, #ARGV do
   local room = ARGV[j]
-  local base = 3 + (j - 3) * (ROOM_KEYS + 1)
+  local base = 3 + (j - 3) * (ROOM_KEYS + 2)
   local k = {}
   for i = 1, ROOM_KEYS do k[i] = KEYS[base + i] end
   local ranking = KEYS[base + ROOM_KEYS + 1]
+  local counter = KEYS[base + ROOM_KEYS + 2]
   local users = want.r[room] or {}
   local conns = 0
   for _, n in pairs(users) do conns = conns + n end
@@ -51,9 +55,14 @@ for j = 3, #ARGV do
     local left = redis.call('HGET', k[3], u) or u
     local before, after = countUser(k, u, name, d)
     if before <= 0 and after > 0 then
-      table.insert(out, 'j'); table.insert(out, room); table.insert(out, u); table.insert(out, name or u)
+      local edge = redis.call('HLEN', k[1]) == 1
+      local seq = hooks(counter, on, edge and 2 or 1)
+      if edge and seq > 0 then seq = seq + 1 end
+      for _, v in ipairs({'j', room, u, name or u, seq, edge and 1 or 0}) do table.insert(out, v) end
     elseif before > 0 and after <= 0 then
-      table.insert(out, 'l'); table.insert(out, room); table.insert(out, u); table.insert(out, left)
+      local edge = redis.call('HLEN', k[1]) == 0
+      local seq = hooks(counter, on, edge and 2 or 1)
+      for _, v in ipairs({'l', room, u, left, seq, edge and 1 or 0}) do table.insert(out, v) end
     end
   end)
   if conns > 0 then

@@ -1,0 +1,103 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebhookEvent } from '@roomcast/contracts';
+
+/** One POST the receiver got. */
+export interface ReceivedWebhook {
+  event: WebhookEvent;
+  /** Whether X-Roomcast-Signature checked out (HMAC of "<t>.<body>", t within 5 minutes). */
+  signed: boolean;
+  /** The status the receiver answered. */
+  status: number;
+  at: number;
+}
+
+export interface WebhookReceiver {
+  url: string;
+  /** Every POST, in arrival order, refused ones included. */
+  readonly received: ReceivedWebhook[];
+  /** The events it accepted (2xx), first time each id came, in arrival order. */
+  accepted(): WebhookEvent[];
+  /** Accepted events of one room, as `type`, `type <user name>` or `type <text>`, for order checks. */
+  roomLog(room: string): string[];
+  /** Answer 503 to everything from now on (down), or accept again. */
+  setDown(down: boolean): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 for tests: checks each signature with its own code (not the
+ * sender's), answers 503 to the first `failFirst` POSTs (and to all while down), 200 otherwise.
+ */
+export async function startWebhookReceiver(options: {
+  secret: string;
+  failFirst?: number;
+}): Promise<WebhookReceiver> {
+  const received: ReceivedWebhook[] = [];
+  let down = false;
+  let refusedFirst = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const signed = verify(options.secret, body, String(req.headers['x-roomcast-signature']));
+      let status = 200;
+      if (down) status = 503;
+      else if (refusedFirst < (options.failFirst ?? 0)) {
+        refusedFirst++;
+        status = 503;
+      }
+      try {
+        received.push({ event: JSON.parse(body) as WebhookEvent, signed, status, at: Date.now() });
+      } catch {
+        status = 400;
+      }
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const accepted = () => {
+    const seen = new Set<string>();
+    return received
+      .filter((r) => r.status === 200 && !seen.has(r.event.id) && seen.add(r.event.id))
+      .map((r) => r.event);
+  };
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received,
+    accepted,
+    roomLog: (room) =>
+      accepted()
+        .filter((e) => e.data.room === room)
+        .map((e) =>
+          'user' in e.data
+            ? `${e.type} ${e.data.user.name}`
+            : 'message' in e.data
+              ? `${e.type} ${e.data.message.text}`
+              : e.type,
+        ),
+    setDown: (d) => {
+      down = d;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The README's check, written out independently of the sender's code. */
+function verify(secret: string, body: string, header: string): boolean {
+  const parts = Object.fromEntries(
+    header.split(',').map((p) => p.split('=', 2) as [string, string]),
+  );
+  const t = Number(parts.t);
+  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300 || !parts.v1) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
+  const given = Buffer.from(parts.v1, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
