@@ -61,6 +61,8 @@ export class SlowConsumers implements OnApplicationBootstrap, OnApplicationShutd
 
   /** False (and the socket disconnected) when the socket's unread output is past the bound. */
   check(socket: ChatSocket): boolean {
+    // Requests already in flight when it was cut off answer nothing, and count no second time.
+    if (socket.disconnected) return false;
     const limit = this.config.MAX_BUFFERED_BYTES;
     const bytes = outgoingBytes(socket, limit);
     if (bytes <= limit) return true;
