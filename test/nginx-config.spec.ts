@@ -53,6 +53,12 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
       expect(directive(conf, 'root', '/')).toBeDefined();
       expect(conf).toMatch(/application\/javascript\s+js/);
     });
+
+    it('sends the publish API and the operations page to stats', () => {
+      expect(directive(conf, 'proxy_pass', '/api/')).toBe('http://stats');
+      expect(directive(conf, 'proxy_pass', '= /admin')).toBe('http://stats');
+      expect(directive(conf, 'proxy_pass', '/admin/')).toBe('http://stats');
+    });
   });
 
   it('sizes the compose config for 10k sockets on one worker (two connections each)', () => {

@@ -1,7 +1,32 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { HeartbeatEvent, InstanceCounts, SyncEvent, User } from '@roomcast/contracts';
+import type {
+  HeartbeatEvent,
+  InstanceCounts,
+  InstanceMetrics,
+  SyncEvent,
+  User,
+} from '@roomcast/contracts';
 import { memberWebhooks, PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
 import { PresenceOutbox } from './outbox';
+
+const COUNTERS = ['accepted', 'deliveries', 'unused', 'at'] as const;
+
+/**
+ * A heartbeat's counters as presence keeps them: four non-negative finite numbers, or nothing
+ * (an older gateway sends none; whatever else came over the wire is not stored).
+ */
+export function instanceMetrics(raw: unknown): InstanceMetrics | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const ok = COUNTERS.every((k) => typeof r[k] === 'number' && Number.isFinite(r[k]) && r[k] >= 0);
+  if (!ok) return undefined;
+  return {
+    accepted: r.accepted,
+    deliveries: r.deliveries,
+    unused: r.unused,
+    at: r.at,
+  } as InstanceMetrics;
+}
 
 /** Applies gateway events to the store and tells rooms when a user arrives or leaves for good. */
 @Injectable()
@@ -41,7 +66,7 @@ export class PresenceService {
 
   /** Liveness: the instance's record and last-seen time, which the sweeper reads. */
   async heartbeat(e: HeartbeatEvent): Promise<void> {
-    await this.store.heartbeat(e.instanceId, e.startedAt);
+    await this.store.heartbeat(e.instanceId, e.startedAt, Date.now(), instanceMetrics(e.metrics));
   }
 
   /** What presence holds for an instance, which the gateway compares with its own account. */

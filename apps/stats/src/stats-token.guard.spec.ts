@@ -12,10 +12,18 @@ const { timingSafeEqual } = require('node:crypto') as { timingSafeEqual: jest.Mo
 
 const TOKEN = 'stats-token-for-the-tests';
 
+const responseHeaders = new Map<string, string>();
+
 function request(authorization?: string, url = '/stats'): ExecutionContext {
   const req = { url, headers: authorization === undefined ? {} : { authorization } };
-  return { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+  responseHeaders.clear();
+  const res = { setHeader: (name: string, value: string) => responseHeaders.set(name, value) };
+  return {
+    switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
+  } as unknown as ExecutionContext;
 }
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 const allows = (guard: StatsTokenGuard, authorization?: string, url?: string) => {
   try {
@@ -65,6 +73,35 @@ describe('StatsTokenGuard', () => {
     expect(allows(guard, undefined, '/health')).toBe(true);
     expect(allows(guard, undefined, '/health?x=1')).toBe(true);
     expect(allows(guard, undefined, '/healthz')).toBe(false);
+  });
+
+  it('takes Basic credentials with the token as password on the operations page only', () => {
+    for (const url of ['/admin', '/admin/state', '/admin/state?x=1']) {
+      expect(allows(guard, basic('admin', TOKEN), url)).toBe(true);
+      expect(allows(guard, basic('', TOKEN), url)).toBe(true);
+      expect(allows(guard, `basic ${basic('ops', TOKEN).slice(6)}`, url)).toBe(true);
+      expect(allows(guard, `Bearer ${TOKEN}`, url)).toBe(true);
+    }
+    expect(allows(guard, basic('admin', TOKEN), '/stats')).toBe(false);
+    expect(allows(guard, basic('admin', TOKEN), '/administrator')).toBe(false);
+  });
+
+  it.each([
+    undefined,
+    basic('admin', 'wrong'),
+    basic(TOKEN, ''),
+    basic('admin', `${TOKEN}x`),
+    `Basic ${Buffer.from(TOKEN).toString('base64')}`,
+    'Basic !!!',
+    'Basic ',
+  ])('refuses %p on /admin with a Basic challenge, so a browser asks', (header) => {
+    expect(allows(guard, header, '/admin')).toBe(false);
+    expect(responseHeaders.get('WWW-Authenticate')).toMatch(/^Basic realm="roomcast admin"/);
+  });
+
+  it('sends no Basic challenge from the Stats API', () => {
+    expect(allows(guard, undefined, '/stats')).toBe(false);
+    expect(responseHeaders.has('WWW-Authenticate')).toBe(false);
   });
 
   it('lets everything through without STATS_TOKEN', () => {

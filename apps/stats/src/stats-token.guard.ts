@@ -6,7 +6,7 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 
 /**
@@ -15,9 +15,27 @@ import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
  */
 export const BEARER = /^Bearer +(\S+)$/i;
 
+/** `Basic` and base64 `user:password` (RFC 7617): what a browser sends after its sign-in prompt. */
+export const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2})$/i;
+
+/** The password of Basic credentials (any user name), or undefined. */
+export function basicPassword(header: string): string | undefined {
+  const encoded = BASIC.exec(header)?.[1];
+  if (encoded === undefined) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+const isAdmin = (path: string) => path === '/admin' || path.startsWith('/admin/');
+
 export const digest = (token: string) => createHash('sha256').update(token).digest();
 
-/** With STATS_TOKEN set, every route but /health and /api/ needs `Authorization: Bearer <STATS_TOKEN>`. */
+/**
+ * With STATS_TOKEN set, every route but /health and /api/ needs `Authorization: Bearer
+ * <STATS_TOKEN>`. The operations page (/admin) also takes Basic credentials with STATS_TOKEN as
+ * the password (any user name) and answers 401 with a Basic challenge, so a browser asks for it.
+ */
 @Injectable()
 export class StatsTokenGuard implements CanActivate {
   /** Compared as SHA-256 digests: equal lengths, so the time taken says nothing of the token. */
@@ -33,8 +51,17 @@ export class StatsTokenGuard implements CanActivate {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     // The publish API has its own token (API_TOKEN, ApiTokenGuard).
     if (path === '/health' || path.startsWith('/api/')) return true;
-    const given = BEARER.exec(req.headers.authorization ?? '')?.[1];
+    const header = req.headers.authorization ?? '';
+    const admin = isAdmin(path);
+    const given = BEARER.exec(header)?.[1] ?? (admin ? basicPassword(header) : undefined);
     if (given !== undefined && timingSafeEqual(digest(given), this.expected)) return true;
+    if (admin) {
+      context
+        .switchToHttp()
+        .getResponse<ServerResponse>()
+        .setHeader('WWW-Authenticate', 'Basic realm="roomcast admin", charset="UTF-8"');
+      throw new UnauthorizedException('the operations page needs STATS_TOKEN as the password');
+    }
     throw new UnauthorizedException('this API needs Authorization: Bearer <STATS_TOKEN>');
   }
 }

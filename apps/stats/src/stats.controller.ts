@@ -16,9 +16,12 @@ export class StatsController {
     this.includePrivate = Boolean(config.STATS_TOKEN);
   }
 
+  /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */
   @Get()
-  cluster() {
-    return this.store.clusterStats(this.includePrivate);
+  async cluster() {
+    const stats = await this.store.clusterStats(this.includePrivate);
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    return { ...stats, instances: stats.instances.map(({ metrics, ...instance }) => instance) };
   }
 
   @Get('rooms')

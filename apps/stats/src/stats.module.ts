@@ -16,6 +16,7 @@ import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { StatsTokenGuard } from './stats-token.guard';
 import { APP_GUARD } from '@nestjs/core';
 import { StatsController } from './stats.controller';
+import { AdminController } from './admin/admin.controller';
 
 @Module({})
 export class StatsModule {
@@ -57,7 +58,7 @@ export class StatsModule {
           webhooks: { messages: config.WEBHOOK_MESSAGES },
         }),
       ],
-      controllers: [OpsController, StatsController, ...api.controllers],
+      controllers: [OpsController, StatsController, AdminController, ...api.controllers],
       providers: [
         ...api.providers,
         { provide: STATS_CONFIG, useValue: config },

@@ -18,10 +18,27 @@ export interface RoomEvent {
 export interface JoinEvent extends RoomEvent {
   user: User;
 }
-/** Liveness only: the gateway checks its counts against presence with a `presence.check`. */
+/**
+ * A gateway's delivery counters since it started (its `/metrics` counters of the same names), as
+ * of `at` (ms since the epoch): read by the operations page for rates.
+ */
+export interface InstanceMetrics {
+  /** roomcast_messages_accepted_total */
+  accepted: number;
+  /** roomcast_broker_deliveries_total */
+  deliveries: number;
+  /** roomcast_broker_deliveries_unused_total */
+  unused: number;
+  at: number;
+}
+/**
+ * Liveness, with the gateway's counters: the gateway checks its counts against presence with a
+ * `presence.check`.
+ */
 export interface HeartbeatEvent {
   instanceId: string;
   startedAt: number;
+  metrics?: InstanceMetrics;
 }
 export interface CheckRequest {
   instanceId: string;

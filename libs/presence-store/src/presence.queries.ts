@@ -1,4 +1,4 @@
-import type { User } from '@roomcast/contracts';
+import type { InstanceMetrics, User } from '@roomcast/contracts';
 import { GROUPS, RedisKeys } from './keys';
 import { execAll } from './presence.store';
 import type { RedisClient } from './redis';
@@ -9,6 +9,8 @@ export interface InstanceStats {
   rooms: number;
   startedAt: number;
   lastSeenAt: number;
+  /** The gateway's delivery counters from its last heartbeat (absent before the first). */
+  metrics?: InstanceMetrics;
 }
 
 export interface ClusterStats {
@@ -92,9 +94,14 @@ export class PresenceQueries {
     );
     const instances = ids.flatMap((id, i) => {
       if (records[id] === undefined) return [];
-      const hb = JSON.parse(records[id]) as { startedAt: number; lastSeenAt: number };
+      const hb = JSON.parse(records[id]) as {
+        startedAt: number;
+        lastSeenAt: number;
+        metrics?: InstanceMetrics;
+      };
       const [connections, rooms] = counts[i];
-      return [{ id, connections, rooms, startedAt: hb.startedAt, lastSeenAt: hb.lastSeenAt }];
+      const { startedAt, lastSeenAt, metrics } = hb;
+      return [{ id, connections, rooms, startedAt, lastSeenAt, ...(metrics && { metrics }) }];
     });
     return {
       online: sum(online),

@@ -1,4 +1,4 @@
-import type { User } from '@roomcast/contracts';
+import type { InstanceMetrics, User } from '@roomcast/contracts';
 import { GROUPS, groupOf, RedisKeys } from './keys';
 import type { RedisClient } from './redis';
 import { ScriptRunner, type Reply } from './script-runner';
@@ -227,11 +227,19 @@ export class PresenceStore {
   }
 
   /** Records a heartbeat: the instance's record and its last-seen time, read by the sweeper. */
-  async heartbeat(instanceId: string, startedAt: number, now = Date.now()): Promise<void> {
+  async heartbeat(
+    instanceId: string,
+    startedAt: number,
+    now = Date.now(),
+    metrics?: InstanceMetrics,
+  ): Promise<void> {
+    const record = metrics
+      ? { startedAt, lastSeenAt: now, metrics }
+      : { startedAt, lastSeenAt: now };
     await execAll(
       this.redis
         .multi()
-        .hset(this.keys.instances(), instanceId, JSON.stringify({ startedAt, lastSeenAt: now }))
+        .hset(this.keys.instances(), instanceId, JSON.stringify(record))
         .zadd(this.keys.instancesSeen(), now, instanceId),
     );
   }

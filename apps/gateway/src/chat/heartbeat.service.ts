@@ -5,9 +5,16 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { PresenceEvent, type GoodbyeEvent, type HeartbeatEvent } from '@roomcast/contracts';
+import {
+  PresenceEvent,
+  type GoodbyeEvent,
+  type HeartbeatEvent,
+  type InstanceMetrics,
+} from '@roomcast/contracts';
+import type { Counter } from 'prom-client';
 import { PresenceEvents } from '../broker/ports';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { PresenceLink } from './presence-link';
 
 /**
@@ -25,6 +32,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly presence: PresenceEvents,
     private readonly link: PresenceLink,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -40,10 +48,21 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
     });
   }
 
+  /** The delivery counters of /metrics, for the operations page's rates. */
+  private async counters(): Promise<InstanceMetrics> {
+    const read = async (c: Counter) => (await c.get()).values[0]?.value ?? 0;
+    const m = this.metrics;
+    const [accepted, deliveries, unused] = await Promise.all(
+      [m.accepted, m.deliveries, m.unusedDeliveries].map(read),
+    );
+    return { accepted, deliveries, unused, at: Date.now() };
+  }
+
   private async beat(): Promise<void> {
     const event: HeartbeatEvent = {
       instanceId: this.config.INSTANCE_ID,
       startedAt: this.link.startedAt,
+      metrics: await this.counters(),
     };
     await this.presence.publish(PresenceEvent.Heartbeat, event).catch((err: Error) => {
       this.logger.warn(`heartbeat not published: ${err.message}`);

@@ -1,0 +1,55 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { PresenceQueries } from '@roomcast/presence-store';
+import { STATS_CONFIG, type StatsEnv } from '../config/stats.env';
+import { ADMIN_PAGE } from './admin.page';
+
+/** How many of the busiest rooms, and how many rooms of the routing map, the page shows. */
+export const ADMIN_TOP_ROOMS = 20;
+export const ADMIN_ROUTING_ROWS = 200;
+
+/**
+ * The operations page: `/admin` is one static HTML page that polls `/admin/state` every second.
+ * Both sit behind STATS_TOKEN when it is set (StatsTokenGuard, which takes Basic credentials here
+ * so a browser can sign in).
+ */
+@Controller('admin')
+export class AdminController {
+  private readonly includePrivate: boolean;
+
+  constructor(
+    private readonly store: PresenceQueries,
+    @Inject(STATS_CONFIG) config: StatsEnv,
+  ) {
+    this.includePrivate = Boolean(config.STATS_TOKEN);
+  }
+
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  @Header(
+    'Content-Security-Policy',
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+  )
+  page(): string {
+    return ADMIN_PAGE;
+  }
+
+  /** One sample of the cluster: instances (with their delivery counters), busiest rooms, routing. */
+  @Get('state')
+  @Header('Cache-Control', 'no-store')
+  async state() {
+    const [stats, rooms, routing] = await Promise.all([
+      this.store.clusterStats(this.includePrivate),
+      this.store.topRooms(ADMIN_TOP_ROOMS, this.includePrivate),
+      this.store.routing(this.includePrivate),
+    ]);
+    const bound = new Map(routing.map((r) => [r.room, r.instances]));
+    return {
+      at: Date.now(),
+      stats,
+      rooms: rooms.map((r) => ({ ...r, instances: bound.get(r.room) ?? [] })),
+      routing: routing.slice(0, ADMIN_ROUTING_ROWS),
+      routedRooms: routing.length,
+    };
+  }
+}

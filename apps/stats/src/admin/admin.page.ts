@@ -1,0 +1,160 @@
+/**
+ * The operations page (GET /admin): plain HTML, no build step and no dependencies. Its script
+ * polls /admin/state once a second (the next poll starts when the last one has answered, so a
+ * slow cluster is not piled on) and redraws the tables with textContent only: room names and
+ * instance ids are never parsed as HTML. Rates are the change of each gateway's counters between
+ * two of its heartbeats (HEARTBEAT_MS apart, 2 s by default).
+ */
+export const ADMIN_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>roomcast operations</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2430; background: #fafbfc; }
+  h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
+  h2 { font-size: 1rem; margin: 1.5rem 0 .4rem; }
+  #status { font-size: .85rem; color: #555; }
+  #status.live::before { content: "\\25CF "; color: #1a7f37; }
+  #status.error::before { content: "\\25CF "; color: #cf222e; }
+  .totals { display: flex; gap: 1rem; margin-top: 1rem; flex-wrap: wrap; }
+  .totals div { background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: .5rem .9rem; min-width: 7rem; }
+  .totals b { display: block; font-size: 1.4rem; font-variant-numeric: tabular-nums; }
+  table { border-collapse: collapse; background: #fff; border: 1px solid #d8dee4; min-width: 30rem; }
+  th, td { padding: .3rem .7rem; border-bottom: 1px solid #eaeef2; text-align: left; }
+  th { background: #f3f5f7; font-weight: 600; }
+  td.n { text-align: right; font-variant-numeric: tabular-nums; }
+  td.stale { color: #cf222e; }
+  .empty { color: #777; font-style: italic; }
+</style>
+</head>
+<body>
+<h1>roomcast operations</h1>
+<div id="status">connecting</div>
+<div class="totals">
+  <div>online users<b id="online">-</b></div>
+  <div>connections<b id="connections">-</b></div>
+  <div>rooms<b id="rooms">-</b></div>
+  <div>gateways<b id="gateways">-</b></div>
+  <div>accepted/s<b id="accepted">-</b></div>
+  <div>deliveries/s<b id="deliveries">-</b></div>
+</div>
+<h2>Gateways</h2>
+<table id="instances"><thead><tr>
+  <th>instance</th><th>connections</th><th>rooms</th><th>up</th><th>last heartbeat</th>
+  <th>accepted/s</th><th>deliveries/s</th><th>unused/s</th><th>unused total</th>
+</tr></thead><tbody></tbody></table>
+<h2>Busiest rooms</h2>
+<table id="top-rooms"><thead><tr>
+  <th>room</th><th>users</th><th>connections</th><th>bound gateways</th>
+</tr></thead><tbody></tbody></table>
+<h2>Routing map <span id="routing-count" class="empty"></span></h2>
+<table id="routing"><thead><tr><th>routing key</th><th>bound gateways</th></tr></thead><tbody></tbody></table>
+<script>
+"use strict";
+var POLL_MS = 1000;
+var last = {}; // instance id -> { metrics, rates }
+
+function cell(row, text, cls) {
+  var td = document.createElement("td");
+  td.textContent = String(text);
+  if (cls) td.className = cls;
+  row.appendChild(td);
+}
+function fill(table, rows, columns, empty) {
+  var body = document.querySelector("#" + table + " tbody");
+  var fresh = document.createElement("tbody");
+  if (rows.length === 0) {
+    var tr = fresh.insertRow();
+    var td = document.createElement("td");
+    td.colSpan = columns;
+    td.className = "empty";
+    td.textContent = empty;
+    tr.appendChild(td);
+  }
+  rows.forEach(function (cells) {
+    var tr = fresh.insertRow();
+    cells.forEach(function (c) { cell(tr, c[0], c[1]); });
+  });
+  body.replaceWith(fresh);
+}
+function ago(ms) {
+  var s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min";
+  return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+}
+function rate(n) { return n === undefined ? "-" : n < 10 ? n.toFixed(1) : String(Math.round(n)); }
+
+/** Per-second rates from the counters of this heartbeat and of the one before. */
+function rates(inst) {
+  var m = inst.metrics, seen = last[inst.id];
+  if (!m) return {};
+  if (seen && seen.metrics.at < m.at) {
+    var dt = (m.at - seen.metrics.at) / 1000;
+    var r = {
+      accepted: Math.max(0, m.accepted - seen.metrics.accepted) / dt,
+      deliveries: Math.max(0, m.deliveries - seen.metrics.deliveries) / dt,
+      unused: Math.max(0, m.unused - seen.metrics.unused) / dt,
+    };
+    last[inst.id] = { metrics: m, rates: r };
+    return r;
+  }
+  if (!seen || seen.metrics.at > m.at) last[inst.id] = { metrics: m, rates: {} };
+  return last[inst.id].rates;
+}
+
+function render(s) {
+  var st = s.stats, now = s.at, sumA = 0, sumD = 0, known = false;
+  document.getElementById("online").textContent = st.online;
+  document.getElementById("connections").textContent = st.connections;
+  document.getElementById("rooms").textContent = st.rooms;
+  document.getElementById("gateways").textContent = st.instances.length;
+  var ids = {};
+  fill("instances", st.instances.map(function (i) {
+    ids[i.id] = true;
+    var r = rates(i);
+    if (r.accepted !== undefined) { known = true; sumA += r.accepted; sumD += r.deliveries; }
+    var age = now - i.lastSeenAt;
+    return [[i.id], [i.connections, "n"], [i.rooms, "n"], [ago(now - i.startedAt), "n"],
+      [ago(age) + " ago", age > 5000 ? "n stale" : "n"], [rate(r.accepted), "n"],
+      [rate(r.deliveries), "n"], [rate(r.unused), "n"], [i.metrics ? i.metrics.unused : "-", "n"]];
+  }), 9, "no gateway is live");
+  Object.keys(last).forEach(function (id) { if (!ids[id]) delete last[id]; });
+  document.getElementById("accepted").textContent = known ? rate(sumA) : "-";
+  document.getElementById("deliveries").textContent = known ? rate(sumD) : "-";
+  fill("top-rooms", s.rooms.map(function (r) {
+    return [[r.room], [r.users, "n"], [r.connections, "n"], [r.instances.join(", ") || "-"]];
+  }), 4, "no room has a member");
+  fill("routing", s.routing.map(function (r) {
+    return [["room." + r.room], [r.instances.join(", ")]];
+  }), 2, "no binding");
+  document.getElementById("routing-count").textContent =
+    s.routedRooms > s.routing.length ? "(first " + s.routing.length + " of " + s.routedRooms + " rooms)" : "";
+}
+
+function status(text, cls) {
+  var el = document.getElementById("status");
+  el.textContent = text;
+  el.className = cls;
+}
+
+function poll() {
+  fetch("/admin/state", { cache: "no-store", credentials: "same-origin" })
+    .then(function (res) {
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      return res.json();
+    })
+    .then(function (s) {
+      render(s);
+      status("live, updated " + new Date(s.at).toLocaleTimeString(), "live");
+    })
+    .catch(function (err) { status("not updating: " + err.message, "error"); })
+    .then(function () { setTimeout(poll, POLL_MS); });
+}
+poll();
+</script>
+</body>
+</html>
+`;
