@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { isPrivateRoom } from '@roomcast/contracts';
 import { PresenceQueries } from '@roomcast/presence-store';
-import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
+import { showsPrivateRooms, STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
 
 @Controller('stats')
@@ -13,7 +13,7 @@ export class StatsController {
     private readonly store: PresenceQueries,
     @Inject(STATS_CONFIG) config: StatsEnv,
   ) {
-    this.includePrivate = Boolean(config.STATS_TOKEN);
+    this.includePrivate = showsPrivateRooms(config);
   }
 
   /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */

@@ -233,13 +233,14 @@ export class PresenceStore {
     now = Date.now(),
     metrics?: InstanceMetrics,
   ): Promise<void> {
-    const record = metrics
-      ? { startedAt, lastSeenAt: now, metrics }
-      : { startedAt, lastSeenAt: now };
     await execAll(
       this.redis
         .multi()
-        .hset(this.keys.instances(), instanceId, JSON.stringify(record))
+        .hset(
+          this.keys.instances(),
+          instanceId,
+          JSON.stringify({ startedAt, lastSeenAt: now, metrics }),
+        )
         .zadd(this.keys.instancesSeen(), now, instanceId),
     );
   }

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { PresenceQueries } from '@roomcast/presence-store';
-import { STATS_CONFIG, type StatsEnv } from '../config/stats.env';
+import { showsPrivateRooms, STATS_CONFIG, type StatsEnv } from '../config/stats.env';
 import { ADMIN_PAGE } from './admin.page';
 
 /** How many of the busiest rooms, and how many rooms of the routing map, the page shows. */
@@ -20,7 +20,7 @@ export class AdminController {
     private readonly store: PresenceQueries,
     @Inject(STATS_CONFIG) config: StatsEnv,
   ) {
-    this.includePrivate = Boolean(config.STATS_TOKEN);
+    this.includePrivate = showsPrivateRooms(config);
   }
 
   @Get()

@@ -44,3 +44,9 @@ export class StatsEnv extends CommonEnv {
 }
 
 export const STATS_CONFIG = Symbol('STATS_CONFIG');
+
+/**
+ * Private rooms show only to callers who had to present STATS_TOKEN: with it unset, the Stats API
+ * and the operations page leave them out.
+ */
+export const showsPrivateRooms = (config: StatsEnv): boolean => Boolean(config.STATS_TOKEN);
