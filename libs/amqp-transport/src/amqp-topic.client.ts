@@ -5,11 +5,15 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import {
   AmqpStatus,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_PUBLISH_TIMEOUT_MS,
+  DEFAULT_REOPEN_AFTER_NACKS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DIRECT_REPLY_QUEUE,
+  REOPEN_MIN_INTERVAL_MS,
 } from './amqp.constants';
-import type { AmqpTopicClientOptions } from './amqp.interfaces';
+import { isNack, UnroutableError } from './amqp.errors';
+import type { AmqpPublishOptions, AmqpTopicClientOptions } from './amqp.interfaces';
 import { openConnection } from './connection';
 
 type AmqpClientEvents = {
@@ -33,6 +37,12 @@ export interface AmqpReply {
  * correlation id and RabbitMQ's direct reply-to pseudo-queue, and an AmqpTopicServer's
  * `@MessagePattern` handler answers it. A reply lost with the channel (the link dropped) or
  * late past the timeout fails the request: the caller cannot tell whether it was applied.
+ *
+ * A message published `mandatory` that no queue takes comes back (`basic.return`, which the
+ * broker sends before the message's confirm): its publish or request fails at once with an
+ * UnroutableError. A destination that nacks `reopenAfterNacks` publishes in a row gets a fresh
+ * channel (see DEFAULT_REOPEN_AFTER_NACKS); the old one is closed once the requests sent on it
+ * are answered or timed out, and `onReopen` listeners are told.
  */
 export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private readonly logger = new Logger(AmqpTopicClient.name);
@@ -40,8 +50,20 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
   private connecting?: Promise<ChannelWrapper>;
-  /** Requests awaiting their reply, by correlation id. */
+  /** Requests awaiting their reply, by correlation id, with the channel that sent each. */
   private readonly pending = new Map<string, (reply: AmqpReply) => void>();
+  private readonly sentOn = new Map<string, ChannelWrapper>();
+  /** Message ids of mandatory publishes the broker returned, until their confirm comes. */
+  private readonly returned = new Set<string>();
+  /** Nacks in a row per destination (a routing key's first word). */
+  private readonly nacks = new Map<string, number>();
+  /** Destinations whose nacks went on after their channel was replaced. */
+  private readonly reopenedFor = new Set<string>();
+  private reopening = false;
+  private lastReopenAt = 0;
+  private readonly reopenListeners: ((reason: string) => void)[] = [];
+  /** Publishing channels replaced in this process's life (for tests and logs). */
+  reopens = 0;
 
   constructor(options: AmqpTopicClientOptions) {
     super();
@@ -71,34 +93,55 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   }
 
   /** Publishes straight away, without the observable: the hot path of a chat message. */
-  publishEvent(routingKey: string, data: unknown): Promise<void> {
-    return this.publishJson(routingKey, data);
+  publishEvent(routingKey: string, data: unknown, options: AmqpPublishOptions = {}): Promise<void> {
+    return this.publishJson(routingKey, data, {}, options);
+  }
+
+  /** Called with the reason each time the publishing channel is replaced after repeated nacks. */
+  onReopen(listener: (reason: string) => void): void {
+    this.reopenListeners.push(listener);
   }
 
   /**
    * Publishes a request with `routingKey` and resolves with the handler's answer; rejects with
    * the handler's error, or when no answer comes within `timeoutMs` or the link drops first.
    */
-  async request<T>(routingKey: string, data: unknown, timeoutMs?: number): Promise<T> {
+  async request<T>(
+    routingKey: string,
+    data: unknown,
+    timeoutMs?: number,
+    options: AmqpPublishOptions = {},
+  ): Promise<T> {
     const ms = timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const correlationId = randomUUID();
+    let failed: unknown;
     const reply = new Promise<AmqpReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
+        this.sentOn.delete(correlationId);
         reject(new Error(`no answer to ${routingKey} within ${ms} ms`));
       }, ms);
       this.pending.set(correlationId, (r) => {
         clearTimeout(timer);
         this.pending.delete(correlationId);
+        this.sentOn.delete(correlationId);
         resolve(r);
       });
     });
     try {
-      await this.publishJson(routingKey, data, { correlationId, replyTo: DIRECT_REPLY_QUEUE });
+      await this.publishJson(
+        routingKey,
+        data,
+        { correlationId, replyTo: DIRECT_REPLY_QUEUE },
+        options,
+      );
     } catch (err) {
+      failed = err;
       this.pending.get(correlationId)?.({ err: (err as Error).message });
     }
     const { err, response } = await reply;
+    // Not published (returned, nacked, link down): the caller gets that error, its type intact.
+    if (failed instanceof Error) throw failed;
     if (err !== undefined && err !== null) {
       throw new Error(typeof err === 'string' ? err : JSON.stringify(err));
     }
@@ -136,17 +179,111 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private async publishJson(
     routingKey: string,
     data: unknown,
-    options: Options.Publish = {},
+    properties: Options.Publish = {},
+    options: AmqpPublishOptions = {},
   ): Promise<void> {
     const channel = this.channel ?? (await this.connect());
     if (this.connection && !this.connection.isConnected()) {
       throw new Error('the broker connection is down');
     }
-    await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
-      contentType: 'application/json',
-      timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
-      ...options,
-    });
+    const messageId = options.mandatory ? randomUUID() : undefined;
+    if (properties.correlationId) this.sentOn.set(properties.correlationId, channel);
+    const destination = routingKey.split('.', 1)[0];
+    let failure: unknown;
+    try {
+      await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
+        contentType: 'application/json',
+        timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
+        ...properties,
+        ...(messageId ? { mandatory: true, messageId } : {}),
+      });
+    } catch (err) {
+      failure = err ?? new Error('publish failed');
+    }
+    // A return comes before its message's confirm (or nack): seen by now if it came.
+    if (messageId && this.returned.delete(messageId)) throw new UnroutableError(routingKey);
+    if (failure !== undefined) {
+      if (isNack(failure)) this.nacked(destination, routingKey);
+      throw failure;
+    }
+    this.nacks.delete(destination);
+    this.reopenedFor.delete(destination);
+  }
+
+  /**
+   * One more nack for `destination`: at `reopenAfterNacks` in a row the channel is replaced, and
+   * when that did not help (the same destination nacks as many times again with no confirm
+   * between) the connection is, which also moves it to the next node of a cluster.
+   */
+  private nacked(destination: string, routingKey: string): void {
+    const limit = this.options.reopenAfterNacks ?? DEFAULT_REOPEN_AFTER_NACKS;
+    if (limit <= 0) return;
+    const n = (this.nacks.get(destination) ?? 0) + 1;
+    this.nacks.set(destination, n);
+    if (n < limit) return;
+    if (this.reopening || Date.now() - this.lastReopenAt < REOPEN_MIN_INTERVAL_MS) return;
+    this.nacks.delete(destination);
+    const reason = `the broker nacked ${n} publishes in a row to ${destination}.* (last ${routingKey})`;
+    if (this.reopenedFor.has(destination)) {
+      this.reopenedFor.delete(destination);
+      this.lastReopenAt = Date.now();
+      this.logger.warn(`${reason} on a fresh channel too; reconnecting`);
+      this.connection?.reconnect();
+      return;
+    }
+    this.reopenedFor.add(destination);
+    void this.reopen(reason);
+  }
+
+  /**
+   * Opens a fresh publishing channel and sends from it; the old one stays open until the
+   * requests sent on it are answered (their replies come to it) or have timed out.
+   */
+  private async reopen(reason: string): Promise<void> {
+    const connection = this.connection;
+    const old = this.channel;
+    if (!connection || !old) return;
+    this.reopening = true;
+    this.lastReopenAt = Date.now();
+    const fresh = this.createChannel(connection);
+    try {
+      const ms = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        fresh.waitForConnect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no channel within ${ms} ms`)), ms);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      this.reopening = false;
+      void fresh.close().catch(() => undefined);
+      this.logger.warn(`${reason}; a fresh channel failed: ${(err as Error).message}`);
+      return;
+    }
+    this.channel = fresh;
+    this.reopens++;
+    this.reopening = false;
+    this.logger.warn(`${reason}; publishing on a fresh channel`);
+    void this.retire(old);
+    for (const listener of this.reopenListeners) {
+      try {
+        listener(reason);
+      } catch (err) {
+        this.logger.error(`a reopen listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Closes a replaced channel once no request waits for a reply on it (bounded by the timeouts). */
+  private async retire(old: ChannelWrapper): Promise<void> {
+    const ms =
+      (this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) +
+      (this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
+    const until = Date.now() + ms;
+    const waiting = () => [...this.sentOn.values()].some((c) => c === old);
+    while (waiting() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await old.close().catch(() => undefined);
   }
 
   private onReply(msg: ConsumeMessage | null): void {
@@ -173,19 +310,27 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
       this.failPending('the broker connection dropped before the answer came');
       this.logger.warn(`broker connection lost (${err?.message ?? 'closed'}); reconnecting`);
     });
-    const channel = connection.createChannel({
+    const channel = this.createChannel(connection);
+    await channel.waitForConnect();
+    this.connection = connection;
+    this.channel = channel;
+    return channel;
+  }
+
+  private createChannel(connection: AmqpConnectionManager): ChannelWrapper {
+    return connection.createChannel({
       json: false,
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
+        ch.on('return', (msg: ConsumeMessage) => {
+          const id = msg.properties.messageId as string | undefined;
+          if (id) this.returned.add(id);
+        });
         await ch.assertExchange(this.options.exchange, 'topic', { durable: true });
         // Direct reply-to: answers come straight to this channel, no queue to declare.
         await ch.consume(DIRECT_REPLY_QUEUE, (msg) => this.onReply(msg), { noAck: true });
       },
     });
-    await channel.waitForConnect();
-    this.connection = connection;
-    this.channel = channel;
-    return channel;
   }
 }
 

@@ -33,3 +33,15 @@ export function amqpReplyCode(err: unknown): number | undefined {
 
 /** Retry delay after a queue could not be declared again on a reconnect. */
 export const REDECLARE_RETRY_MS = 1000;
+
+/**
+ * Nacks in a row of publishes to one destination (routing keys sharing their first word, such as
+ * `presence.*`) after which the publishing channel is replaced by a fresh one. A quorum queue
+ * whose leader died while the channel was being opened can leave that channel's state for the
+ * queue stuck: the broker nacks every later publish to the queue on it, while other queues'
+ * publishes on the same channel are confirmed. A fresh channel starts that state anew.
+ */
+export const DEFAULT_REOPEN_AFTER_NACKS = 3;
+/** At most one channel replacement per this time, so a queue that nacks by design (a length
+ * limit with `reject-publish`) costs a new channel every few seconds, no more. */
+export const REOPEN_MIN_INTERVAL_MS = 5000;

@@ -32,3 +32,20 @@ export class QueueTypeMismatchError extends Error {
     this.name = 'QueueTypeMismatchError';
   }
 }
+
+/**
+ * A message published `mandatory` that no queue was bound to take: the broker returned it
+ * (`basic.return`). Nothing consumes its routing key yet (a service not started, or its queue
+ * not yet bound), so no answer will come: the caller learns it at once instead of after a timeout.
+ */
+export class UnroutableError extends Error {
+  constructor(readonly routingKey: string) {
+    super(`no queue is bound for ${routingKey} (the broker returned it)`);
+    this.name = 'UnroutableError';
+  }
+}
+
+/** The broker nacked a published message: it did not take it (the publish may be retried). */
+export function isNack(err: unknown): boolean {
+  return err instanceof Error && err.message === 'message nacked';
+}

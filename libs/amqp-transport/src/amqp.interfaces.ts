@@ -81,6 +81,23 @@ export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
    * @default 5000
    */
   requestTimeoutMs?: number;
+  /**
+   * Replace the publishing channel by a fresh one after this many nacks in a row of publishes to
+   * one destination (routing keys with the same first word); a second run of nacks with no
+   * confirm between reconnects the whole connection. 0 turns this off.
+   * @default 3
+   */
+  reopenAfterNacks?: number;
+}
+
+/** How one message is published. */
+export interface AmqpPublishOptions {
+  /**
+   * Published `mandatory`: when no queue is bound to take it the broker returns it and the
+   * publish (or request) fails at once with an UnroutableError.
+   * @default false
+   */
+  mandatory?: boolean;
 }
 
 export interface AmqpQueueProbeOptions extends AmqpConnectionOptions {

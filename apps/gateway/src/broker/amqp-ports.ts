@@ -80,7 +80,10 @@ export class AmqpRoomTraffic extends RoomTraffic {
 /**
  * Presence events on the topic exchange (`presence.*`), on the publisher's one channel; requests
  * are answered by a presence replica through direct reply-to. A sync carries every local socket
- * and is applied socket by socket: it gets `syncTimeoutMs` instead of the usual timeout.
+ * and is applied socket by socket: it gets `syncTimeoutMs` instead of the usual timeout. Every
+ * presence message is published `mandatory`: while no presence replica has bound the presence
+ * queue (presence not started yet) the broker returns it and it fails at once with an
+ * UnroutableError, instead of being dropped and leaving a request to wait out its timeout.
  */
 export class AmqpPresenceEvents extends PresenceEvents {
   constructor(
@@ -91,7 +94,7 @@ export class AmqpPresenceEvents extends PresenceEvents {
   }
 
   publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void> {
-    return this.client.publishEvent(event, payload);
+    return this.client.publishEvent(event, payload, { mandatory: true });
   }
 
   request<E extends PresenceRequest>(
@@ -99,6 +102,6 @@ export class AmqpPresenceEvents extends PresenceEvents {
     payload: PresenceEventMap[E],
   ): Promise<PresenceAnswerMap[E]> {
     const ms = event === 'presence.sync' ? this.timeouts.syncMs : this.timeouts.requestMs;
-    return this.client.request<PresenceAnswerMap[E]>(event, payload, ms);
+    return this.client.request<PresenceAnswerMap[E]>(event, payload, ms, { mandatory: true });
   }
 }

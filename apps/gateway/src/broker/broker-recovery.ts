@@ -7,7 +7,9 @@ import { RoomSequencer } from '../chat/room-sequencer';
 /**
  * When the broker link comes back (the transport has already re-declared the queue and re-bound
  * the rooms): deliver from history what was accepted meanwhile, and re-announce local state to
- * presence, whose events were lost while the link was down.
+ * presence, whose events were lost while the link was down. Likewise when the publisher replaced
+ * a channel the broker kept nacking (a quorum queue's leader died under it): the changes nacked
+ * before are re-announced at once, not at the next check.
  */
 @Injectable()
 export class BrokerRecovery implements OnModuleInit {
@@ -30,6 +32,7 @@ export class BrokerRecovery implements OnModuleInit {
         void this.recover();
       }
     });
+    this.broker.onReopen(() => void this.link.sync('publishing channel replaced after nacks'));
   }
 
   private async recover(): Promise<void> {

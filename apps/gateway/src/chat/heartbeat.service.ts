@@ -5,6 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { UnroutableError } from '@roomcast/amqp-transport';
 import {
   PresenceEvent,
   type GoodbyeEvent,
@@ -17,16 +18,24 @@ import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { PresenceLink } from './presence-link';
 
+/** The first and the longest wait before a heartbeat the broker returned is tried again. */
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 1000;
+
 /**
  * Tells presence this instance is alive (silence past the TTL makes presence drop its users) and
  * checks that presence holds what it should for this instance. On a clean shutdown it says
- * goodbye, so its users go at once.
+ * goodbye, so its users go at once. A heartbeat no presence queue took (presence not up yet, the
+ * broker returned it) is tried again soon, 250 ms doubling up to 1 s, so the instance
+ * shows in /stats, and its state is checked, moments after presence binds its queue.
  */
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
   private timer?: NodeJS.Timeout;
   private checking = false;
+  private retry?: NodeJS.Timeout;
+  private retryMs = 0;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
@@ -42,6 +51,7 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     const bye: GoodbyeEvent = { instanceId: this.config.INSTANCE_ID };
     await this.presence.publish(PresenceEvent.Goodbye, bye).catch((err: Error) => {
       this.logger.warn(`goodbye not published: ${err.message}`);
@@ -64,12 +74,35 @@ export class HeartbeatService implements OnApplicationBootstrap, BeforeApplicati
       startedAt: this.link.startedAt,
       metrics: await this.counters(),
     };
-    await this.presence.publish(PresenceEvent.Heartbeat, event).catch((err: Error) => {
-      this.logger.warn(`heartbeat not published: ${err.message}`);
-    });
+    const routed = await this.presence.publish(PresenceEvent.Heartbeat, event).then(
+      () => true,
+      (err: Error) => {
+        if (!(err instanceof UnroutableError)) {
+          this.logger.warn(`heartbeat not published: ${err.message}`);
+          return true;
+        }
+        if (!this.retryMs) this.logger.warn(`heartbeat not taken: ${err.message}; retrying soon`);
+        return false;
+      },
+    );
+    if (routed) this.retryMs = 0;
+    else this.retrySoon();
     if (this.checking) return;
     this.checking = true;
     await this.link.check();
     this.checking = false;
+  }
+
+  private retrySoon(): void {
+    if (this.retry) return;
+    this.retryMs = Math.min(
+      this.retryMs ? this.retryMs * 2 : FIRST_RETRY_MS,
+      Math.min(MAX_RETRY_MS, this.config.HEARTBEAT_MS),
+    );
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.beat();
+    }, this.retryMs);
+    this.retry.unref();
   }
 }
