@@ -153,5 +153,13 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
       5000,
       'publishing again after the reconnect',
     );
-  }, 20000);
+
+    // A queue that refuses by design costs no more: no reopen, no reconnect until it confirms.
+    await new Promise((r) => setTimeout(r, REOPEN_MIN_INTERVAL_MS));
+    for (let i = 0; i < 6; i++) {
+      await expect(client.publishEvent('sink.x', { i })).rejects.toThrow('message nacked');
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect([client.reopens, reconnected]).toEqual([1, 1]);
+  }, 30000);
 });

@@ -57,8 +57,8 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private readonly returned = new Set<string>();
   /** Nacks in a row per destination (a routing key's first word). */
   private readonly nacks = new Map<string, number>();
-  /** Destinations whose nacks went on after their channel was replaced. */
-  private readonly reopenedFor = new Set<string>();
+  /** What was done for a destination's nacks since its last confirm: 1 new channel, 2 reconnect. */
+  private readonly reopenedFor = new Map<string, number>();
   private reopening = false;
   private lastReopenAt = 0;
   private readonly reopenListeners: ((reason: string) => void)[] = [];
@@ -211,27 +211,29 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   }
 
   /**
-   * One more nack for `destination`: at `reopenAfterNacks` in a row the channel is replaced, and
-   * when that did not help (the same destination nacks as many times again with no confirm
-   * between) the connection is, which also moves it to the next node of a cluster.
+   * One more nack for `destination`: at `reopenAfterNacks` in a row the channel is replaced; when
+   * that did not help (as many nacks again with no confirm between) the connection is, which
+   * also moves it to the next node of a cluster; after that nothing more until the destination
+   * confirms again. So a queue that refuses by design (`reject-publish` when full) costs one
+   * channel and one reconnect, not one every few seconds.
    */
   private nacked(destination: string, routingKey: string): void {
     const limit = this.options.reopenAfterNacks ?? DEFAULT_REOPEN_AFTER_NACKS;
     if (limit <= 0) return;
     const n = (this.nacks.get(destination) ?? 0) + 1;
     this.nacks.set(destination, n);
-    if (n < limit) return;
+    const stage = this.reopenedFor.get(destination) ?? 0;
+    if (n < limit || stage >= 2) return;
     if (this.reopening || Date.now() - this.lastReopenAt < REOPEN_MIN_INTERVAL_MS) return;
     this.nacks.delete(destination);
+    this.reopenedFor.set(destination, stage + 1);
     const reason = `the broker nacked ${n} publishes in a row to ${destination}.* (last ${routingKey})`;
-    if (this.reopenedFor.has(destination)) {
-      this.reopenedFor.delete(destination);
+    if (stage === 1) {
       this.lastReopenAt = Date.now();
       this.logger.warn(`${reason} on a fresh channel too; reconnecting`);
       this.connection?.reconnect();
       return;
     }
-    this.reopenedFor.add(destination);
     void this.reopen(reason);
   }
 
