@@ -203,7 +203,7 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     const history = (await join(late, r)).history;
     const post0 = history.find((m) => m.id === targets[0].id);
     expect(post0).toMatchObject({ text: 'final', editedAt: expect.any(Number) });
-    expect(post0?.reactions?.['🎉']).toHaveLength(1);
+    expect(post0?.reactions?.['🎉']).toMatchObject({ count: 1, users: [expect.any(String)] });
   }, 60000);
 
   it('gives a client that reconnects with sinceSeq the updates to what it already showed', async () => {
@@ -247,8 +247,11 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     expect(ack.updates[2]).toMatchObject({ emoji: '👍', on: true, user: { name: 'Bob' } });
     // The new message comes in its current state, its reaction included; no update repeats it.
     expect(ack.history.map((m) => [m.seq, m.text, m.reactions])).toEqual([
-      [m4.seq, 'four', { '❤️': [ack.history[0].reactions!['❤️'][0]] }],
+      [m4.seq, 'four', { '❤️': { count: 1, users: [ack.history[0].reactions!['❤️'].users[0]] } }],
     ]);
+    // Ann's own reaction is hers in the ack of her join too; Dave has none.
+    expect(ack.mine).toEqual({});
+    expect((await join(ann, r)).mine).toEqual({ [m4.id]: ['❤️'] });
     expect(react4.seq).toBeGreaterThan(m4.seq);
     // And the room's history shows the deletion.
     const [, two] = (await join(dave, r)).history;
@@ -311,10 +314,14 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     const b = await ok<UpdateResult>(ann, 'message:edit', {
       room: r,
       id: m2.id,
-      text: 'v3',
+      text: 'v2',
       clientId: 'k',
     });
     expect(b.seq).toBe(a.seq);
+    // The same clientId for another text is another change: refused, never taken for a retry.
+    expect(await code(ann, 'message:edit', { room: r, id: m2.id, text: 'v3', clientId: 'k' })).toBe(
+      'INVALID_PAYLOAD',
+    );
     await waitFor(() => bob.updates.some((u) => u.seq === a.seq));
     await new Promise((done) => setTimeout(done, 300));
     expect(bob.updates.filter((u) => u.seq === a.seq)).toHaveLength(1);

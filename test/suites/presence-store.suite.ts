@@ -1,5 +1,6 @@
 import type { User } from '@roomcast/contracts';
 import {
+  ClientIdConflict,
   groupOf,
   LAYOUT,
   migrateLayout,
@@ -209,7 +210,7 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         log.appendMessage(draft('broken', 0)),
         ...Array.from({ length: 10 }, (_, i) => log.appendMessage(draft('b', i))),
         log.appendMessage(draft('a', 10, 'retry-1')),
-        log.appendMessage(draft('a', 11, 'retry-1')),
+        log.appendMessage({ ...draft('a', 11, 'retry-1'), text: 't10' }),
       ];
       const settled = await Promise.allSettled(calls);
       const ok = settled.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
@@ -271,6 +272,28 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       // Another user with the same clientId is another message.
       const other = await log.appendMessage({ ...draft('third'), user: bob });
       expect(other).toMatchObject({ duplicate: false, ack: { seq: first.ack.seq + 1 } });
+    });
+
+    it('refuses a clientId reused with another text or name (ClientIdConflict), storing nothing', async () => {
+      const draft = {
+        id: 'm1',
+        room: 'bound',
+        text: 'hi',
+        user: ann,
+        ts: Date.now(),
+        serverId: 'g',
+      };
+      const first = await log.appendMessage({ ...draft, clientId: 'c-1' });
+      for (const other of [{ text: 'bye' }, { user: { ...ann, name: 'Another' } }]) {
+        await expect(
+          log.appendMessage({ ...draft, ...other, id: 'm2', clientId: 'c-1' }),
+        ).rejects.toBeInstanceOf(ClientIdConflict);
+      }
+      expect(await log.appendMessage({ ...draft, id: 'm3', clientId: 'c-1' })).toMatchObject({
+        duplicate: true,
+        ack: first.ack,
+      });
+      expect((await log.recentMessages('bound', 10)).map((m) => m.id)).toEqual(['m1']);
     });
 
     it('never lets the seq fall below the floor a gateway passes', async () => {
@@ -502,20 +525,23 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         expect(await log.currentSeq('trim')).toBe(old.ack.seq + 20);
       });
 
-      it('keeps reactions as sets of users per emoji, at most 20 distinct', async () => {
+      it('keeps reactions as counts and users per emoji, at most 20 distinct', async () => {
         const m = await say('rx', 'react to me');
         const id = m.ack.id;
         await change('rx', id, 'react', bob, { emoji: '👍', on: true });
-        await change('rx', id, 'react', ann, { emoji: '👍', on: true });
+        const second = await change('rx', id, 'react', ann, { emoji: '👍', on: true });
+        expect(second).toMatchObject({ status: 'ok', update: { emoji: '👍', on: true, count: 2 } });
         await change('rx', id, 'react', bob, { emoji: '👍', on: true });
         await change('rx', id, 'react', bob, { emoji: '❤️', on: true });
         expect((await log.messageAt('rx', m.ack.seq))!.reactions).toEqual({
-          '👍': [bob.id, ann.id],
-          '❤️': [bob.id],
+          '👍': { count: 2, users: [bob.id, ann.id] },
+          '❤️': { count: 1, users: [bob.id] },
         });
         await change('rx', id, 'react', bob, { emoji: '❤️', on: false });
         await change('rx', id, 'react', bob, { emoji: '👍', on: false });
-        expect((await log.messageAt('rx', m.ack.seq))!.reactions).toEqual({ '👍': [ann.id] });
+        expect((await log.messageAt('rx', m.ack.seq))!.reactions).toEqual({
+          '👍': { count: 1, users: [ann.id] },
+        });
         await change('rx', id, 'react', ann, { emoji: '👍', on: false });
         expect((await log.messageAt('rx', m.ack.seq))!.reactions).toBeUndefined();
         for (let i = 0; i < 20; i++)
@@ -531,12 +557,116 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       it('answers a retried clientId with the first ack and appends nothing', async () => {
         const m = await say('retry', 'x');
         const a = await change('retry', m.ack.id, 'edit', ann, { text: 'y', clientId: 'c1' });
-        const b = await change('retry', m.ack.id, 'edit', ann, { text: 'z', clientId: 'c1' });
+        const b = await change('retry', m.ack.id, 'edit', ann, { text: 'y', clientId: 'c1' });
         if (a.status !== 'ok') throw new Error('edit refused');
         expect(b).toEqual({ status: 'duplicate', ack: { seq: a.update.seq } });
         expect(await log.currentSeq('retry')).toBe(a.update.seq);
         expect((await log.updateAt('retry', a.update.seq))!.text).toBe('y');
       });
+
+      it('binds a clientId to its change: another kind, target, text or emoji is a conflict, never a retry', async () => {
+        const m1 = await say('bind', 'one');
+        const m2 = await say('bind', 'two');
+        const first = await change('bind', m1.ack.id, 'edit', ann, { text: 'y', clientId: 'X' });
+        expect(first.status).toBe('ok');
+        const others = [
+          change('bind', m1.ack.id, 'edit', ann, { text: 'z', clientId: 'X' }),
+          change('bind', m2.ack.id, 'edit', ann, { text: 'y', clientId: 'X' }),
+          change('bind', m2.ack.id, 'delete', ann, { clientId: 'X' }),
+          change('bind', m2.ack.id, 'react', ann, { emoji: '👍', on: true, clientId: 'X' }),
+        ];
+        for (const outcome of await Promise.all(others))
+          expect(outcome).toEqual({ status: 'client-id-conflict' });
+        const seq = await log.currentSeq('bind');
+        // Nothing of those was applied: m2 is as sent, and the log did not grow.
+        expect(await log.messageAt('bind', m2.ack.seq)).toMatchObject({ text: 'two' });
+        expect((await log.messageAt('bind', m2.ack.seq))!.reactions).toBeUndefined();
+        // A reaction's on and off are two changes; each retried alone is a retry.
+        const on = await change('bind', m2.ack.id, 'react', bob, {
+          emoji: '👍',
+          on: true,
+          clientId: 'R',
+        });
+        expect(
+          (await change('bind', m2.ack.id, 'react', bob, { emoji: '👍', on: false, clientId: 'R' }))
+            .status,
+        ).toBe('client-id-conflict');
+        if (on.status !== 'ok') throw new Error('reaction refused');
+        expect(
+          await change('bind', m2.ack.id, 'react', bob, { emoji: '👍', on: true, clientId: 'R' }),
+        ).toEqual({ status: 'duplicate', ack: { seq: on.update.seq } });
+        expect(await log.currentSeq('bind')).toBe(seq + 1);
+      });
+
+      it("keeps a reaction's cost and a message's size flat as reactors grow, and pages every reactor", async () => {
+        const m = await say('crowd', 'popular');
+        const crowd = Array.from({ length: 150 }, (_, i) => ({ id: `fan-${i}`, name: `Fan ${i}` }));
+        for (const fan of crowd)
+          await change('crowd', m.ack.id, 'react', fan, { emoji: '🎉', on: true });
+        const shown = (await log.messageAt('crowd', m.ack.seq))!;
+        expect(shown.reactions!['🎉']).toEqual({
+          count: 150,
+          users: crowd.slice(-10).map((f) => f.id),
+        });
+        // The stored message is as large as it was with ten reactors: it names ten.
+        const stored = await redis.zrangebyscore(
+          log.keys.roomHistory('crowd'),
+          m.ack.seq,
+          m.ack.seq,
+        );
+        expect(stored[0].length).toBeLessThan(600);
+        // Every reactor once, in pages.
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = (await log.reactors('crowd', m.ack.id, '🎉', { after, limit: 40 }))!;
+          seen.push(...page.users);
+          after = page.after;
+          if (after === undefined) break;
+        }
+        expect(seen.sort()).toEqual(crowd.map((f) => f.id).sort());
+        expect(await log.reactors('crowd', m.ack.id, '👍', { limit: 10 })).toEqual({ users: [] });
+        expect(await log.reactors('crowd', 'no-such-id', '🎉', { limit: 10 })).toBeUndefined();
+        // mine: a reactor outside the sample, one inside it, and one who did not react.
+        const [early, late] = [crowd[0], crowd[149]];
+        for (const [who, expected] of [
+          [early, { [m.ack.id]: ['🎉'] }],
+          [late, { [m.ack.id]: ['🎉'] }],
+          [ann, {}],
+        ] as const)
+          expect(await log.mine('crowd', who.id, [shown])).toEqual(expected);
+        // A named reactor who takes it back is replaced by another: the sample stays full.
+        const off = await change('crowd', m.ack.id, 'react', late, { emoji: '🎉', on: false });
+        expect(off).toMatchObject({ status: 'ok', update: { count: 149 } });
+        const after149 = (await log.messageAt('crowd', m.ack.seq))!.reactions!['🎉'];
+        expect(after149.count).toBe(149);
+        expect(after149.users).toHaveLength(10);
+        expect(after149.users).not.toContain(late.id);
+        // A deletion takes every reactor with it.
+        await change('crowd', m.ack.id, 'delete');
+        expect(await redis.exists(log.keys.roomReactors('crowd'))).toBe(0);
+      }, 30000);
+
+      it("keeps only a message's latest edit text: a deletion after an edit storm rewrites one update", async () => {
+        const m = await say('storm', 'v0');
+        const other = await say('storm', 'other');
+        for (let i = 1; i <= 30; i++) {
+          await change('storm', m.ack.id, 'edit', ann, { text: `v${i}` });
+          await change('storm', other.ack.id, 'edit', ann, { text: `o${i}` });
+        }
+        const texts = async () =>
+          (await redis.zrange(log.keys.roomUpdates('storm'), '0', '-1'))
+            .map((u) => JSON.parse(u) as { text?: string })
+            .filter((u) => u.text)
+            .map((u) => u.text);
+        // Each message's superseded edits keep no text: a client applying them in order ends
+        // on the latest.
+        expect((await texts()).sort()).toEqual(['o30', 'v30']);
+        expect((await log.messageAt('storm', m.ack.seq))!.text).toBe('v30');
+        await change('storm', m.ack.id, 'delete');
+        expect(await texts()).toEqual(['o30']);
+        expect((await log.messageAt('storm', other.ack.seq))!.text).toBe('o30');
+      }, 30000);
 
       it('snapshots a join: messages after sinceSeq in their state, and every update after it', async () => {
         const a = await say('snap', 'a');
@@ -548,7 +678,9 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
           limit: 10,
           updatesLimit: 10,
         });
-        expect(snap.history.map((m) => [m.text, m.reactions])).toEqual([['b', { '👍': [bob.id] }]]);
+        expect(snap.history.map((m) => [m.text, m.reactions])).toEqual([
+          ['b', { '👍': { count: 1, users: [bob.id] } }],
+        ]);
         expect(snap.updates.map((u) => [u.kind, u.targetSeq])).toEqual([
           ['edit', a.ack.seq],
           ['react', b.ack.seq],

@@ -27,7 +27,7 @@ import type {
   Update,
   User,
 } from '@roomcast/contracts/types';
-import { applyUpdate, badgeText, reactionUsers } from './room-state';
+import { applyUpdate, badgeText, reactionOf } from './room-state';
 import './style.css';
 
 interface Stats {
@@ -86,6 +86,8 @@ interface Room {
   name: string;
   /** By message id, in their current state (edits, deletions and reactions applied). */
   messages: Map<string, Message>;
+  /** My own reactions, by message id: what the join and history acks say, then my updates. */
+  mine: Map<string, Set<string>>;
   /** The highest seq seen, messages and updates alike: a rejoin asks for what came after it. */
   lastSeq: number;
   /** Joined on the current connection (acked ok since the last connect). */
@@ -201,6 +203,7 @@ function addRoom(name: string): Room {
   const r: Room = {
     name,
     messages: new Map(),
+    mine: new Map(),
     lastSeq: 0,
     joined: false,
     readSeq: 0,
@@ -322,14 +325,14 @@ function renderMessage(r: Room, m: Message): HTMLLIElement {
     ...Object.keys(m.reactions ?? {}).filter((e) => !EMOJI.includes(e)),
   ];
   for (const emoji of shownEmoji) {
-    const users = reactionUsers(m, emoji);
-    const on = me !== undefined && users.includes(me);
+    const { count } = reactionOf(m, emoji);
+    const on = r.mine.get(m.id)?.has(emoji) ?? false;
     const b = button(emoji, 'react', () => void react(r, m.id, emoji, !on));
     b.dataset.emoji = emoji;
     b.setAttribute('aria-pressed', String(on));
     b.classList.toggle('on', on);
     b.title = on ? `take back ${emoji}` : `react ${emoji}`;
-    b.append(el('span', 'count', users.length > 0 ? String(users.length) : '', 'reaction-count'));
+    b.append(el('span', 'count', count > 0 ? String(count) : '', 'reaction-count'));
     actions.append(b);
   }
   if (mine && !(editing?.room === r.name && editing.id === m.id)) {
@@ -369,10 +372,25 @@ function mergeMessage(r: Room, m: Message): boolean {
   return isNew;
 }
 
+/** My own reactions on `messages` as an ack gives them (`mine`), before they are shown. */
+function takeMine(r: Room, messages: Message[], mine: Record<string, string[]>): void {
+  for (const m of messages) {
+    const own = Object.hasOwn(mine, m.id) ? mine[m.id] : [];
+    if (own.length > 0) r.mine.set(m.id, new Set(own));
+    else r.mine.delete(m.id);
+  }
+}
+
 function mergeUpdate(r: Room, u: Update): void {
   r.lastSeq = Math.max(r.lastSeq, u.seq);
   const m = r.messages.get(u.id);
   if (!m) return; // not shown (older than what the client holds): nothing to change
+  if (u.kind === 'react' && u.emoji !== undefined && me !== undefined && u.user.id === me) {
+    const own = r.mine.get(u.id) ?? new Set<string>();
+    if (u.on) own.add(u.emoji);
+    else own.delete(u.emoji);
+    r.mine.set(u.id, own);
+  }
   const next = applyUpdate(m, u);
   if (next === m) return;
   if (next.deleted && editing?.room === r.name && editing.id === m.id) editing = undefined;
@@ -505,6 +523,7 @@ async function join(s: Socket, r: Room): Promise<boolean> {
   r.joined = true;
   applyJoin(r, ack, sinceSeq);
   const before = r.messages.size;
+  takeMine(r, ack.history, ack.mine);
   for (const m of ack.history) mergeMessage(r, m);
   for (const u of ack.updates) mergeUpdate(r, u);
   const lastInHistory = ack.history.at(-1);
@@ -562,6 +581,7 @@ async function catchUp(s: Socket, r: Room, afterSeq: number): Promise<void> {
     if (!ack.ok) {
       return showError(`cannot catch up on ${r.name}: ${ack.error.message} (${ack.error.code})`);
     }
+    takeMine(r, ack.messages, ack.mine);
     for (const m of ack.messages) mergeMessage(r, m);
     const last = ack.messages.at(-1);
     if (!last || ack.messages.length < CATCH_UP_PAGE) return;
@@ -588,6 +608,7 @@ async function loadOlder(r: Room): Promise<void> {
   if (!ack.ok) return showError(`cannot load older: ${ack.error.message} (${ack.error.code})`);
   // Keep what the reader looks at in place while older messages go in above it.
   const height = ui.messages.scrollHeight;
+  takeMine(r, ack.messages, ack.mine);
   for (const m of ack.messages) if (m.seq < oldest) mergeMessage(r, m);
   r.hasOlder = ack.messages.length >= HISTORY_PAGE;
   if (r === current) {

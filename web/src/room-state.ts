@@ -11,18 +11,23 @@ export function badgeText(unread: number): string {
   return unread >= UNREAD_CAP ? `${UNREAD_CAP}+` : String(unread);
 }
 
-/**
- * Who reacted with `emoji`. Own properties only: an emoji is any 1-32 characters, so
- * `__proto__` or `constructor` must not read Object.prototype's members.
- */
-export function reactionUsers(m: Message, emoji: string): readonly string[] {
-  return m.reactions && Object.hasOwn(m.reactions, emoji) ? m.reactions[emoji] : [];
+/** How many users reacted with `emoji`, and the most recent of them (at most 10). */
+export function reactionOf(m: Message, emoji: string): { count: number; users: readonly string[] } {
+  // Own properties only: an emoji is any 1-32 characters, so `__proto__` or `constructor` must
+  // not read Object.prototype's members.
+  return m.reactions && Object.hasOwn(m.reactions, emoji)
+    ? m.reactions[emoji]
+    : { count: 0, users: [] };
 }
 
+/** The users a message names per emoji (PROTOCOL.md). */
+const SAMPLE = 10;
+
 /**
- * The message once `u` is applied. Idempotent (a repeated update changes nothing: reactions are
- * sets), so an update that reaches the client twice, live and again in a rejoin's `updates`, is
- * harmless. A deleted message takes no further change.
+ * The message once `u` is applied. Idempotent (a repeated update changes nothing: a reaction
+ * update carries the emoji's count, and its user is named once), so an update that reaches the
+ * client twice, live and again in a rejoin's `updates`, is harmless. A deleted message takes no
+ * further change.
  */
 export function applyUpdate(m: Message, u: Update): Message {
   if (m.deleted) return m;
@@ -37,12 +42,19 @@ export function applyUpdate(m: Message, u: Update): Message {
     }
     case 'react': {
       if (u.emoji === undefined || u.on === undefined) return m;
-      const users = reactionUsers(m, u.emoji);
-      if (users.includes(u.user.id) === u.on) return m;
-      const next = u.on ? [...users, u.user.id] : users.filter((id) => id !== u.user.id);
+      const { count, users } = reactionOf(m, u.emoji);
+      const others = users.filter((id) => id !== u.user.id);
+      const named = u.on ? [...others, u.user.id].slice(-SAMPLE) : others;
+      const nextCount = u.count ?? Math.max(0, count + (u.on ? 1 : -1));
+      if (
+        nextCount === count &&
+        named.length === users.length &&
+        named.every((id, i) => id === users[i])
+      )
+        return m;
       // fromEntries defines own properties, so no emoji can set the object's prototype.
       const entries = Object.entries(m.reactions ?? {}).filter(([emoji]) => emoji !== u.emoji);
-      if (next.length > 0) entries.push([u.emoji, next]);
+      if (nextCount > 0) entries.push([u.emoji, { count: nextCount, users: named }]);
       const changed: Message = { ...m, reactions: Object.fromEntries(entries) };
       if (entries.length === 0) delete changed.reactions;
       return changed;

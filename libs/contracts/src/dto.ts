@@ -155,6 +155,25 @@ export class ReactDto extends MessageRefDto {
   on: boolean;
 }
 
+/** `message:reactors`: one emoji's reactors on a message, a page at a time. */
+export class ReactorsDto extends RoomDto {
+  @IsString({ message: ID_MESSAGE })
+  @Matches(MESSAGE_ID_PATTERN, { message: ID_MESSAGE })
+  id: string;
+
+  @Text(1, 32, { message: 'emoji must be 1-32 characters of well-formed Unicode' })
+  emoji: string;
+
+  @Absent()
+  @IsString({ message: 'cursor must be the next of an earlier page' })
+  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
+  cursor?: string;
+
+  @Absent()
+  @IntegerIn(1, 500)
+  limit?: number;
+}
+
 class PublishUserDto {
   @Text(1, 128, { message: 'user.id must be 1-128 characters of well-formed Unicode' })
   id: string;

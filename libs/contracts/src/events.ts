@@ -11,6 +11,7 @@ export const ClientEvent = {
   Edit: 'message:edit',
   Delete: 'message:delete',
   React: 'message:react',
+  Reactors: 'message:reactors',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 

@@ -1,5 +1,13 @@
 import type { Ack } from './errors';
-import type { Message, PresenceNotice, ReadNotice, TypingNotice, Update, User } from './types';
+import type {
+  Message,
+  MyReactions,
+  PresenceNotice,
+  ReadNotice,
+  TypingNotice,
+  Update,
+  User,
+} from './types';
 
 /**
  * The Socket.IO contract as types (PROTOCOL.md, "Client to server" and "Server to client"): the
@@ -19,8 +27,9 @@ export interface JoinResult {
   /** More messages follow `history`: page on with `room:history { afterSeq }`. */
   more: boolean;
   /**
-   * With `sinceSeq`: the updates after it to messages at or before it, in seq order (at most
-   * 500; beyond that `complete` is false and the client reloads what it shows).
+   * With `sinceSeq`: the updates after it to messages at or before it, in seq order. When they
+   * do not fit the ack's bound (500 updates, about 1 MiB with the history) there are none and
+   * `complete` is false: the client reloads what it shows with `room:history`.
    */
   updates: Update[];
   /** Retention still held every message and update after `sinceSeq`. */
@@ -29,6 +38,8 @@ export interface JoinResult {
   readSeq: number;
   /** Messages from other users after the cursor (exact up to 1000, 1000 beyond). */
   unread: number;
+  /** The joining user's own reactions on the messages of `history`. */
+  mine: MyReactions;
 }
 
 /** What `room:read` answers: the cursor as it now stands. */
@@ -66,6 +77,15 @@ export interface SendResult {
 
 export interface HistoryResult {
   messages: Message[];
+  /** The caller's own reactions on `messages`. */
+  mine: MyReactions;
+}
+
+/** What `message:reactors` answers: a page of the users who reacted with one emoji. */
+export interface ReactorsResult {
+  users: string[];
+  /** The cursor of the following page; absent on the last page. */
+  next?: string;
 }
 
 export interface MembersResult {
@@ -133,6 +153,14 @@ export interface ReactPayload {
   clientId?: string;
 }
 
+export interface ReactorsPayload {
+  room: string;
+  id: string;
+  emoji: string;
+  cursor?: string;
+  limit?: number;
+}
+
 export interface TypingPayload {
   room: string;
   typing: boolean;
@@ -152,6 +180,7 @@ export interface ClientToServerEvents {
   'message:edit': WithAck<EditPayload, UpdateResult>;
   'message:delete': WithAck<DeletePayload, UpdateResult>;
   'message:react': WithAck<ReactPayload, UpdateResult>;
+  'message:reactors': WithAck<ReactorsPayload, ReactorsResult>;
   /** The ack is optional: typing may be dropped under load anyway. */
   typing: (payload: TypingPayload, ack?: (result: Ack<TypingResult>) => void) => void;
 }

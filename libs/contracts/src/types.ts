@@ -16,9 +16,22 @@ export interface Message {
   editedAt?: number;
   /** The author deleted it: `text` is empty and `reactions` gone. */
   deleted?: true;
-  /** emoji -> the ids of the users who reacted with it, in the order they did; absent: none. */
-  reactions?: Record<string, string[]>;
+  /** emoji -> how many users reacted with it and a sample of them; absent: none. */
+  reactions?: Record<string, Reaction>;
 }
+
+/**
+ * One emoji's reactions on a message: `count` users reacted with it, `users` names the most
+ * recent of them (at most 10, oldest first), so a message's size does not grow with its audience;
+ * `message:reactors` pages them all.
+ */
+export interface Reaction {
+  count: number;
+  users: string[];
+}
+
+/** The caller's own reactions: message id -> its emoji (join ack and `room:history`). */
+export type MyReactions = Record<string, string[]>;
 
 /**
  * A change to a message, in the room's log with a seq of its own (PROTOCOL.md, "Edits,
@@ -37,6 +50,8 @@ export interface Update {
   /** react: which reaction, and whether the user now has it (true) or took it back. */
   emoji?: string;
   on?: boolean;
+  /** react: the emoji's number of reactions once this change applied. */
+  count?: number;
 }
 
 /** A user's read cursor in a room, as the `read` event and `room:read` give it. */

@@ -28,6 +28,7 @@ import {
   EditMessageDto,
   DeleteMessageDto,
   ReactDto,
+  ReactorsDto,
 } from './dto';
 import { ChatError, ErrorCode } from './errors';
 import { isWellFormedText, textLength } from './text';
@@ -52,6 +53,7 @@ const DTOS: [FuzzEvent, string, Dto][] = [
   ['message:edit', 'EditMessageDto', EditMessageDto],
   ['message:delete', 'DeleteMessageDto', DeleteMessageDto],
   ['message:react', 'ReactDto', ReactDto],
+  ['message:reactors', 'ReactorsDto', ReactorsDto],
 ];
 
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype).sort().join();

@@ -110,11 +110,18 @@ export class RedisKeys {
   roomIds = (room: string) => `${this.room(room)}ids`;
   /**
    * HASH of the changed messages: `b:<seq>` the message as first stored, `o:<seq>` the JSON of
-   * what its updates changed (text, editedAt, deleted, reactions); the history holds the merge
+   * what its updates changed (text, editedAt, deleted, reactions as counts and samples), `l:<seq>`
+   * the seq of its latest edit (the one update that keeps its text); the history holds the merge
    */
   roomEdits = (room: string) => `${this.room(room)}edits`;
   /** ZSET update JSON scored by seq: the room's edits, deletions and reactions */
   roomUpdates = (room: string) => `${this.room(room)}updates`;
+  /**
+   * ZSET every score 0, `<seq>:<emoji's UTF-8 length>:<emoji><userId>`: every reaction on the
+   * retained messages, so one emoji's reactors on one message are one lexicographic range
+   * (update-message.lua; the message itself holds only counts and a sample)
+   */
+  roomReactors = (room: string) => `${this.room(room)}reactors`;
   /** HASH userId -> the highest seq the user has read in the room (its read cursor) */
   roomReads = (room: string) => `${this.room(room)}reads`;
   /** STRING the ack of an update with a clientId, for safe retries */

@@ -1,6 +1,16 @@
-import type { Message, SendResult, Update, UpdateResult, User } from '@roomcast/contracts';
+import { createHash } from 'node:crypto';
+import type {
+  Message,
+  MyReactions,
+  Reaction,
+  SendResult,
+  Update,
+  UpdateResult,
+  User,
+} from '@roomcast/contracts';
 import { RedisKeys } from './keys';
 import type { RedisClient } from './redis';
+import { ClientIdConflict, sendFingerprint } from './room-writer';
 import { ScriptRunner } from './script-runner';
 import * as scripts from './scripts';
 
@@ -21,6 +31,8 @@ export const DEFAULT_RETENTION: Retention = { maxMessages: 1000, maxAgeMs: 24 * 
 export const CURSOR_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Distinct reactions one message may carry (PROTOCOL.md). */
 export const MAX_REACTIONS = 20;
+/** The reactors a message names per emoji, the most recent (PROTOCOL.md). */
+export const REACTION_SAMPLE = 10;
 
 /** An edit, deletion or reaction change, before the log gives it a seq and a target. */
 export interface UpdateDraft {
@@ -40,7 +52,9 @@ export type UpdateOutcome =
   | { status: 'ok'; update: Update; prev: number }
   /** A retried clientId: `ack` is the first call's; its update is at `ack.seq`. */
   | { status: 'duplicate'; ack: UpdateResult }
-  | { status: 'not-found' | 'forbidden' | 'too-many-reactions' };
+  | { status: 'not-found' | 'forbidden' | 'too-many-reactions' }
+  /** The clientId was used for another change (kind, target, text or emoji). */
+  | { status: 'client-id-conflict' };
 
 /** A room's log entry: a message, or an update (which has a `kind`). */
 export type LogEntry = Message | Update;
@@ -55,6 +69,16 @@ export interface JoinSnapshot {
   /** Updates after `sinceSeq` (all of them, whatever their target), oldest first. */
   updates: Update[];
   seq: SeqState;
+  /** The stored JSON's length of each of `history` and of `updates` (for the ack's bound). */
+  historyBytes: number[];
+  updateBytes: number[];
+}
+
+/** A page of one emoji's reactors on a message. */
+export interface ReactorPage {
+  users: string[];
+  /** The last user of the page, to start the next one after (absent: the last page). */
+  after?: string;
 }
 
 export interface AppendResult {
@@ -101,7 +125,9 @@ export class RoomHistory {
   /**
    * Assigns the room's next seq and stores the message with it, atomically; with a clientId, a
    * retry within the retention window gets the first send's ack instead. `floorSeq` is the last
-   * seq the caller has seen in the room: the counter never goes below it.
+   * seq the caller has seen in the room: the counter never goes below it. The same clientId with
+   * another user name or text throws ClientIdConflict (checked in the same script: no extra
+   * round trip).
    */
   async appendMessage(
     message: Omit<Message, 'seq'>,
@@ -125,7 +151,9 @@ export class RoomHistory {
       message.user.id,
       this.cursorTtlMs(),
       this.webhookMessages ? '1' : '0',
+      message.clientId === undefined ? '' : sendFingerprint(message.user, text),
     ])) as [string, number, number, number];
+    if (Number(r[1]) === 2) throw new ClientIdConflict(message.clientId!);
     const ack = JSON.parse(r[0]) as SendResult;
     const duplicate = Number(r[1]) === 1;
     if (!duplicate) return { ack, duplicate, prev: Number(r[2]), hook: Number(r[3]) };
@@ -143,6 +171,14 @@ export class RoomHistory {
     // `text` last: a deletion blanks earlier edits' texts by cutting from it to the end.
     const json = JSON.stringify({ id, room, user, ts, kind, emoji, on, text });
     const keys = this.logKeys(room);
+    // A clientId names one change: its kind, its target and what it sets.
+    const fingerprint =
+      clientId === undefined
+        ? ''
+        : createHash('sha256')
+            .update(JSON.stringify([kind, id, text ?? null, emoji ?? null, on ?? null]))
+            .digest('base64url')
+            .slice(0, 22);
     if (clientId !== undefined) keys.push(this.keys.roomUpdateClient(room, user.id, clientId));
     const r = (await this.scripts.run(scripts.UPDATE_MESSAGE, keys, [
       kind,
@@ -158,11 +194,15 @@ export class RoomHistory {
       on ? '1' : '0',
       MAX_REACTIONS,
       this.cursorTtlMs(),
-    ])) as [string, number, string, string];
+      fingerprint,
+      user.id,
+      REACTION_SAMPLE,
+    ])) as [string, number, string, string, number];
     switch (Number(r[1])) {
       case 0: {
         const { seq } = JSON.parse(r[0]) as UpdateResult;
         const update = JSON.parse(`{"seq":${seq},"targetSeq":${r[3]},${json.slice(1)}`) as Update;
+        if (kind === 'react') update.count = Number(r[4]);
         return { status: 'ok', update, prev: Number(r[2]) };
       }
       case 1:
@@ -171,6 +211,8 @@ export class RoomHistory {
         return { status: 'forbidden' };
       case 4:
         return { status: 'too-many-reactions' };
+      case 5:
+        return { status: 'client-id-conflict' };
       default:
         return { status: 'not-found' };
     }
@@ -225,10 +267,14 @@ export class RoomHistory {
       string | null,
       string | null,
     ];
+    const messages = this.freshWithSize<Message>(history);
+    const changes = this.freshWithSize<Update>(Array.isArray(updates) ? updates : []);
     return {
-      history: this.fresh(history),
-      updates: Array.isArray(updates) ? this.fresh(updates) : [],
+      history: messages.map(({ entry }) => entry),
+      updates: changes.map(({ entry }) => entry),
       seq: { current: Number(current ?? 0), gen: Number(gen ?? 0) },
+      historyBytes: messages.map(({ bytes }) => bytes),
+      updateBytes: changes.map(({ bytes }) => bytes),
     };
   }
 
@@ -300,6 +346,59 @@ export class RoomHistory {
     return this.recentMessages(room, q.limit);
   }
 
+  /**
+   * A page of the users who reacted with `emoji` to message `id`, by user id, starting after
+   * `after`; undefined when the message is not retained. O(log n + limit) in the room's reactions.
+   */
+  async reactors(
+    room: string,
+    id: string,
+    emoji: string,
+    q: { after?: string; limit: number },
+  ): Promise<ReactorPage | undefined> {
+    const seq = await this.redis.hget(this.keys.roomIds(room), id);
+    if (seq === null) return undefined;
+    const prefix = reactorPrefix(seq, emoji);
+    const from = q.after === undefined ? `[${prefix}` : `(${prefix}${q.after}`;
+    // Past every entry of this prefix: no UTF-8 text holds the byte 0xff.
+    const to = Buffer.concat([Buffer.from(`[${prefix}`), Buffer.from([0xff])]);
+    const found = await this.redis.zrangebylex(
+      this.keys.roomReactors(room),
+      from,
+      to,
+      'LIMIT',
+      0,
+      q.limit + 1,
+    );
+    const users = found.slice(0, q.limit).map((m) => m.slice(prefix.length));
+    return found.length > q.limit ? { users, after: users[users.length - 1] } : { users };
+  }
+
+  /**
+   * The user's own reactions on `messages`: read from each emoji's sample where it names the
+   * user or names every reactor, and from the reactors ZSET (one ZMSCORE) for the rest.
+   */
+  async mine(room: string, userId: string, messages: Message[]): Promise<MyReactions> {
+    const mine: MyReactions = {};
+    const asks: { id: string; emoji: string; member: string }[] = [];
+    for (const m of messages) {
+      for (const [emoji, r] of Object.entries(m.reactions ?? {})) {
+        if (r.users.includes(userId)) (mine[m.id] ??= []).push(emoji);
+        else if (r.count > r.users.length)
+          asks.push({ id: m.id, emoji, member: reactorPrefix(String(m.seq), emoji) + userId });
+      }
+    }
+    if (asks.length === 0) return mine;
+    const scores = await this.redis.zmscore(
+      this.keys.roomReactors(room),
+      ...asks.map((a) => a.member),
+    );
+    asks.forEach((a, i) => {
+      if (scores[i] !== null) (mine[a.id] ??= []).push(a.emoji);
+    });
+    return mine;
+  }
+
   /** The keys of a room's log, in the order the log scripts declare them (_log.lua). */
   private logKeys(room: string): string[] {
     const k = this.keys;
@@ -311,6 +410,7 @@ export class RoomHistory {
       k.roomEdits(room),
       k.roomUpdates(room),
       k.roomReads(room),
+      k.roomReactors(room),
     ];
   }
 
@@ -320,7 +420,42 @@ export class RoomHistory {
 
   /** Parses stored entries, leaving out those past the age limit (a room idle since). */
   private fresh<T extends LogEntry = Message>(items: string[], now = Date.now()): T[] {
-    const cutoff = now - this.retention.maxAgeMs;
-    return items.map((s) => JSON.parse(s) as T).filter((m) => m.ts >= cutoff);
+    return this.freshWithSize<T>(items, now).map(({ entry }) => entry);
   }
+
+  /** As `fresh`, with each entry's stored JSON's size in bytes (what it costs on the wire). */
+  private freshWithSize<T extends LogEntry>(
+    items: string[],
+    now = Date.now(),
+  ): { entry: T; bytes: number }[] {
+    const cutoff = now - this.retention.maxAgeMs;
+    const out: { entry: T; bytes: number }[] = [];
+    for (const raw of items) {
+      const entry = JSON.parse(raw) as T;
+      if (entry.ts < cutoff) continue;
+      out.push({
+        entry: 'reactions' in entry && entry.reactions ? withCountedReactions(entry) : entry,
+        bytes: Buffer.byteLength(raw),
+      });
+    }
+    return out;
+  }
+}
+
+/** The start of one emoji's reactor entries on message `seq` (keys.ts, roomReactors). */
+function reactorPrefix(seq: string, emoji: string): string {
+  return `${seq}:${Buffer.byteLength(emoji)}:${emoji}`;
+}
+
+/**
+ * A message stored before reactions were counted holds a list of user ids per emoji: shown as a
+ * count and the most recent ones, as update-message.lua rewrites it on its next reaction.
+ */
+function withCountedReactions<T extends LogEntry>(m: T & { reactions?: unknown }): T {
+  const reactions = m.reactions as Record<string, Reaction | string[]>;
+  if (!Object.values(reactions).some(Array.isArray)) return m;
+  const counted: Record<string, Reaction> = {};
+  for (const [emoji, r] of Object.entries(reactions))
+    counted[emoji] = Array.isArray(r) ? { count: r.length, users: r.slice(-REACTION_SAMPLE) } : r;
+  return { ...m, reactions: counted };
 }

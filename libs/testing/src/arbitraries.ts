@@ -21,6 +21,7 @@ export const FUZZ_EVENTS = [
   'message:edit',
   'message:delete',
   'message:react',
+  'message:reactors',
 ] as const;
 export type FuzzEvent = (typeof FUZZ_EVENTS)[number];
 
@@ -101,6 +102,10 @@ export const CONTRACT: Record<
   'message:react': {
     required: { room, id: messageId, emoji, on: (v) => verdict(typeof v === 'boolean') },
     optional: { clientId },
+  },
+  'message:reactors': {
+    required: { room, id: messageId, emoji },
+    optional: { cursor, limit: intIn(1, 500) },
   },
 };
 
@@ -713,6 +718,16 @@ export function validPayload(
           clientId: options.clientId ?? validClientId(),
         },
         { requiredKeys: ['room', 'id', 'emoji', 'on'], ...plain },
+      );
+    case 'message:reactors':
+      return fc.record(
+        {
+          room: r,
+          id: options.messageId ?? fc.uuid(),
+          emoji: fc.constantFrom('👍', '❤️', EMOJI, 'x'),
+          limit: fc.oneof(fc.integer({ min: 1, max: 500 }), fc.constantFrom(1, 500)),
+        },
+        { requiredKeys: ['room', 'id', 'emoji'], ...plain },
       );
   }
 }

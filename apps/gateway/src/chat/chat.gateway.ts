@@ -18,6 +18,7 @@ import {
   HistoryDto,
   JoinRoomDto,
   ReactDto,
+  ReactorsDto,
   ReadDto,
   validateEmptyPayload,
   LeaveRoomDto,
@@ -38,7 +39,7 @@ import type { ChatServer, ChatSocket } from './chat-socket';
 import { stateOf } from './chat-socket';
 import { Handshake } from './handshake';
 import { LocalDelivery } from './local-delivery';
-import { EventLimiter } from './rate-limits';
+import { EventLimiter, UnreadLimiter } from './rate-limits';
 import { SlowConsumers } from './slow-consumers';
 
 /** What a handler answers to a client event: its ack from the contract (none to a dropped client). */
@@ -60,6 +61,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly handshake: Handshake,
     private readonly limiter: EventLimiter,
     private readonly slow: SlowConsumers,
+    private readonly unreadBudget: UnreadLimiter,
   ) {}
 
   afterInit(io: ChatServer): void {
@@ -155,8 +157,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @ConnectedSocket() socket: ChatSocket,
     @MessageBody() body: unknown,
   ): Answer<'rooms:unread'> {
-    return this.handle(ClientEvent.Unread, socket, () => {
+    return this.handle(ClientEvent.Unread, socket, async () => {
       validateEmptyPayload(body);
+      if (!(await this.unreadBudget.allow(socket.id))) {
+        throw new ChatError(
+          ErrorCode.RateLimited,
+          `at most ${this.config.RATE_LIMIT_UNREAD_PER_10S} rooms:unread per 10 s; slow down`,
+        );
+      }
       return this.chat.unread(socket);
     });
   }
@@ -188,6 +196,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   ): Answer<'message:react'> {
     return this.handle(ClientEvent.React, socket, () =>
       this.chat.react(socket, validatePayload(ReactDto, body)),
+    );
+  }
+
+  @SubscribeMessage(ClientEvent.Reactors)
+  reactors(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'message:reactors'> {
+    return this.handle(ClientEvent.Reactors, socket, () =>
+      this.chat.reactors(socket, validatePayload(ReactorsDto, body)),
     );
   }
 

@@ -9,6 +9,9 @@ import {
   type HistoryDto,
   type JoinRoomDto,
   type ReactDto,
+  type ReactorsDto,
+  type ReactorsResult,
+  type MyReactions,
   type ReadResult,
   type UnreadResult,
   type UpdateResult,
@@ -39,6 +42,7 @@ import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { RoomTraffic } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { stateOf, type ChatSocket } from './chat-socket';
+import { boundJoinAck } from './join-ack';
 import { LocalDelivery } from './local-delivery';
 import { PresenceLink } from './presence-link';
 import { RoomRegistry } from './room-registry';
@@ -167,12 +171,11 @@ export class ChatService {
       throw this.unavailable('Redis', room, err);
     }
     const { seq } = snapshot;
-    let { history } = snapshot;
     const since = dto.sinceSeq ?? 0;
-    const more = history.length > SINCE_ON_JOIN;
-    if (more) history = history.slice(0, SINCE_ON_JOIN);
-    const updatesCut = snapshot.updates.length > UPDATES_ON_JOIN;
-    const all = snapshot.updates.slice(0, UPDATES_ON_JOIN);
+    const { history, more, updates, updatesCut, all } = boundJoinAck(snapshot, dto.sinceSeq, {
+      history: SINCE_ON_JOIN,
+      updates: UPDATES_ON_JOIN,
+    });
     // The first entry after `since` the log still holds, message or update.
     const first = Math.min(history[0]?.seq ?? Infinity, all[0]?.seq ?? Infinity);
     // The snapshot holds, or shows in the messages' state, everything up to the counter: live
@@ -185,16 +188,18 @@ export class ChatService {
       if (members.length < MEMBERS_ON_JOIN) members.push(state.user);
       memberCount++;
     }
+    const mine = await this.mine(room, state.user.id, history);
     return {
       room,
       members,
       memberCount,
       history,
       more,
-      updates: dto.sinceSeq !== undefined ? all.filter((u) => u.targetSeq <= since) : [],
+      updates,
       complete: !updatesCut && isComplete(since, first, seq),
       readSeq: cursor.readSeq,
       unread: cursor.unread,
+      mine,
     };
   }
 
@@ -305,7 +310,9 @@ export class ChatService {
 
   /**
    * Moves the user's read cursor (never back); the user's other connections in the room hear of
-   * it. Reading needs what reading the history needs (a private room's claim), not membership.
+   * it. Reading needs what reading the history needs (a private room's claim), not membership;
+   * in a room without messages it stores nothing unless the user has a cursor there (a join made
+   * one), and answers readSeq 0, unread 0 (docs/protocol.md).
    */
   async read(socket: ChatSocket, room: string, seq: number): Promise<ReadResult> {
     const { user } = stateOf(socket);
@@ -330,11 +337,17 @@ export class ChatService {
   async unread(socket: ChatSocket): Promise<UnreadResult> {
     const state = stateOf(socket);
     try {
-      const rooms = await this.cursors.rooms(state.user.id);
+      const rooms = await this.cursors.rooms(
+        state.user.id,
+        (room) => !isPrivateRoom(room) || state.privateRooms.has(room),
+      );
       return {
-        rooms: rooms
-          .filter(({ room }) => !isPrivateRoom(room) || state.privateRooms.has(room))
-          .map(({ room, lastSeq, readSeq, unread }) => ({ room, lastSeq, readSeq, unread })),
+        rooms: rooms.map(({ room, lastSeq, readSeq, unread }) => ({
+          room,
+          lastSeq,
+          readSeq,
+          unread,
+        })),
       };
     } catch (err) {
       throw this.unavailable('Redis', 'rooms:unread', err);
@@ -390,6 +403,11 @@ export class ChatService {
         throw new ChatError(ErrorCode.Forbidden, 'only its author may edit or delete a message');
       case 'too-many-reactions':
         throw new ChatError(ErrorCode.RateLimited, 'a message carries at most 20 reactions');
+      case 'client-id-conflict':
+        throw new ChatError(
+          ErrorCode.InvalidPayload,
+          'this clientId was used for another change: use a new clientId for a new change',
+        );
       case 'duplicate': {
         // A retried clientId: publish the first call's update again (sequencers drop repeats).
         ack = outcome.ack;
@@ -419,9 +437,39 @@ export class ChatService {
         afterSeq: dto.afterSeq,
         limit: dto.limit ?? 50,
       });
-      return { messages };
+      return { messages, mine: await this.log.mine(dto.room, stateOf(socket).user.id, messages) };
     } catch (err) {
       throw this.unavailable('Redis', dto.room, err);
+    }
+  }
+
+  /** A page of one emoji's reactors on a message: what reading the room's history needs. */
+  async reactors(socket: ChatSocket, dto: ReactorsDto): Promise<ReactorsResult> {
+    const { room, id, emoji, cursor, limit } = dto;
+    this.assertMayEnter(room, stateOf(socket));
+    let page: Awaited<ReturnType<RoomHistory['reactors']>>;
+    try {
+      page = await this.log.reactors(room, id, emoji, {
+        after: cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString(),
+        limit: limit ?? 100,
+      });
+    } catch (err) {
+      throw this.unavailable('Redis', room, err);
+    }
+    if (!page) throw new ChatError(ErrorCode.NotFound, `no message ${id} in ${room}'s history`);
+    const { users, after } = page;
+    return after === undefined
+      ? { users }
+      : { users, next: Buffer.from(after).toString('base64url') };
+  }
+
+  /** The user's reactions on `messages`; a read that fails costs the ack nothing but these. */
+  private async mine(room: string, userId: string, messages: Message[]): Promise<MyReactions> {
+    try {
+      return await this.log.mine(room, userId, messages);
+    } catch (err) {
+      this.logger.warn(`own reactions in ${room} not read: ${(err as Error).message}`);
+      return {};
     }
   }
 

@@ -1,8 +1,16 @@
 -- Shared functions of a room's log (append-message, update-message), included with
 -- `--! include _log`. A room's log keys, in the order both scripts declare them (keys.ts):
---   seq, gen, history (ZSET message JSON by seq), ids (HASH id -> seq), edits (HASH b:/o:<seq>),
---   updates (ZSET update JSON by seq), reads (HASH userId -> read cursor).
-local LOG_KEYS = 7
+--   seq, gen, history (ZSET message JSON by seq), ids (HASH id -> seq), edits (HASH b:/o:/l:<seq>),
+--   updates (ZSET update JSON by seq), reads (HASH userId -> read cursor), reactors (ZSET, every
+--   score 0, of `<seq>:<emoji's byte length>:<emoji><userId>`: who reacted with what).
+local LOG_KEYS = 8
+
+-- The start of every reactor entry of message `seq`, and the one past its end: `:` is followed
+-- by `;` in byte order, and a longer seq differs from `seq` before its `:` (so `12:` never
+-- matches `123:`).
+local function reactorRange(seq)
+  return '[' .. seq .. ':', '(' .. seq .. ';'
+end
 
 -- The room's next seq: one past the counter (never below `floor`, the last seq the calling
 -- gateway delivered), or a new generation at Redis's clock in microseconds when the room has no
@@ -21,13 +29,17 @@ local function nextSeq(k, floor, ttl)
   return seq, prev or 0
 end
 
--- Removes the `n` oldest messages with their id and their edits.
+-- Removes the `n` oldest messages with their id, their edits and their reactors.
 local function dropOldest(k, n)
   local old = redis.call('ZRANGE', k[3], 0, n - 1)
   for _, m in ipairs(old) do
     local s, id = string.match(m, '^{"seq":(%d+),"id":"([^"]*)"')
     if id then redis.call('HDEL', k[4], id) end
-    if s then redis.call('HDEL', k[5], 'b:' .. s, 'o:' .. s) end
+    if s then
+      redis.call('HDEL', k[5], 'b:' .. s, 'o:' .. s, 'l:' .. s)
+      local from, to = reactorRange(s)
+      redis.call('ZREMRANGEBYLEX', k[8], from, to)
+    end
   end
   redis.call('ZREMRANGEBYRANK', k[3], 0, n - 1)
 end
@@ -51,5 +63,6 @@ local function retain(k, max, ttl, now, cursorTtl)
   local first = redis.call('ZRANGE', k[3], 0, 0, 'WITHSCORES')
   if first[2] then redis.call('ZREMRANGEBYSCORE', k[6], '-inf', '(' .. first[2]) end
   for i = 3, 6 do redis.call('PEXPIRE', k[i], ttl) end
+  redis.call('PEXPIRE', k[8], ttl)
   redis.call('PEXPIRE', k[7], cursorTtl)
 end
