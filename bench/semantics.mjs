@@ -47,6 +47,7 @@ async function main() {
       RATE_LIMIT_BURST: '100000',
       RATE_LIMIT_EVENTS_PER_SEC: '100000',
       RATE_LIMIT_EVENTS_BURST: '100000',
+      RATE_LIMIT_UNREAD_PER_10S: '1000000',
     },
   });
   const clients = [];

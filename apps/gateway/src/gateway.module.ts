@@ -4,7 +4,7 @@ import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from 
 import { PresenceQueries, PresenceStoreModule, RoomHistory } from '@roomcast/presence-store';
 import { ChatGateway } from './chat/chat.gateway';
 import { Handshake } from './chat/handshake';
-import { EventLimiter, SendLimiter } from './chat/rate-limits';
+import { EventLimiter, SendLimiter, UnreadLimiter } from './chat/rate-limits';
 import { SlowConsumers } from './chat/slow-consumers';
 import { ChatService } from './chat/chat.service';
 import { DeliveryController } from './chat/delivery.controller';
@@ -100,6 +100,10 @@ export class GatewayModule {
           provide: EventLimiter,
           useFactory: () =>
             new EventLimiter(config.RATE_LIMIT_EVENTS_PER_SEC, config.RATE_LIMIT_EVENTS_BURST),
+        },
+        {
+          provide: UnreadLimiter,
+          useFactory: () => new UnreadLimiter(config.RATE_LIMIT_UNREAD_PER_10S),
         },
         SlowConsumers,
         ChatService,

@@ -20,14 +20,8 @@ export class BurstLimiter {
   }
 
   /** True when `key` may send now. */
-  async allow(key: string): Promise<boolean> {
-    try {
-      await this.limiter.consume(key, 1);
-      return true;
-    } catch (res) {
-      if (res instanceof Error) throw res;
-      return false;
-    }
+  allow(key: string): Promise<boolean> {
+    return take(this.limiter, key);
   }
 
   forget(key: string): void {
@@ -44,3 +38,35 @@ export class SendLimiter extends BurstLimiter {}
  * or a history read can answer far more bytes than it costs to ask for.
  */
 export class EventLimiter extends BurstLimiter {}
+
+/**
+ * `rooms:unread` per connection: `per10s` calls in any 10 s (RATE_LIMIT_UNREAD_PER_10S). One call
+ * reads up to 200 rooms' cursors, so it has a budget of its own far below the event budget (which
+ * it counts against as well): a client spending it does not touch its sends' budget.
+ */
+export class UnreadLimiter {
+  private readonly limiter: RateLimiterMemory;
+
+  constructor(per10s: number) {
+    this.limiter = new RateLimiterMemory({ keyPrefix: 'unread', points: per10s, duration: 10 });
+  }
+
+  allow(key: string): Promise<boolean> {
+    return take(this.limiter, key);
+  }
+
+  forget(key: string): void {
+    void this.limiter.delete(key).catch(() => undefined);
+  }
+}
+
+/** One point of `key`'s budget: false when it is spent (the limiter rejects with its state). */
+async function take(limiter: RateLimiterMemory | BurstyRateLimiter, key: string): Promise<boolean> {
+  try {
+    await limiter.consume(key, 1);
+    return true;
+  } catch (res) {
+    if (res instanceof Error) throw res;
+    return false;
+  }
+}

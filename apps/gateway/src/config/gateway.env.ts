@@ -38,6 +38,12 @@ export class GatewayEnv extends CommonEnv {
   @Min(1)
   RATE_LIMIT_EVENTS_BURST: number = 100;
 
+  /** `rooms:unread` per connection in any 10 s (each call reads up to 200 rooms' cursors). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_UNREAD_PER_10S: number = 10;
+
   /**
    * A connection whose unsent output passes this many bytes (a client that does not read) is
    * disconnected instead of buffered without limit.
