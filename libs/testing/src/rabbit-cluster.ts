@@ -1,5 +1,14 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { connect } from 'node:net';
 import * as path from 'node:path';
@@ -31,6 +40,12 @@ export interface RabbitCluster {
   startApp(node: RabbitNode): Promise<void>;
   /** Kills one node's processes (SIGKILL: a crash) and waits for them to exit. */
   kill(node: RabbitNode): Promise<void>;
+  /**
+   * `kill -9` of the node's Erlang VM alone (its `beam.smp`, found by the node's
+   * RABBITMQ_NODENAME and its process group, never by program name), as a crash of the VM does;
+   * waits until its AMQP port is closed. Resolves with the VM's pid.
+   */
+  crash(node: RabbitNode): Promise<number>;
   /** Starts a killed node again with its data, and waits until it runs in the cluster. */
   restart(node: RabbitNode): Promise<void>;
   /** The names of the client connections (`connection_name`) a node holds. */
@@ -189,6 +204,44 @@ export async function startRabbitCluster(
     // The group held the node's beam.smp; its port closes with it.
     await waitFor(async () => !(await portOpen(n.port)), 10000, `${n.name} gone`, 50);
   };
+  /** The node's beam.smp: in the node's process group, RABBITMQ_NODENAME=<its name> in its environment. */
+  const vmOf = (n: NodeProcess): number | undefined => {
+    const group = n.proc?.child.pid;
+    if (group === undefined) return undefined;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (!argv[0]?.endsWith('/beam.smp') && argv[0] !== 'beam.smp') continue;
+        // stat: "pid (comm) state ppid pgrp ...": the fields after the command's closing paren.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+        if (pgrp !== group) continue;
+        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+        if (environ.includes(`RABBITMQ_NODENAME=${n.name}`) || argv.includes(n.name)) {
+          return Number(entry);
+        }
+      } catch {
+        // gone meanwhile, or not ours to read
+      }
+    }
+    return undefined;
+  };
+  const crashNode = async (n: NodeProcess): Promise<number> => {
+    const pid = vmOf(n);
+    if (pid === undefined) throw new Error(`no beam.smp found for ${n.name}`);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => !(await portOpen(n.port)), 10000, `${n.name} gone`, 50);
+    // What the VM leaves (its launcher, erl_child_setup) exits with it; anything left is
+    // cleared so the node can start again.
+    if (n.proc) {
+      const leader = n.proc.child;
+      await Promise.race([exited(leader), new Promise((r) => setTimeout(r, 3000))]);
+      killGroup(leader, 'SIGKILL');
+      await exited(leader);
+    }
+    return pid;
+  };
   const killAllSync = () => {
     for (const n of nodes) if (n.proc) killGroup(n.proc.child, 'SIGKILL');
   };
@@ -288,6 +341,7 @@ export async function startRabbitCluster(
       await awaitRunningEverywhere(n, timeoutMs);
     },
     kill: (node) => killNode(find(node)),
+    crash: (node) => crashNode(find(node)),
     async restart(node) {
       const n = find(node);
       if (alive(n)) throw new Error(`${n.name} is still running`);
