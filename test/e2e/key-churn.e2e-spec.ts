@@ -145,6 +145,8 @@ describe('keys left behind by user churn (a Redis of its own)', () => {
     const forever: string[] = [];
     const tooLong: string[] = [];
     let shared = 0;
+    /** Bytes of the keys a session leaves (not the busy rooms'), by how long they stay. */
+    const ownBytes = { day: 0, month: 0 };
     let cursor = '0';
     do {
       const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
@@ -157,6 +159,8 @@ describe('keys left behind by user churn (a Redis of its own)', () => {
         if (ttl === -2) continue; // expired since SCAN listed it
         const kind = kindOf(key, prefix);
         if (/}room:lobby-\d+:[a-z]+$/.test(key) || !/room:|user:/.test(kind)) shared++;
+        else if (ttl > DAY) ownBytes.month += bytes ?? 0;
+        else ownBytes.day += bytes ?? 0;
         if (ttl === -1 && !lasting.has(key)) forever.push(key);
         if (ttl > (LONGEST[kind] ?? Infinity)) tooLong.push(`${kind}: ${ttl} ms`);
         const k = kinds.get(kind) ?? { keys: 0, bytes: 0, minTtl: Infinity, maxTtl: -1 };
@@ -184,6 +188,7 @@ describe('keys left behind by user churn (a Redis of its own)', () => {
       [
         `[churn] ${sessions} sessions in ${CHURN_MS} ms (${WORKERS} at a time, ${LOBBIES} busy rooms)`,
         `[churn] ${total} keys, ${shared} of them the busy rooms' and the instances', ${perSession.toFixed(2)} per session; MEMORY USAGE ${bytes} B (${Math.round(bytes / sessions)} B per session); used_memory +${after - before} B (${Math.round((after - before) / sessions)} B per session)`,
+        `[churn] a session's own keys: ${Math.round(ownBytes.day / sessions)} B kept up to 24 h, ${Math.round(ownBytes.month / sessions)} B kept up to 30 days`,
         '| kind | keys | per session | bytes per key | expiry left |',
         '| --- | --- | --- | --- | --- |',
         ...lines,

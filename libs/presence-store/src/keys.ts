@@ -122,7 +122,10 @@ export class RedisKeys {
    * (update-message.lua; the message itself holds only counts and a sample)
    */
   roomReactors = (room: string) => `${this.room(room)}reactors`;
-  /** HASH userId -> the highest seq the user has read in the room (its read cursor) */
+  /**
+   * HASH userId -> the highest seq the user has read in the room (its read cursor); only in a room
+   * with a counter, 30 days past its last move or the room's last append (read-cursors.ts)
+   */
   roomReads = (room: string) => `${this.room(room)}reads`;
   /** STRING the ack of an update with a clientId, for safe retries */
   roomUpdateClient = (room: string, userId: string, clientId: string) =>
@@ -132,7 +135,11 @@ export class RedisKeys {
     `${this.room(room)}client:${userId}:${clientId}`;
 
   // --- a user (its group's tag) ---
-  /** ZSET room -> when the user last joined or read it (ms): the rooms the user has a cursor in */
+  /**
+   * ZSET room -> when the user last joined or read it (ms): the rooms the user joined or has a
+   * cursor in, the most recent 200 (a room that falls out loses the user's cursor), 30 days past
+   * the user's last join or read
+   */
   userCursors = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:cursors`;
 
   // --- instances ({instances}) and locks ---
