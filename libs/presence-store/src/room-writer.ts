@@ -1,6 +1,42 @@
-import type { Message, RoomEnvelope, SendResult } from '@roomcast/contracts';
+import { createHash } from 'node:crypto';
+import {
+  ChatError,
+  ErrorCode,
+  type Message,
+  type RoomEnvelope,
+  type SendResult,
+  type User,
+} from '@roomcast/contracts';
 import type { RoomHistory } from './room-history';
 import { messageWebhook, type WebhookPublish } from './webhook-events';
+
+/**
+ * A send whose clientId was already used by another send of the same user in the room, with
+ * another name or text: not a retry (PROTOCOL.md: INVALID_PAYLOAD on a socket, 422 for the
+ * server API's Idempotency-Key). Nothing was stored or published.
+ */
+export class ClientIdConflict extends ChatError {
+  constructor(readonly clientId: string) {
+    super(
+      ErrorCode.InvalidPayload,
+      `clientId ${JSON.stringify(clientId)} was used for another message: a retry repeats the same text; a new message needs a new clientId`,
+    );
+    this.name = 'ClientIdConflict';
+  }
+}
+
+/**
+ * What binds a clientId to its send: 22 base64url characters (128 bits of SHA-256) of the user
+ * and the text, stored with the first send's ack. The user's id is in the key already; its name
+ * is part of what the message says, so a retry under another name is another message.
+ */
+export function sendFingerprint(user: User, text: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([user.id, user.name, text]))
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
+}
 
 /** Which dependency a write could not reach: Redis (the append) or the broker (the publish). */
 export class WriteUnavailable extends Error {
@@ -25,7 +61,8 @@ export type RoomPublish = (room: string, envelope: RoomEnvelope) => Promise<void
  *
  * With `webhooks` (WEBHOOK_MESSAGES) the message's `message.created` event is published beside
  * it, and the ack waits for both confirms: an acked message has its event in the broker's durable
- * queues. (A retried clientId publishes no second event: the first send numbered it.)
+ * queues. (A retried clientId publishes no second event: the first send numbered it.) A clientId
+ * already used with another text or user name rejects with ClientIdConflict.
  */
 export class RoomWriter {
   constructor(
@@ -43,6 +80,7 @@ export class RoomWriter {
     try {
       appended = await this.log.appendMessage(draft, options.floorSeq ?? 0);
     } catch (err) {
+      if (err instanceof ClientIdConflict) throw err;
       throw new WriteUnavailable('Redis', err);
     }
     const { ack, duplicate, prev, hook } = appended;
