@@ -116,12 +116,71 @@ describe('server publish API (stats, 3 gateways)', () => {
     const first = (await (
       await post(room, { text: 'once', user }, { 'idempotency-key': 'k-1' })
     ).json()) as SendResult;
-    const again = await post(room, { text: 'once, retried', user }, { 'idempotency-key': 'k-1' });
+    // The same body again (the text is trimmed, as a send's is): the first answer.
+    const again = await post(room, { text: ' once ', user }, { 'idempotency-key': 'k-1' });
     expect(again.status).toBe(201);
     expect(await again.json()).toEqual(first);
     await waitFor(() => member.messages.length >= 1);
     await new Promise((done) => setTimeout(done, 300));
     expect(member.messages.map((m) => m.text)).toEqual(['once']);
+  });
+
+  it('answers 422 INVALID_PAYLOAD for an Idempotency-Key reused with another body, and stores nothing', async () => {
+    const room = `idem422-${Math.random().toString(36).slice(2, 8)}`;
+    const member = await connectClient(cluster.gateways[0].url, 'idem422-member');
+    clients.push(member);
+    await member.ack('room:join', { room });
+    const key = { 'idempotency-key': 'k-422' };
+    const first = await post(room, { text: 'first text', user }, key);
+    expect(first.status).toBe(201);
+    const ack = (await first.json()) as SendResult;
+    for (const body of [
+      { text: 'another text', user },
+      { text: 'first text', user: { ...user, name: 'Other name' } },
+    ]) {
+      const res = await post(room, body, key);
+      expect([JSON.stringify(body), res.status, await res.json()]).toEqual([
+        JSON.stringify(body),
+        422,
+        {
+          error: {
+            code: 'INVALID_PAYLOAD',
+            message: expect.stringMatching(/Idempotency-Key .*k-422.* another body/),
+          },
+        },
+      ]);
+    }
+    // Still the first send's key: the same body is a retry, whatever came in between.
+    const retry = await post(room, { text: 'first text', user }, key);
+    expect([retry.status, await retry.json()]).toEqual([201, ack]);
+    // Another user's key of the same name is another message (keys are per user).
+    const other = await post(room, { text: 'another text', user: { id: 'u2', name: 'U2' } }, key);
+    expect(other.status).toBe(201);
+    await waitFor(() => member.messages.filter((m) => m.room === room).length >= 2);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(member.messages.filter((m) => m.room === room).map((m) => m.text)).toEqual([
+      'first text',
+      'another text',
+    ]);
+  });
+
+  it('answers a socket send that reuses a clientId with another text INVALID_PAYLOAD, a retry with the first ack', async () => {
+    const room = `cid-${Math.random().toString(36).slice(2, 8)}`;
+    const ann = await connectClient(cluster.gateways[1].url, 'cid-ann');
+    clients.push(ann);
+    expect((await ann.ack<AnyAck>('room:join', { room })).ok).toBe(true);
+    const first = await ann.ack<AnyAck>('message:send', { room, text: 'hello', clientId: 'c-x' });
+    expect(first).toMatchObject({ ok: true, seq: expect.any(Number) });
+    const other = await ann.ack<AnyAck>('message:send', { room, text: 'bye', clientId: 'c-x' });
+    expect(other).toEqual({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD', message: expect.stringMatching(/clientId/) },
+    });
+    expect(await ann.ack<AnyAck>('message:send', { room, text: 'hello', clientId: 'c-x' })).toEqual(
+      first,
+    );
+    await new Promise((done) => setTimeout(done, 300));
+    expect(ann.messages.filter((m) => m.room === room).map((m) => m.text)).toEqual(['hello']);
   });
 
   it('describes the API with OpenAPI at /api/docs', async () => {
@@ -130,11 +189,13 @@ describe('server publish API (stats, 3 gateways)', () => {
       paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
     };
     expect(spec.openapi).toMatch(/^3\./);
-    expect(Object.keys(spec.paths)).toEqual(['/api/rooms/{room}/messages']);
+    expect(Object.keys(spec.paths)).toContain('/api/rooms/{room}/messages');
+    expect(Object.keys(spec.paths).every((route) => route.startsWith('/api/'))).toBe(true);
     expect(Object.keys(spec.paths['/api/rooms/{room}/messages'].post!.responses).sort()).toEqual([
       '201',
       '400',
       '401',
+      '422',
       '503',
     ]);
     const page = await fetch(`${cluster.stats.url}/api/docs`);

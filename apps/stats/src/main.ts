@@ -1,24 +1,28 @@
 import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { probeBroker } from '@roomcast/amqp-transport';
-import { allowedOrigins, amqpUrls, loadConfig, logLevels, runService } from '@roomcast/config';
+import { allowedOrigins, loadConfig, logLevels, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { StatsEnv } from './config/stats.env';
+import { securityHeaders } from './security-headers';
 import { StatsModule } from './stats.module';
 
 runService('stats', async () => {
   const config = loadConfig(StatsEnv);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-  // The publish API publishes on the exchange: the broker must answer too.
-  if (config.API_TOKEN)
-    await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
-  const app = await NestFactory.create(StatsModule.forRoot(config), {
+  // No broker probe: only the publish API needs it, and it answers 503 until the broker does
+  // (BrokerLink), while the Stats API and /admin serve.
+  const app = await NestFactory.create<NestExpressApplication>(StatsModule.forRoot(config), {
     logger: logLevels(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.
     abortOnError: false,
   });
+  // No framework banner; no MIME sniffing and no framing of any answer (the operations page is
+  // the one HTML page, and its CSP also says frame-ancestors 'none').
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.useGlobalPipes(
     new ValidationPipe({
       transform: true,

@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { UnauthorizedException } from '@nestjs/common';
 import type { StatsEnv } from './config/stats.env';
+import { SignInThrottle } from './sign-in-throttle';
 import { StatsTokenGuard } from './stats-token.guard';
 
 jest.mock('node:crypto', () => {
@@ -14,8 +15,16 @@ const TOKEN = 'stats-token-for-the-tests';
 
 const responseHeaders = new Map<string, string>();
 
-function request(authorization?: string, url = '/stats'): ExecutionContext {
-  const req = { url, headers: authorization === undefined ? {} : { authorization } };
+function request(
+  authorization?: string,
+  url = '/stats',
+  remoteAddress = '192.0.2.1',
+): ExecutionContext {
+  const req = {
+    url,
+    headers: authorization === undefined ? {} : { authorization },
+    socket: { remoteAddress },
+  };
   responseHeaders.clear();
   const res = { setHeader: (name: string, value: string) => responseHeaders.set(name, value) };
   return {
@@ -34,8 +43,15 @@ const allows = (guard: StatsTokenGuard, authorization?: string, url?: string) =>
   }
 };
 
+const throttle = (max = 1000, windowMs = 60000, trustProxy = false) =>
+  new SignInThrottle({
+    SIGNIN_MAX_FAILURES: max,
+    SIGNIN_WINDOW_MS: windowMs,
+    TRUST_PROXY: trustProxy,
+  } as StatsEnv);
+
 describe('StatsTokenGuard', () => {
-  const guard = new StatsTokenGuard({ STATS_TOKEN: TOKEN } as StatsEnv);
+  const guard = new StatsTokenGuard({ STATS_TOKEN: TOKEN } as StatsEnv, throttle());
 
   it.each([`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER ${TOKEN}`, `bEaReR  ${TOKEN}`])(
     'takes %p: the scheme is case-insensitive (RFC 9110)',
@@ -105,6 +121,54 @@ describe('StatsTokenGuard', () => {
   });
 
   it('lets everything through without STATS_TOKEN', () => {
-    expect(allows(new StatsTokenGuard({} as StatsEnv), undefined)).toBe(true);
+    expect(allows(new StatsTokenGuard({} as StatsEnv, throttle()), undefined)).toBe(true);
+  });
+});
+
+describe('SignInThrottle', () => {
+  const answer = (guard: StatsTokenGuard, authorization: string | undefined, address: string) => {
+    const context = request(authorization, '/admin', address);
+    try {
+      guard.canActivate(context);
+      return 200;
+    } catch (err) {
+      return (err as { getStatus(): number }).getStatus();
+    }
+  };
+
+  it('answers 429 with Retry-After past the failures allowed, right or wrong, per address', () => {
+    const guard = new StatsTokenGuard({ STATS_TOKEN: TOKEN } as StatsEnv, throttle(3, 30000));
+    const wrong = basic('admin', 'guess');
+    expect([1, 2, 3].map(() => answer(guard, wrong, '192.0.2.7'))).toEqual([401, 401, 401]);
+    expect(answer(guard, wrong, '192.0.2.7')).toBe(429);
+    expect(Number(responseHeaders.get('Retry-After'))).toBeGreaterThanOrEqual(29);
+    // The right token too: a 429 says nothing of the guess.
+    expect(answer(guard, basic('admin', TOKEN), '192.0.2.7')).toBe(429);
+    // No credentials: no guess, the usual challenge.
+    expect(answer(guard, undefined, '192.0.2.7')).toBe(401);
+    // Another address is not held back.
+    expect(answer(guard, basic('admin', TOKEN), '192.0.2.8')).toBe(200);
+  });
+
+  it('lets the address sign in again once the window ended', () => {
+    const t = throttle(2, 1000);
+    const now = Date.now();
+    t.failed('a', now);
+    t.failed('a', now + 10);
+    const res = { setHeader: jest.fn() };
+    expect(() => t.check('a', res as never, now + 500)).toThrow();
+    expect(res.setHeader).toHaveBeenCalledWith('Retry-After', '1');
+    expect(() => t.check('a', res as never, now + 1000)).not.toThrow();
+  });
+
+  it('takes the rightmost X-Forwarded-For entry only with TRUST_PROXY', () => {
+    const req = (xff?: string) =>
+      ({
+        headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+        socket: { remoteAddress: '10.0.0.1' },
+      }) as never;
+    expect(throttle(1, 1000, true).addressOf(req('6.6.6.6, 198.51.100.4'))).toBe('198.51.100.4');
+    expect(throttle(1, 1000, true).addressOf(req('not-an-ip'))).toBe('10.0.0.1');
+    expect(throttle(1, 1000, false).addressOf(req('198.51.100.4'))).toBe('10.0.0.1');
   });
 });

@@ -1,8 +1,16 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+} from '@nestjs/common';
 import { isPrivateRoom } from '@roomcast/contracts';
-import { PresenceQueries } from '@roomcast/presence-store';
+import { decodeRoutingCursor, PresenceQueries } from '@roomcast/presence-store';
 import { showsPrivateRooms, STATS_CONFIG, type StatsEnv } from './config/stats.env';
-import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto } from './dto/stats.dto';
+import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto, RoutingQueryDto } from './dto/stats.dto';
 
 @Controller('stats')
 export class StatsController {
@@ -30,8 +38,9 @@ export class StatsController {
   }
 
   /**
-   * Which gateway instances are bound to each room's routing key now: `{ rooms: [{ room,
-   * instances }] }`, rooms by name, private ones only to token holders (as in /stats/rooms).
+   * Which gateway instances are bound to each room's routing key now, a page at a time: `{ rooms:
+   * [{ room, instances }], next? }`, private rooms only to token holders (as in /stats/rooms).
+   * A page costs O(limit) whatever the number of rooms (PresenceQueries.routing).
    * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
    * and tells presence of a join after binding and of a leave after unbinding; presence records
    * the instance in the same script as the membership. So this map is the bindings, as of the
@@ -39,8 +48,10 @@ export class StatsController {
    * until its broker link comes back, while the map no longer lists it).
    */
   @Get('routing')
-  async routing() {
-    return { rooms: await this.store.routing(this.includePrivate) };
+  async routing(@Query() q: RoutingQueryDto) {
+    if (q.cursor !== undefined && !decodeRoutingCursor(q.cursor))
+      throw new BadRequestException('cursor must be the next of an earlier page');
+    return this.store.routing(this.includePrivate, { cursor: q.cursor, limit: q.limit });
   }
 
   @Get('rooms/:room')

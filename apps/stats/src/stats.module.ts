@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { AmqpTopicClient, provideAmqpTopicClient } from '@roomcast/amqp-transport';
 import { amqpUrls } from '@roomcast/config';
 import { roomRoutingKey } from '@roomcast/contracts';
 import {
@@ -11,8 +10,10 @@ import {
   webhookPublisher,
 } from '@roomcast/presence-store';
 import { ApiTokenGuard } from './api/api-token.guard';
+import { BrokerLink } from './api/broker-link';
 import { PublishController } from './api/publish.controller';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
+import { SignInThrottle } from './sign-in-throttle';
 import { StatsTokenGuard } from './stats-token.guard';
 import { APP_GUARD } from '@nestjs/core';
 import { StatsController } from './stats.controller';
@@ -21,26 +22,32 @@ import { AdminController } from './admin/admin.controller';
 @Module({})
 export class StatsModule {
   static forRoot(config: StatsEnv): DynamicModule {
-    // The publish API exists only with API_TOKEN set: then the service also publishes on the broker.
+    // The publish API exists only with API_TOKEN set: then the service also publishes on the
+    // broker, which it does not need to start or to serve anything else.
     const api = config.API_TOKEN
       ? {
           controllers: [PublishController],
           providers: [
             ApiTokenGuard,
-            provideAmqpTopicClient({
-              urls: amqpUrls(config.AMQP_URL),
-              name: `${config.INSTANCE_ID}/publish`,
-              exchange: config.EXCHANGE,
-              publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-            }),
+            {
+              // Opened in the background: stats serves without the broker (BrokerLink).
+              provide: BrokerLink,
+              useFactory: () =>
+                new BrokerLink({
+                  urls: amqpUrls(config.AMQP_URL),
+                  name: `${config.INSTANCE_ID}/publish`,
+                  exchange: config.EXCHANGE,
+                  publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+                }),
+            },
             {
               provide: RoomWriter,
-              inject: [RoomHistory, AmqpTopicClient],
-              useFactory: (log: RoomHistory, client: AmqpTopicClient) =>
+              inject: [RoomHistory, BrokerLink],
+              useFactory: (log: RoomHistory, broker: BrokerLink) =>
                 new RoomWriter(
                   log,
-                  (room, envelope) => client.publishEvent(roomRoutingKey(room), envelope),
-                  webhookPublisher((key, data) => client.publishEvent(key, data)),
+                  (room, envelope) => broker.publish(roomRoutingKey(room), envelope),
+                  webhookPublisher((key, data) => broker.publish(key, data)),
                 ),
             },
           ],
@@ -62,6 +69,7 @@ export class StatsModule {
       providers: [
         ...api.providers,
         { provide: STATS_CONFIG, useValue: config },
+        SignInThrottle,
         { provide: APP_GUARD, useClass: StatsTokenGuard },
         {
           provide: READINESS_CHECKS,

@@ -33,6 +33,44 @@ export interface RoomRoute {
   instances: string[];
 }
 
+/** A page of the routing map. */
+export interface RoutingPage {
+  rooms: RoomRoute[];
+  /** The cursor of the following page; absent on the last page. */
+  next?: string;
+}
+
+/** Where a walk of the routing map stands: a ranking, its ZSCAN cursor, the last room taken. */
+interface RoutingCursor {
+  ranking: number;
+  scan: string;
+  after?: string;
+}
+
+/**
+ * ZSCAN calls one routing page makes at most (a page usually needs one or two; a sparse table
+ * can answer a call with nothing): past it the page is returned short, with `next`.
+ */
+const ROUTING_SCAN_ROUNDS = 16;
+
+/** What a routing cursor looks like: base64url of `<ranking>.<scan cursor>[.<room>]`. */
+export const ROUTING_CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const ROUTING_CURSOR = /^([0-9]{1,3})\.([0-9]{1,20})(?:\.([A-Za-z0-9_-]{1,64}))?$/;
+
+function encodeRoutingCursor({ ranking, scan, after }: RoutingCursor): string {
+  const plain = after === undefined ? `${ranking}.${scan}` : `${ranking}.${scan}.${after}`;
+  return Buffer.from(plain).toString('base64url');
+}
+
+/** The cursor a `next` encodes, or undefined when `cursor` is none of ours. */
+export function decodeRoutingCursor(cursor: string): RoutingCursor | undefined {
+  if (!ROUTING_CURSOR_PATTERN.test(cursor)) return undefined;
+  const m = ROUTING_CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  // A ZSCAN cursor is an unsigned 64-bit integer: anything larger is none Redis gave.
+  if (!m || BigInt(m[2]) >= 2n ** 64n) return undefined;
+  return { ranking: Number(m[1]), scan: m[2], ...(m[3] !== undefined ? { after: m[3] } : {}) };
+}
+
 export interface PageQuery {
   /** The `next` of the page before. */
   cursor?: string;
@@ -180,28 +218,82 @@ export class PresenceQueries {
   }
 
   /**
-   * Which gateway instances are bound to each room's routing key right now: every room with a
-   * member (private rooms only with `includePrivate`), by name, with its instances sorted.
+   * One page of the routing map: which gateway instances are bound to each room's routing key
+   * right now, for rooms with a member (private rooms only with `includePrivate`), each with its
+   * instances sorted, the page's rooms by name. `next` (absent on the last page) goes on.
    *
    * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
    * and confirms a join to presence after binding and a leave after unbinding; the join and
    * leave scripts keep `room:<r>:insts` in the same step as the membership. So an instance is
    * listed for a room while it holds a member there, which is while it is bound: this map is
    * the bindings (as of the last join or leave each gateway confirmed).
+   *
+   * The walk goes through the groups' rankings in turn with ZSCAN, so a page costs one ZCARD per
+   * ranking (sent at once), a ZSCAN or two of about `limit` entries and one HKEYS per listed
+   * room, however many rooms there are: no read of the whole map. The cursor is the ranking, its
+   * ZSCAN cursor and the last room taken from that ZSCAN batch (a batch can be larger than what
+   * is left of the page; the rest of it is read again and taken after that room). ZSCAN's
+   * guarantee carries over: a room with a member for the whole walk is listed, once unless Redis
+   * resizes that group's table mid-walk; a room that comes or goes meanwhile may or may not be.
+   * Rooms are not in name order across pages (a global order would need an index every join and
+   * leave writes).
    */
-  async routing(includePrivate = false): Promise<RoomRoute[]> {
+  async routing(
+    includePrivate = false,
+    { cursor, limit = 100 }: { cursor?: string; limit?: number } = {},
+  ): Promise<RoutingPage> {
     const k = this.keys;
     const rankings = this.rankings(includePrivate);
-    const rooms = (await Promise.all(rankings.map((key) => this.redis.zrange(key, '0', '-1'))))
-      .flat()
-      .sort();
+    let at: RoutingCursor | undefined =
+      cursor === undefined ? { ranking: 0, scan: '0' } : decodeRoutingCursor(cursor);
+    if (!at) throw new RangeError('not a routing cursor');
+    const sizes = await Promise.all(rankings.map((key) => this.redis.zcard(key)));
+    const rooms: string[] = [];
+    let next: RoutingCursor | undefined;
+    // Bounded: each round takes rooms, or moves on to a later ZSCAN cursor or ranking; a sparse
+    // table can answer a ZSCAN with nothing, so the rounds are capped and `next` goes on.
+    for (let round = 0; round < ROUTING_SCAN_ROUNDS && rooms.length < limit; round++) {
+      while (at.ranking < rankings.length && at.scan === '0' && sizes[at.ranking] === 0)
+        at = { ranking: at.ranking + 1, scan: '0' };
+      if (at.ranking >= rankings.length) break;
+      const [scanNext, flat]: [string, string[]] = await this.redis.zscan(
+        rankings[at.ranking],
+        at.scan,
+        'COUNT',
+        Math.max(limit, 10),
+      );
+      const { after } = at;
+      const batch = flat
+        .filter((member, i) => i % 2 === 0 && (after === undefined || member > after))
+        .sort();
+      const left = limit - rooms.length;
+      rooms.push(...batch.slice(0, left));
+      if (batch.length > left) {
+        next = { ...at, after: rooms[rooms.length - 1] };
+        break;
+      }
+      at = { ranking: scanNext === '0' ? at.ranking + 1 : at.ranking, scan: scanNext };
+    }
+    if (!next) {
+      while (at.ranking < rankings.length && at.scan === '0' && sizes[at.ranking] === 0)
+        at = { ranking: at.ranking + 1, scan: '0' };
+      if (at.ranking < rankings.length) next = at;
+    }
     const bound = await Promise.all(rooms.map((room) => this.redis.hkeys(k.roomInstances(room))));
-    return (
-      rooms
-        .map((room, i) => ({ room, instances: bound[i].sort() }))
-        // A room emptied between the two reads has no member left: it is not listed.
-        .filter((r) => r.instances.length > 0)
+    const page = rooms
+      .map((room, i) => ({ room, instances: bound[i].sort() }))
+      // A room emptied between the two reads has no member left: it is not listed.
+      .filter((r) => r.instances.length > 0)
+      .sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+    return next ? { rooms: page, next: encodeRoutingCursor(next) } : { rooms: page };
+  }
+
+  /** The gateway instances bound to each of `rooms` (sorted; none for a room without members). */
+  async routesOf(rooms: string[]): Promise<RoomRoute[]> {
+    const bound = await Promise.all(
+      rooms.map((room) => this.redis.hkeys(this.keys.roomInstances(room))),
     );
+    return rooms.map((room, i) => ({ room, instances: bound[i].sort() }));
   }
 
   async ping(): Promise<boolean> {

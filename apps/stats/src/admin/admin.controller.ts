@@ -28,28 +28,35 @@ export class AdminController {
   @Header('Cache-Control', 'no-store')
   @Header(
     'Content-Security-Policy',
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   )
   page(): string {
     return ADMIN_PAGE;
   }
 
-  /** One sample of the cluster: instances (with their delivery counters), busiest rooms, routing. */
+  /**
+   * One sample of the cluster: instances (with their delivery counters), the busiest rooms with
+   * their bound gateways, and the routing map's first page. Its cost does not grow with the
+   * number of rooms (the page polls it every second): the cluster figures are O(groups +
+   * instances), the busiest rooms come from the groups' rankings (O(groups × ADMIN_TOP_ROOMS)),
+   * the routing rows are one page of /stats/routing. `routedRooms` is the count of rooms with a
+   * member (the rankings' sizes), which is the routing map's length.
+   */
   @Get('state')
   @Header('Cache-Control', 'no-store')
   async state() {
     const [stats, rooms, routing] = await Promise.all([
       this.store.clusterStats(this.includePrivate),
       this.store.topRooms(ADMIN_TOP_ROOMS, this.includePrivate),
-      this.store.routing(this.includePrivate),
+      this.store.routing(this.includePrivate, { limit: ADMIN_ROUTING_ROWS }),
     ]);
-    const bound = new Map(routing.map((r) => [r.room, r.instances]));
+    const bound = await this.store.routesOf(rooms.map((r) => r.room));
     return {
       at: Date.now(),
       stats,
-      rooms: rooms.map((r) => ({ ...r, instances: bound.get(r.room) ?? [] })),
-      routing: routing.slice(0, ADMIN_ROUTING_ROWS),
-      routedRooms: routing.length,
+      rooms: rooms.map((r, i) => ({ ...r, instances: bound[i].instances })),
+      routing: routing.rooms,
+      routedRooms: stats.rooms,
     };
   }
 }

@@ -131,7 +131,7 @@ function render(s) {
     return [["room." + r.room], [r.instances.join(", ")]];
   }), 2, "no binding");
   document.getElementById("routing-count").textContent =
-    s.routedRooms > s.routing.length ? "(first " + s.routing.length + " of " + s.routedRooms + " rooms)" : "";
+    s.routedRooms > s.routing.length ? "(" + s.routing.length + " of " + s.routedRooms + " rooms; every page: /stats/routing)" : "";
 }
 
 function status(text, cls) {

@@ -10,6 +10,7 @@ import {
   Param,
   Post,
   ServiceUnavailableException,
+  UnprocessableEntityException,
   UseGuards,
 } from '@nestjs/common';
 import {
@@ -20,7 +21,7 @@ import {
   validatePayload,
   type SendResult,
 } from '@roomcast/contracts';
-import { RoomWriter, WriteUnavailable } from '@roomcast/presence-store';
+import { ClientIdConflict, RoomWriter, WriteUnavailable } from '@roomcast/presence-store';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -31,6 +32,7 @@ import {
 } from '@nestjs/swagger';
 import { STATS_CONFIG, type StatsEnv } from '../config/stats.env';
 import { ApiTokenGuard } from './api-token.guard';
+import { BrokerLink } from './broker-link';
 
 /**
  * The server publish API (PROTOCOL.md, "Server API and webhooks"): an application backend posts
@@ -45,6 +47,7 @@ export class PublishController {
 
   constructor(
     private readonly writer: RoomWriter,
+    private readonly broker: BrokerLink,
     @Inject(STATS_CONFIG) private readonly config: StatsEnv,
   ) {}
 
@@ -56,7 +59,8 @@ export class PublishController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'acts as clientId (1-64 characters)',
+    description:
+      'acts as clientId (1-64 characters): a retry with the same body gets the first answer; the same key with another body is 422',
   })
   @ApiBody({
     schema: {
@@ -84,6 +88,11 @@ export class PublishController {
   })
   @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
   @ApiResponse({ status: 401, description: 'no or wrong API_TOKEN' })
+  @ApiResponse({
+    status: 422,
+    description:
+      '{ error: { code: "INVALID_PAYLOAD", message } }: the Idempotency-Key (clientId) was used with another body',
+  })
   @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
   async publish(
     @Param('room') room: string,
@@ -106,6 +115,10 @@ export class PublishController {
       if (!(err instanceof ChatError)) throw err;
       throw new BadRequestException({ error: { code: err.code, message: err.message } });
     }
+    // A broker known to be unreachable: 503 before the append, so nothing is stored for a
+    // message answered 503 (one whose confirm fails after the append may still be delivered).
+    if (!this.broker.connected)
+      throw this.unavailable(room, 'the message broker', 'the broker link is down');
     try {
       const { ack } = await this.writer.accept({
         id: randomUUID(),
@@ -118,14 +131,27 @@ export class PublishController {
       });
       return ack;
     } catch (err) {
+      if (err instanceof ClientIdConflict) {
+        // The IETF draft on Idempotency-Key: a key reused with another payload is 422.
+        throw new UnprocessableEntityException({
+          error: {
+            code: err.code,
+            message: `Idempotency-Key (clientId) ${JSON.stringify(err.clientId)} was used with another body: a retry sends the same body, a new message a new key`,
+          },
+        });
+      }
       if (!(err instanceof WriteUnavailable)) throw err;
-      this.logger.warn(`publish into ${room}: ${err.message}`);
-      throw new ServiceUnavailableException({
-        error: {
-          code: ErrorCode.Unavailable,
-          message: `${err.dependency} is not answering; retry later`,
-        },
-      });
+      throw this.unavailable(room, err.dependency, err.message);
     }
+  }
+
+  private unavailable(room: string, dependency: string, why: string) {
+    this.logger.warn(`publish into ${room}: ${why}`);
+    return new ServiceUnavailableException({
+      error: {
+        code: ErrorCode.Unavailable,
+        message: `${dependency} is not answering; retry later`,
+      },
+    });
   }
 }

@@ -1,6 +1,6 @@
-import { CommonEnv } from '@roomcast/config';
+import { CommonEnv, ToBoolean } from '@roomcast/config';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
 
 export class StatsEnv extends CommonEnv {
   override PORT: number = 3000;
@@ -22,6 +22,32 @@ export class StatsEnv extends CommonEnv {
   @IsString()
   @MinLength(16, { message: 'API_TOKEN must be at least 16 characters' })
   API_TOKEN?: string;
+
+  /**
+   * Failed sign-ins (a wrong STATS_TOKEN or API_TOKEN) one client address may make within
+   * SIGNIN_WINDOW_MS of its first; past them its requests with credentials answer 429 with
+   * Retry-After until the window ends (SignInThrottle).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  SIGNIN_MAX_FAILURES: number = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3600 * 1000)
+  SIGNIN_WINDOW_MS: number = 60000;
+
+  /**
+   * Behind exactly one trusted proxy (the shipped nginx), the client address of the sign-in
+   * throttle is the rightmost X-Forwarded-For entry, the one nginx appends; set it only when
+   * every client comes through the proxy (as the gateway's TRUST_PROXY).
+   */
+  @ToBoolean()
+  @IsBoolean()
+  TRUST_PROXY: boolean = false;
 
   /** The gateways' retention, which a published message's append applies too: set them alike. */
   @Type(() => Number)

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { MEMBER_CURSOR_PATTERN, ROOM_NAME_PATTERN } from '@roomcast/contracts';
+import { ROUTING_CURSOR_PATTERN } from '@roomcast/presence-store';
 
 const LIMIT = 'limit must be an integer from 1 to 1000';
 
@@ -26,6 +27,19 @@ export class RoomsQueryDto {
 export class RoomPageQueryDto {
   @IsOptional()
   @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
+  cursor?: string;
+
+  @IsOptional()
+  @DecimalDigits()
+  @IsInt({ message: 'limit must be an integer from 1 to 500' })
+  @Min(1, { message: 'limit must be an integer from 1 to 500' })
+  @Max(500, { message: 'limit must be an integer from 1 to 500' })
+  limit = 100;
+}
+
+export class RoutingQueryDto {
+  @IsOptional()
+  @Matches(ROUTING_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
   cursor?: string;
 
   @IsOptional()
