@@ -914,18 +914,18 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       });
 
       it('maps each room to the instances holding a member, through a two-instance user', async () => {
-        expect(await queries.routing()).toEqual([]);
+        expect((await queries.routing()).rooms).toEqual([]);
         await join('ann-g1', 'lobby');
         await join('ann-g2', 'lobby');
         await join('bob-g2', 'dev');
         await join('cat-g3', 'lobby');
         await join('cat-g3', 'private-ops');
         await join('ann-g1', 'private-ops');
-        expect(await queries.routing()).toEqual([
+        expect((await queries.routing()).rooms).toEqual([
           { room: 'dev', instances: ['g2'] },
           { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
         ]);
-        expect(await queries.routing(true)).toEqual([
+        expect((await queries.routing(true)).rooms).toEqual([
           { room: 'dev', instances: ['g2'] },
           { room: 'lobby', instances: ['g1', 'g2', 'g3'] },
           { room: 'private-ops', instances: ['g1', 'g3'] },
@@ -933,12 +933,12 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         // Ann leaves on g2 only: still a member of lobby (through g1), but g2 has no one there.
         await leave('ann-g2', 'lobby');
         expect((await queries.members('lobby', { user: ann.id })).hasUser).toBe(true);
-        expect(await queries.routing()).toEqual([
+        expect((await queries.routing()).rooms).toEqual([
           { room: 'dev', instances: ['g2'] },
           { room: 'lobby', instances: ['g1', 'g3'] },
         ]);
         await disconnect('cat-g3');
-        expect(await queries.routing(true)).toEqual([
+        expect((await queries.routing(true)).rooms).toEqual([
           { room: 'dev', instances: ['g2'] },
           { room: 'lobby', instances: ['g1'] },
           { room: 'private-ops', instances: ['g1'] },
@@ -946,7 +946,7 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         expect(await roomsOf(true)).toEqual({ g1: 2, g2: 1, g3: 0 });
         // g1 dies: its rooms go from the map and from /stats, and Ann is out of lobby for good.
         await store.removeInstance('g1');
-        expect(await queries.routing(true)).toEqual([{ room: 'dev', instances: ['g2'] }]);
+        expect((await queries.routing(true)).rooms).toEqual([{ room: 'dev', instances: ['g2'] }]);
         expect(await roomsOf(true)).toEqual({ g2: 1, g3: 0 });
         expect(await redis.exists(store.keys.instanceRooms('g1'))).toBe(0);
         expect((await queries.members('lobby', { user: ann.id })).hasUser).toBe(false);
@@ -969,7 +969,7 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         );
         expect(await redis.exists(k.roomInstances('ghost'), k.roomUsers('ghost'))).toBe(0);
         expect(await keysMatching(`${prefix}*ghost*`)).toEqual([]);
-        expect(await queries.routing()).toEqual([{ room: 'lobby', instances: ['g2'] }]);
+        expect((await queries.routing()).rooms).toEqual([{ room: 'lobby', instances: ['g2'] }]);
       });
     });
 
@@ -1215,7 +1215,7 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
                     memberships: mine.reduce((n, x) => n + x.rooms.length, 0),
                   });
                 }
-                expect(await queries.routing(true)).toEqual(
+                expect((await queries.routing(true)).rooms).toEqual(
                   occupied.sort().map((room) => ({
                     room,
                     instances: INSTANCES.filter((g) =>
