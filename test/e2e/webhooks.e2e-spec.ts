@@ -1,4 +1,7 @@
+import amqplib from 'amqplib';
+import { webhookQueues, type DeadLetter } from '@roomcast/amqp-transport';
 import {
+  AMQP_URL,
   connectClient,
   exited,
   requireServices,
@@ -19,6 +22,7 @@ const FAST_RETRIES = {
   WEBHOOK_RETRY_MS: '50',
   WEBHOOK_MAX_RETRY_MS: '300',
   WEBHOOK_REORDER_MS: '300',
+  WEBHOOK_PARK_MS: '100',
 };
 const uniq = () => Math.random().toString(36).slice(2, 8);
 
@@ -154,4 +158,254 @@ describe('webhooks: the sender restarts mid-backlog', () => {
       expect([room, ...receiver.roomLog(room)]).toEqual([room, ...expected.get(room)!]);
     expect(receiver.accepted()).toHaveLength(total);
   }, 60000);
+});
+
+const API_TOKEN = 'api-token-0123456789abcdef';
+
+/** Posts messages into a room through the server API, one after the other (each a webhook). */
+async function post(cluster: TestCluster, room: string, texts: string[]): Promise<void> {
+  for (const text of texts) {
+    const res = await fetch(`${cluster.stats.url}/api/rooms/${room}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text, user: { id: 'u1', name: 'Ann' } }),
+    });
+    expect(res.status).toBe(201);
+  }
+}
+
+const texts = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+const messages = (prefix: string, n: number) => texts(prefix, n).map((t) => `message.created ${t}`);
+
+describe('webhooks: a failing room, redirects', () => {
+  let cluster: TestCluster;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    await requireServices('redis', 'rabbitmq');
+    receiver = await startWebhookReceiver({ secret: SECRET });
+    cluster = await startCluster({
+      label: 'hookiso',
+      gateways: 1,
+      env: { WEBHOOK_MESSAGES: 'true' },
+      statsEnv: { API_TOKEN },
+      // A window of 10 events: a room with more than 10 refused events filled it before.
+      presenceEnv: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: SECRET,
+        ...FAST_RETRIES,
+        WEBHOOK_PREFETCH: '10',
+      },
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await receiver?.close();
+  }, 30000);
+
+  it("delivers a room's events promptly while another room's keep being refused, then both in order", async () => {
+    const bad = `bad-${uniq()}`;
+    const good = `good-${uniq()}`;
+    receiver.answer((e) => (e.data.room === bad ? 503 : undefined));
+    await post(cluster, bad, texts('b', 30));
+    await waitFor(
+      async () => receiver.received.filter((r) => r.event.data.room === bad).length >= 3,
+      5000,
+      'the bad room refused',
+    );
+    const t0 = Date.now();
+    await post(cluster, good, texts('g', 20));
+    await waitFor(async () => receiver.roomLog(good).length >= 20, 5000, 'the good room sent');
+    const tookMs = Date.now() - t0;
+    expect(receiver.roomLog(good)).toEqual(messages('g', 20));
+    expect(receiver.roomLog(bad)).toEqual([]);
+    // The refusal ends: the bad room's events arrive, all of them, in order.
+    receiver.answer(undefined);
+    await waitFor(async () => receiver.roomLog(bad).length >= 30, 15000, 'the bad room sent');
+    expect(receiver.roomLog(bad)).toEqual(messages('b', 30));
+    console.log(`webhooks: 20 events of a good room in ${tookMs} ms beside a refused room`);
+  }, 40000);
+
+  it('takes a 301 or 302 as a failure: never followed, retried until the URL itself accepts', async () => {
+    const room = `moved-${uniq()}`;
+    const seen = new Map<string, number>();
+    // Each event: 301 at its first attempt, 302 at its second, then accepted.
+    receiver.answer((e) => {
+      if (e.data.room !== room) return undefined;
+      const n = (seen.get(e.id) ?? 0) + 1;
+      seen.set(e.id, n);
+      return n === 1 ? 301 : n === 2 ? 302 : undefined;
+    });
+    await post(cluster, room, texts('m', 3));
+    await waitFor(async () => receiver.roomLog(room).length >= 3, 10000, 'the events accepted');
+    receiver.answer(undefined);
+    expect(receiver.roomLog(room)).toEqual(messages('m', 3));
+    const statuses = receiver.received
+      .filter((r) => r.event.data.room === room)
+      .map((r) => r.status);
+    expect(statuses.filter((s) => s === 301)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 302)).toHaveLength(3);
+    expect(receiver.redirected).toEqual([]);
+  }, 30000);
+});
+
+describe('webhooks: dead letters, the backlog limit, a removed URL', () => {
+  let cluster: TestCluster;
+  let receiver: WebhookReceiver;
+  let other: WebhookReceiver;
+  let presence: RunningService | undefined;
+  /** The cluster's own presence is gone (restartPresence ran). */
+  let started = false;
+  let broker: amqplib.ChannelModel;
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${cluster.stats.url}/api/webhooks/dead-letters${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    });
+  const deadLetters = async (): Promise<{ total: number; deadLetters: DeadLetter[] }> => {
+    const res = await api('?limit=100');
+    expect(res.status).toBe(200);
+    return (await res.json()) as { total: number; deadLetters: DeadLetter[] };
+  };
+  const presenceEnv = (urls: string) => ({
+    ...cluster.env,
+    WEBHOOK_URL: urls,
+    WEBHOOK_SECRET: SECRET,
+    ...FAST_RETRIES,
+    WEBHOOK_MAX_ATTEMPTS: '3',
+    WEBHOOK_QUEUE_MAX: '10',
+  });
+  /** Stops the running presence and starts one sending to `urls` (none: no sender). */
+  const restartPresence = async (urls: string | undefined) => {
+    const running = presence ?? (started ? undefined : cluster.presence);
+    started = true;
+    if (running) {
+      stopService(running, 'SIGKILL');
+      await exited(running.child);
+    }
+    presence = undefined;
+    if (urls === undefined) return;
+    presence = await startService('presence', {
+      ...presenceEnv(urls),
+      INSTANCE_ID: `${cluster.prefix}-p${uniq()}`,
+    });
+  };
+
+  beforeAll(async () => {
+    await requireServices('redis', 'rabbitmq');
+    receiver = await startWebhookReceiver({ secret: SECRET });
+    other = await startWebhookReceiver({ secret: SECRET });
+    cluster = await startCluster({
+      label: 'hookdlq',
+      gateways: 1,
+      env: { WEBHOOK_MESSAGES: 'true' },
+      statsEnv: { API_TOKEN },
+      presenceEnv: {
+        WEBHOOK_URL: `${receiver.url},${other.url}`,
+        WEBHOOK_SECRET: SECRET,
+        ...FAST_RETRIES,
+        WEBHOOK_MAX_ATTEMPTS: '3',
+        WEBHOOK_QUEUE_MAX: '10',
+      },
+    });
+    broker = await amqplib.connect(AMQP_URL);
+  }, 60000);
+
+  afterAll(async () => {
+    await broker?.close().catch(() => undefined);
+    if (presence) stopService(presence, 'SIGKILL');
+    await cluster?.stop();
+    await receiver?.close();
+    await other?.close();
+  }, 30000);
+
+  it('dead-letters an event after WEBHOOK_MAX_ATTEMPTS, lists it, and delivers it once replayed', async () => {
+    const room = `dead-${uniq()}`;
+    receiver.answer((e) => (e.data.room === room ? 503 : undefined));
+    await post(cluster, room, texts('d', 2));
+    await waitFor(async () => (await deadLetters()).total >= 2, 10000, 'two dead letters');
+    const listed = await deadLetters();
+    const queue = webhookQueues(cluster.env.WEBHOOK_QUEUE, receiver.url).main;
+    expect(listed.total).toBe(2);
+    expect(
+      listed.deadLetters.map((d) => [
+        (d.envelope as { event: { data: { message: { text: string } } } }).event.data.message.text,
+        d.reason,
+        d.queue,
+        d.attempts,
+        d.lastError,
+      ]),
+    ).toEqual([
+      ['d0', 'attempts', queue, 3, 'HTTP 503'],
+      ['d1', 'attempts', queue, 3, 'HTTP 503'],
+    ]);
+    // Exactly three attempts each; the other URL had them at once.
+    const tries = receiver.received.filter((r) => r.event.data.room === room);
+    expect(tries).toHaveLength(6);
+    expect(other.roomLog(room)).toEqual(messages('d', 2));
+    // Listing leaves them where they are, in their order.
+    expect((await deadLetters()).deadLetters.map((d) => d.id)).toEqual(
+      listed.deadLetters.map((d) => d.id),
+    );
+    // Bad input is the contract's error; no token, 401.
+    const bad = await api('?limit=0');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_PAYLOAD');
+    const noToken = await fetch(`${cluster.stats.url}/api/webhooks/dead-letters`);
+    expect(noToken.status).toBe(401);
+    // Replayed (the receiver accepts again): delivered in order, the queue empty.
+    receiver.answer(undefined);
+    const res = await api('/replay', { method: 'POST', body: JSON.stringify({}) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      replayed: listed.deadLetters.map((d) => d.id),
+      kept: 0,
+      remaining: 0,
+    });
+    await waitFor(async () => receiver.roomLog(room).length >= 2, 10000, 'replayed events');
+    expect(receiver.roomLog(room)).toEqual(messages('d', 2));
+    expect(other.roomLog(room)).toEqual(messages('d', 2)); // not sent there twice
+  }, 40000);
+
+  it('keeps at most WEBHOOK_QUEUE_MAX events per URL, the oldest pushed out into the dead letters', async () => {
+    const room = `flood-${uniq()}`;
+    // No sender: the backlog fills.
+    await restartPresence(undefined);
+    await post(cluster, room, texts('f', 15));
+    const queue = webhookQueues(cluster.env.WEBHOOK_QUEUE, receiver.url).main;
+    const ch = await broker.createChannel();
+    try {
+      expect((await ch.checkQueue(queue)).messageCount).toBe(10);
+    } finally {
+      await ch.close();
+    }
+    const pushedOut = (await deadLetters()).deadLetters.filter((d) => d.queue === queue);
+    expect(
+      pushedOut.map((d) => [
+        (d.envelope as { event: { data: { message: { text: string } } } }).event.data.message.text,
+        d.reason,
+      ]),
+    ).toEqual(texts('f', 5).map((t) => [t, 'overflow']));
+    // A sender again: the ten newest arrive, in order.
+    await restartPresence(`${receiver.url},${other.url}`);
+    await waitFor(async () => receiver.roomLog(room).length >= 10, 10000, 'the backlog sent');
+    expect(receiver.roomLog(room)).toEqual(messages('f', 15).slice(5));
+  }, 40000);
+
+  it('unbinds the queue of a URL taken out of WEBHOOK_URL: it gets no further event', async () => {
+    const room = `gone-${uniq()}`;
+    const gone = webhookQueues(cluster.env.WEBHOOK_QUEUE, other.url).main;
+    await restartPresence(receiver.url);
+    const ch = await broker.createChannel();
+    try {
+      const before = (await ch.checkQueue(gone)).messageCount;
+      await post(cluster, room, texts('a', 3));
+      await waitFor(async () => receiver.roomLog(room).length >= 3, 10000, 'the kept URL sent');
+      expect((await ch.checkQueue(gone)).messageCount).toBe(before);
+    } finally {
+      await ch.close();
+    }
+    expect(other.roomLog(room)).toEqual([]);
+  }, 40000);
 });

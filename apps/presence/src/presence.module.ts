@@ -62,7 +62,8 @@ export class PresenceModule {
         PresenceService,
         SweeperService,
         QueueWatch,
-        ...(webhooks ? [WebhookSenders] : []),
+        // Also without URLs: it unbinds the queues of URLs taken out of WEBHOOK_URL.
+        WebhookSenders,
       ],
     };
   }

@@ -7,3 +7,4 @@ export * from './amqp-topic.client';
 export * from './amqp-queue.probe';
 export { openConnection, probeBroker } from './connection';
 export * from './names';
+export * from './webhook-queues';

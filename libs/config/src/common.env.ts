@@ -82,6 +82,14 @@ export class CommonEnv {
   WEBHOOK_MESSAGES: boolean = false;
 
   /**
+   * Webhook queues' names start with it: each URL's `<WEBHOOK_QUEUE>.<hash of the URL>` (presence)
+   * and the dead-letter queue `<WEBHOOK_QUEUE>.dead-letters`, which stats lists and replays.
+   */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
+  WEBHOOK_QUEUE: string = 'roomcast.webhooks';
+
+  /**
    * The topic exchange every service publishes to. At most 180 characters: gateway queue names
    * are built from it (`<exchange>.gateway.<instance>`) and AMQP names stop at 255 bytes.
    */

@@ -1,4 +1,8 @@
-import { webhookQueueName } from '@roomcast/amqp-transport';
+import {
+  webhookDeadLetterQueue,
+  webhookQueues as webhookQueueNames,
+  webhookRegistryQueue,
+} from '@roomcast/amqp-transport';
 import { dropRunState } from './cleanup';
 import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
@@ -193,9 +197,13 @@ function isRedisCluster(c: RedisClusterOptions | RedisCluster): c is RedisCluste
 /** The durable queues of a WEBHOOK_URL list, which a run's cleanup deletes. */
 function webhookQueues(urls: string | undefined, base: string): string[] {
   if (!urls) return [];
-  return urls
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean)
-    .map((u) => webhookQueueName(base, u));
+  return [
+    ...urls
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+      .flatMap((u) => [webhookQueueNames(base, u).main, webhookQueueNames(base, u).wait]),
+    webhookDeadLetterQueue(base),
+    webhookRegistryQueue(base),
+  ];
 }

@@ -23,6 +23,13 @@ export interface WebhookReceiver {
   roomLog(room: string): string[];
   /** Answer 503 to everything from now on (down), or accept again. */
   setDown(down: boolean): void;
+  /**
+   * Answer each POST with the status `rule` gives for its event (undefined: as otherwise), e.g.
+   * 503 for one room's events; no rule: back to normal. A 3xx comes with `Location: /moved`.
+   */
+  answer(rule?: (event: WebhookEvent) => number | undefined): void;
+  /** Requests that followed a redirect to `/moved` (which answers 200 to anything). */
+  readonly redirected: { method: string; body: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -35,6 +42,8 @@ export async function startWebhookReceiver(options: {
   failFirst?: number;
 }): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
+  const redirected: { method: string; body: string; at: number }[] = [];
+  let rule: ((event: WebhookEvent) => number | undefined) | undefined;
   let down = false;
   let refusedFirst = 0;
   const server: Server = createServer((req, res) => {
@@ -42,6 +51,11 @@ export async function startWebhookReceiver(options: {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
+      if (req.url === '/moved') {
+        redirected.push({ method: req.method ?? '', body, at: Date.now() });
+        res.writeHead(200).end();
+        return;
+      }
       const signed = verify(options.secret, body, String(req.headers['x-roomcast-signature']));
       let status = 200;
       if (down) status = 503;
@@ -50,11 +64,13 @@ export async function startWebhookReceiver(options: {
         status = 503;
       }
       try {
-        received.push({ event: JSON.parse(body) as WebhookEvent, signed, status, at: Date.now() });
+        const event = JSON.parse(body) as WebhookEvent;
+        if (!down && rule) status = rule(event) ?? status;
+        received.push({ event, signed, status, at: Date.now() });
       } catch {
         status = 400;
       }
-      res.writeHead(status).end();
+      res.writeHead(status, status >= 300 && status < 400 ? { location: '/moved' } : {}).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -82,6 +98,10 @@ export async function startWebhookReceiver(options: {
     setDown: (d) => {
       down = d;
     },
+    answer: (r) => {
+      rule = r;
+    },
+    redirected,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

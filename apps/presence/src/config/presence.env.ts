@@ -88,11 +88,6 @@ export class PresenceEnv extends CommonEnv {
   @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
   WEBHOOK_SECRET?: string;
 
-  /** The durable queues' names start with it: `<WEBHOOK_QUEUE>.<hash of the URL>`. */
-  @IsString()
-  @Matches(/^[A-Za-z0-9_.:-]{1,200}$/)
-  WEBHOOK_QUEUE: string = 'roomcast.webhooks';
-
   /** How long a receiver has to answer one POST. */
   @Type(() => Number)
   @IsInt()
@@ -130,6 +125,46 @@ export class PresenceEnv extends CommonEnv {
   @Min(1)
   @Max(10000)
   WEBHOOK_PREFETCH: number = 100;
+
+  /**
+   * Attempts an event gets before it goes to the dead-letter queue (`<WEBHOOK_QUEUE>.dead-letters`),
+   * which an operator lists and replays through the server API. With the default backoff, 50
+   * attempts span about 20 minutes.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WEBHOOK_MAX_ATTEMPTS: number = 50;
+
+  /**
+   * How long a parked event (one refused, or one behind a refused one of its room) waits in the
+   * wait queue before it comes back; the shortest time between two attempts of an event. Each
+   * parked event costs one broker round trip per period.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(600000)
+  WEBHOOK_PARK_MS: number = 2000;
+
+  /**
+   * Events each URL's backlog holds. Past it the oldest is pushed out into the dead-letter queue
+   * (drop-head): a receiver that is down never blocks or fails a chat publish. Fixed when the
+   * queue is first declared (a policy can lower it; see docs/webhooks.md).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000000)
+  WEBHOOK_QUEUE_MAX: number = 100000;
+
+  /** Dead letters kept (over every URL); past it the oldest are dropped for good. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000000)
+  WEBHOOK_DEAD_LETTER_MAX: number = 100000;
 }
 
 /** WEBHOOK_URL as a list (empty: no webhooks). */

@@ -5,22 +5,37 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { openConnection, unbindRemovedWebhookQueues } from '@roomcast/amqp-transport';
 import { amqpUrls } from '@roomcast/config';
+import { ALL_WEBHOOKS_PATTERN } from '@roomcast/contracts';
 import { Counter, Registry } from 'prom-client';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from '../config/presence.env';
 import { redactWebhookUrl, WebhookSender } from './webhook-sender';
 
-/** One WebhookSender per WEBHOOK_URL, started with the service and stopped before it exits. */
+/**
+ * One WebhookSender per WEBHOOK_URL, started with the service and stopped before it exits; at
+ * start, the queue of a URL the last configuration had and this one has not is unbound (also
+ * when WEBHOOK_URL is now empty), so it stops collecting events.
+ */
 @Injectable()
 export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookSenders.name);
   readonly senders: WebhookSender[];
 
-  constructor(@Inject(PRESENCE_CONFIG) config: PresenceEnv, registry: Registry) {
+  constructor(
+    @Inject(PRESENCE_CONFIG) private readonly config: PresenceEnv,
+    registry: Registry,
+  ) {
     const attempts = new Counter({
       name: 'roomcast_webhook_attempts_total',
       help: 'Webhook POSTs this replica made, by URL and result (delivered: a 2xx)',
       labelNames: ['url', 'result'],
+      registers: [registry],
+    });
+    const deadLetters = new Counter({
+      name: 'roomcast_webhook_dead_letters_total',
+      help: 'Webhook events this replica moved to the dead-letter queue after their last attempt',
+      labelNames: ['url'],
       registers: [registry],
     });
     this.senders = webhookUrls(config).map(
@@ -35,8 +50,13 @@ export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShut
           maxRetryMs: config.WEBHOOK_MAX_RETRY_MS,
           reorderMs: config.WEBHOOK_REORDER_MS,
           prefetch: config.WEBHOOK_PREFETCH,
+          maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+          parkMs: config.WEBHOOK_PARK_MS,
+          queueMax: config.WEBHOOK_QUEUE_MAX,
+          deadLetterMax: config.WEBHOOK_DEAD_LETTER_MAX,
           name: `${config.INSTANCE_ID}/webhooks`,
           onAttempt: (result) => attempts.inc({ url: redactWebhookUrl(url), result }),
+          onDeadLetter: () => deadLetters.inc({ url: redactWebhookUrl(url) }),
         }),
     );
   }
@@ -45,9 +65,43 @@ export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShut
     await Promise.all(this.senders.map((s) => s.start()));
     for (const s of this.senders)
       this.logger.log(`webhooks to ${redactWebhookUrl(s.url)} from queue ${s.queue}`);
+    await this.unbindRemoved().catch((err: Error) =>
+      this.logger.warn(`could not check for removed webhook URLs: ${err.message}`),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.senders.map((s) => s.close()));
+  }
+
+  private async unbindRemoved(): Promise<void> {
+    const own = this.senders[0] ? undefined : await this.openOwnConnection();
+    const connection = own?.connection ?? this.senders[0]?.brokerConnection;
+    try {
+      if (!connection) return;
+      const removed = await unbindRemovedWebhookQueues(connection, {
+        exchange: this.config.EXCHANGE,
+        pattern: ALL_WEBHOOKS_PATTERN,
+        base: this.config.WEBHOOK_QUEUE,
+        current: this.senders.map((s) => s.queue),
+        // Without URLs, a deployment that never had webhooks gets no registry queue.
+        createRegistry: this.senders.length > 0,
+      });
+      for (const queue of removed)
+        this.logger.log(
+          `unbound webhook queue ${queue} (its URL is no longer in WEBHOOK_URL); its backlog ` +
+            'stays until the URL comes back or the queue expires unused',
+        );
+    } finally {
+      await own?.close().catch(() => undefined);
+    }
+  }
+
+  private openOwnConnection() {
+    return openConnection({
+      urls: amqpUrls(this.config.AMQP_URL),
+      exchange: this.config.EXCHANGE,
+      name: `${this.config.INSTANCE_ID}/webhooks`,
+    });
   }
 }
