@@ -77,6 +77,7 @@ export class PresenceStoreModule {
               redis,
               options.prefix,
               Math.max(CURSOR_TTL_MS, options.retention?.maxAgeMs ?? 0),
+              options.retention?.maxAgeMs,
             ),
         },
       ],

@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import { groupOf, RedisKeys } from './keys';
 import type { RedisClient } from './redis';
-import { CURSOR_TTL_MS } from './room-history';
+import { CURSOR_TTL_MS, DEFAULT_RETENTION } from './room-history';
 import { ScriptRunner } from './script-runner';
 import * as scripts from './scripts';
 
@@ -16,8 +16,8 @@ export interface CursorState {
   unread: number;
   /** The room's last seq (messages and updates). */
   lastSeq: number;
-  /** The newest retained message's ts (0 without one). */
-  lastTs: number;
+  /** When the room's log last changed, a message or an update (ms; 0 without a log). */
+  lastAt: number;
   /** The cursor moved in this call. */
   moved: boolean;
   /** The user has a cursor in the room (after this call). */
@@ -49,6 +49,8 @@ export class ReadCursors {
     private readonly redis: RedisClient,
     prefix: string,
     private readonly ttlMs = CURSOR_TTL_MS,
+    /** The log's ttl (HISTORY_MAX_AGE_MS): when a room last changed is read from its expiry. */
+    private readonly logTtlMs = DEFAULT_RETENTION.maxAgeMs,
   ) {
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
@@ -83,9 +85,10 @@ export class ReadCursors {
   }
 
   /**
-   * The rooms the user has a cursor in (those `include` accepts), most recent activity (the
-   * newest message) first, at most 200: one script per Redis node (per group on a cluster,
-   * whose rooms share a slot), so a call costs one ZREVRANGE and at most 64 scripts.
+   * The rooms the user has a cursor in (those `include` accepts), most recent activity first (a
+   * message or update in the room, or the user's own join or read of it), at most 200: one
+   * script per Redis node (per group on a cluster, whose rooms share a slot), so a call costs one
+   * ZREVRANGE and at most 64 scripts, about 6 µs of Redis per room whatever its messages' size.
    */
   async rooms(
     userId: string,
@@ -109,7 +112,7 @@ export class ReadCursors {
       await Promise.all([...batches.values()].map((rooms) => this.call(rooms, userId, 'peek')))
     ).flat();
     return states.sort(
-      (a, b) => Math.max(b.lastTs, at.get(b.room)!) - Math.max(a.lastTs, at.get(a.room)!),
+      (a, b) => Math.max(b.lastAt, at.get(b.room)!) - Math.max(a.lastAt, at.get(a.room)!),
     );
   }
 
@@ -125,6 +128,7 @@ export class ReadCursors {
       mode,
       seq,
       this.ttlMs,
+      this.logTtlMs,
     ])) as [string, number, number, string, string, number][];
     return r.map((x, i) => ({
       room: rooms[i],
@@ -132,7 +136,7 @@ export class ReadCursors {
       unread: Number(x[1]),
       moved: Number(x[2]) === 1,
       lastSeq: Number(x[3]),
-      lastTs: Number(x[4]),
+      lastAt: Number(x[4]),
       stored: Number(x[5]) === 1,
     }));
   }
