@@ -85,10 +85,10 @@ export class ReadCursors {
   }
 
   /**
-   * The rooms the user has a cursor in (those `include` accepts), most recent activity first (a
+   * The rooms of the user's index (those `include` accepts), most recent activity first (a
    * message or update in the room, or the user's own join or read of it), at most 200: one
    * script per Redis node (per group on a cluster, whose rooms share a slot), so a call costs one
-   * ZREVRANGE and at most 64 scripts, about 6 µs of Redis per room whatever its messages' size.
+   * ZREVRANGE and at most 64 scripts, about 10 µs of Redis per room whatever its messages' size.
    */
   async rooms(
     userId: string,
