@@ -8,7 +8,7 @@ import {
 import { openConnection, unbindRemovedWebhookQueues } from '@roomcast/amqp-transport';
 import { amqpUrls } from '@roomcast/config';
 import { ALL_WEBHOOKS_PATTERN } from '@roomcast/contracts';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from '../config/presence.env';
 import { redactWebhookUrl, WebhookSender } from './webhook-sender';
 
@@ -38,6 +38,16 @@ export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShut
       labelNames: ['url'],
       registers: [registry],
     });
+    const senders: WebhookSender[] = [];
+    new Gauge({
+      name: 'roomcast_webhook_parked_events',
+      help: 'Webhook events this replica has parked in the wait queues (failed, or behind a failed one of their room)',
+      labelNames: ['url'],
+      registers: [registry],
+      collect() {
+        for (const s of senders) this.set({ url: redactWebhookUrl(s.url) }, s.parking.size);
+      },
+    });
     this.senders = webhookUrls(config).map(
       (url) =>
         new WebhookSender(url, {
@@ -59,6 +69,7 @@ export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShut
           onDeadLetter: () => deadLetters.inc({ url: redactWebhookUrl(url) }),
         }),
     );
+    senders.push(...this.senders);
   }
 
   async onApplicationBootstrap(): Promise<void> {
