@@ -122,6 +122,44 @@ describe('PresenceLink', () => {
     expect(t.presence.of(PresenceEvent.Sync)).toEqual([]);
   });
 
+  it('lets changes go after checkHoldMs behind an unanswered check, then waits for the next', async () => {
+    const t = setup();
+    t.link.checkHoldMs = 50;
+    t.socket('s1', ['r']);
+    await t.connect('s1');
+    t.presence.holding = true;
+    const checking = t.link.check();
+    await tick();
+    const joining = t.join('s1', 'r');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.presence.held.map((h) => h.event)).toEqual([PresenceEvent.Check]);
+    // Past the hold, the join goes out although the check is still unanswered.
+    await new Promise((r) => setTimeout(r, 80));
+    expect(t.presence.held.map((h) => h.event)).toEqual([PresenceEvent.Check, PresenceEvent.Join]);
+    t.presence.held.pop()!.release();
+    await joining;
+    // Its answer came after changes went out: it proves nothing, so no sync follows.
+    t.presence.counts = { connections: 0, memberships: 0 };
+    t.presence.held.shift()!.release();
+    await checking;
+    expect(t.presence.of(PresenceEvent.Sync)).toEqual([]);
+    // The next check holds changes until it is answered, so it can compare.
+    const next = t.link.check();
+    await tick();
+    t.socket('s2', []);
+    const connecting = t.connect('s2');
+    await new Promise((r) => setTimeout(r, 120));
+    expect(t.presence.held.map((h) => h.event)).toEqual([PresenceEvent.Check]);
+    t.presence.counts = { connections: 1, memberships: 1 };
+    t.presence.held.shift()!.release();
+    await next;
+    await tick();
+    expect(t.presence.held.map((h) => h.event)).toEqual([PresenceEvent.Connect]);
+    t.presence.held.shift()!.release();
+    await connecting;
+    expect(t.presence.of(PresenceEvent.Sync)).toEqual([]);
+  });
+
   it('does not count twice a change that waited behind a sync (the sync had it already)', async () => {
     const t = setup();
     t.socket('s1', ['r']);

@@ -40,6 +40,10 @@ export class PresenceLink {
   private dirty = false;
   /** What presence holds for this instance once every answered change is counted. */
   private held: InstanceCounts = { connections: 0, memberships: 0 };
+  /** The last check let changes through unanswered: the next one waits for its answer. */
+  private lastCheckDiscarded = false;
+  /** How long a check may hold new requests back before it lets them go. */
+  checkHoldMs = 1000;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
@@ -75,23 +79,39 @@ export class PresenceLink {
     }
   }
 
-  /** Compares presence's counts for this instance with the link's, and syncs when they differ. */
+  /**
+   * Compares presence's counts for this instance with the link's, and syncs when they differ.
+   * New requests are held back for `checkHoldMs` at most: a check still unanswered by then (no
+   * presence replica consumes, presence is slow) lets them go and its answer is discarded, since
+   * changes went out meanwhile; the next check then holds until it is answered, so a slow presence
+   * still gets checked every other heartbeat. A sync, once decided, always holds them.
+   */
   check(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.dirty) return this.syncNow('a presence request was not answered');
-      const counts = await this.presence.request(PresenceEvent.Check, {
-        instanceId: this.config.INSTANCE_ID,
-      });
-      if (
-        counts.connections !== this.held.connections ||
-        counts.memberships !== this.held.memberships
-      ) {
-        await this.syncNow(
-          `presence holds ${counts.connections} connection(s) and ${counts.memberships} ` +
-            `membership(s) of this instance, not ${this.held.connections} and ${this.held.memberships}`,
-        );
-      }
-    }).catch((err: Error) => this.logger.warn(`presence check failed: ${err.message}`));
+    const capped = !this.lastCheckDiscarded;
+    return this.exclusive(
+      async (hold) => {
+        if (hold.released()) return this.discardCheck();
+        if (this.dirty) {
+          if (!hold.keep()) return this.discardCheck();
+          return this.syncNow('a presence request was not answered');
+        }
+        const counts = await this.presence.request(PresenceEvent.Check, {
+          instanceId: this.config.INSTANCE_ID,
+        });
+        if (!hold.keep()) return this.discardCheck();
+        this.lastCheckDiscarded = false;
+        if (
+          counts.connections !== this.held.connections ||
+          counts.memberships !== this.held.memberships
+        ) {
+          await this.syncNow(
+            `presence holds ${counts.connections} connection(s) and ${counts.memberships} ` +
+              `membership(s) of this instance, not ${this.held.connections} and ${this.held.memberships}`,
+          );
+        }
+      },
+      capped ? this.checkHoldMs : undefined,
+    ).catch((err: Error) => this.logger.warn(`presence check failed: ${err.message}`));
   }
 
   /** Sends presence this instance's whole local state (after a broker outage). */
@@ -99,17 +119,44 @@ export class PresenceLink {
     return this.exclusive(() => this.syncNow(reason));
   }
 
-  /** Runs `fn` once the requests in flight are answered, holding new ones back meanwhile. */
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  private discardCheck(): void {
+    this.lastCheckDiscarded = true;
+    this.logger.warn(`presence check unanswered after ${this.checkHoldMs} ms: changes let through`);
+  }
+
+  /**
+   * Runs `fn` once the requests in flight are answered, holding new ones back meanwhile: until
+   * `fn` is done, or for `holdMs` at most when given (`hold.keep()` then stops that clock, or says
+   * that it has already run out).
+   */
+  private async exclusive<T>(
+    fn: (hold: { released(): boolean; keep(): boolean }) => Promise<T>,
+    holdMs?: number,
+  ): Promise<T> {
     while (this.gate) await this.gate;
     let open!: () => void;
-    this.gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    this.gate = gate;
+    let released = false;
+    const release = () => {
+      released = true;
+      if (this.gate === gate) this.gate = undefined;
+      open();
+    };
+    const timer = holdMs === undefined ? undefined : setTimeout(release, holdMs);
+    const hold = {
+      released: () => released,
+      keep: () => {
+        clearTimeout(timer);
+        return !released;
+      },
+    };
     try {
       await Promise.allSettled([...this.inflight]);
-      return await fn();
+      return await fn(hold);
     } finally {
-      this.gate = undefined;
-      open();
+      clearTimeout(timer);
+      release();
     }
   }
 
