@@ -12,6 +12,7 @@ import {
 import { ApiTokenGuard } from './api/api-token.guard';
 import { BrokerLink } from './api/broker-link';
 import { PublishController } from './api/publish.controller';
+import { DeadLettersController } from './api/dead-letters.controller';
 import { STATS_CONFIG, type StatsEnv } from './config/stats.env';
 import { SignInThrottle } from './sign-in-throttle';
 import { StatsTokenGuard } from './stats-token.guard';
@@ -26,7 +27,7 @@ export class StatsModule {
     // broker, which it does not need to start or to serve anything else.
     const api = config.API_TOKEN
       ? {
-          controllers: [PublishController],
+          controllers: [PublishController, DeadLettersController],
           providers: [
             ApiTokenGuard,
             {
