@@ -11,6 +11,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DIRECT_REPLY_QUEUE,
   REOPEN_MIN_INTERVAL_MS,
+  REOPEN_RETRY_MS,
 } from './amqp.constants';
 import { isNack, UnroutableError } from './amqp.errors';
 import type { AmqpPublishOptions, AmqpTopicClientOptions } from './amqp.interfaces';
@@ -214,16 +215,21 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
    * One more nack for `destination`: at `reopenAfterNacks` in a row the channel is replaced; when
    * that did not help (as many nacks again with no confirm between) the connection is, which
    * also moves it to the next node of a cluster; after that nothing more until the destination
-   * confirms again. So a queue that refuses by design (`reject-publish` when full) costs one
-   * channel and one reconnect, not one every few seconds.
+   * confirms again or REOPEN_RETRY_MS have passed, when it starts over. So a queue that refuses
+   * by design (`reject-publish` when full) costs one channel and one reconnect per 30 s, not one
+   * every few seconds, and a gateway is never cut off from a destination for good.
    */
   private nacked(destination: string, routingKey: string): void {
     const limit = this.options.reopenAfterNacks ?? DEFAULT_REOPEN_AFTER_NACKS;
     if (limit <= 0) return;
     const n = (this.nacks.get(destination) ?? 0) + 1;
     this.nacks.set(destination, n);
-    const stage = this.reopenedFor.get(destination) ?? 0;
-    if (n < limit || stage >= 2) return;
+    let stage = this.reopenedFor.get(destination) ?? 0;
+    if (n < limit) return;
+    if (stage >= 2) {
+      if (Date.now() - this.lastReopenAt < (this.options.reopenRetryMs ?? REOPEN_RETRY_MS)) return;
+      stage = 0;
+    }
     if (this.reopening || Date.now() - this.lastReopenAt < REOPEN_MIN_INTERVAL_MS) return;
     this.nacks.delete(destination);
     this.reopenedFor.set(destination, stage + 1);

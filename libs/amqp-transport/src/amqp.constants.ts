@@ -45,3 +45,10 @@ export const DEFAULT_REOPEN_AFTER_NACKS = 3;
 /** At most one channel replacement per this time, so a queue that nacks by design (a length
  * limit with `reject-publish`) costs a new channel every few seconds, no more. */
 export const REOPEN_MIN_INTERVAL_MS = 5000;
+/**
+ * After a fresh channel and a fresh connection both got nacks, the next try waits this long: a
+ * queue that refuses by design costs two replacements per 30 s, and a channel that came up while
+ * a quorum queue was still electing its leader (both tries can land in one election) is
+ * repaired on the next try instead of never.
+ */
+export const REOPEN_RETRY_MS = 30_000;

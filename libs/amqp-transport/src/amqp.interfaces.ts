@@ -88,6 +88,12 @@ export interface AmqpTopicClientOptions extends AmqpConnectionOptions {
    * @default 3
    */
   reopenAfterNacks?: number;
+  /**
+   * After a fresh channel and then a fresh connection were both nacked, how long before the
+   * next try starts over.
+   * @default 30000
+   */
+  reopenRetryMs?: number;
 }
 
 /** How one message is published. */
