@@ -666,6 +666,28 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         await change('storm', m.ack.id, 'delete');
         expect(await texts()).toEqual(['o30']);
         expect((await log.messageAt('storm', other.ack.seq))!.text).toBe('o30');
+        // A message edited before edits were indexed (no l:<seq>, every edit keeping its text):
+        // its deletion still leaves none of them.
+        const old = await say('storm', 'old');
+        for (const text of ['old1', 'old2'])
+          await change('storm', old.ack.id, 'edit', ann, { text });
+        const key = log.keys.roomUpdates('storm');
+        const first = (await redis.zrange(key, '0', '-1')).find(
+          (u) =>
+            u.includes('"text":""}') === false &&
+            u.includes(old.ack.id) &&
+            u.includes('"kind":"edit"}'),
+        )!;
+        await redis.zrem(key, first);
+        await redis.zadd(
+          key,
+          JSON.parse(first).seq,
+          first.replace(/,"kind":"edit"}$/, ',"kind":"edit","text":"old1"}'),
+        );
+        await redis.hdel(log.keys.roomEdits('storm'), `l:${old.ack.seq}`);
+        expect((await texts()).sort()).toEqual(['o30', 'old1', 'old2']);
+        await change('storm', old.ack.id, 'delete');
+        expect(await texts()).toEqual(['o30']);
       }, 30000);
 
       it('snapshots a join: messages after sinceSeq in their state, and every update after it', async () => {

@@ -71,9 +71,19 @@ if kind == 'edit' then
   state.editedAt = now
   if latestEdit then blankEdit(KEYS, latestEdit, ',"kind":"edit"}') end
 elseif kind == 'delete' then
+  local edited = state.editedAt
   state = {deleted = true, text = ''}
   base = withoutText(base)
-  if latestEdit then blankEdit(KEYS, latestEdit, ',"kind":"edit","text":""}') end
+  if latestEdit then
+    blankEdit(KEYS, latestEdit, ',"kind":"edit","text":""}')
+  elseif edited then
+    -- Edited before edits were indexed: its edits are found the old way, once.
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '(' .. t, '+inf')) do
+      if string.find(u, ',"targetSeq":' .. t .. ',', 1, true) then
+        blankEdit(KEYS, string.match(u, '^{"seq":(%d+)'), ',"kind":"edit","text":""}')
+      end
+    end
+  end
   redis.call('HDEL', KEYS[5], 'l:' .. t)
   local from, to = reactorRange(t)
   redis.call('ZREMRANGEBYLEX', KEYS[8], from, to)
