@@ -12,11 +12,10 @@ import {
   startCluster,
   waitFor,
   type AnyAck,
+  type Ok,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-
-type Ok<T> = T & { ok: true };
 
 /**
  * Read cursors and unread counts, edits, deletions and reactions (PROTOCOL.md), across three
@@ -52,11 +51,7 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     clients.push(c);
     return c;
   };
-  const ok = async <T>(c: TestClient, event: string, payload: unknown): Promise<Ok<T>> => {
-    const ack = await c.ack<AnyAck>(event, payload);
-    if (!ack.ok) throw new Error(`${event} refused: ${JSON.stringify(ack.error)}`);
-    return ack as unknown as Ok<T>;
-  };
+  const ok = <T>(c: TestClient, event: string, payload: unknown) => c.ok<T>(event, payload);
   const join = (c: TestClient, r: string, sinceSeq?: number) =>
     ok<JoinResult>(c, 'room:join', sinceSeq === undefined ? { room: r } : { room: r, sinceSeq });
   const send = (c: TestClient, r: string, text: string) =>
@@ -266,8 +261,7 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     await join(ann, r);
     await join(bob, r);
     const m = await send(ann, r, 'mine');
-    const code = async (c: TestClient, event: string, payload: unknown) =>
-      ((await c.ack<AnyAck>(event, payload)).error?.code ?? 'ok') as string;
+    const code = (c: TestClient, event: string, payload: unknown) => c.code(event, payload);
     expect(await code(bob, 'message:edit', { room: r, id: m.id, text: 'hijack' })).toBe(
       'FORBIDDEN',
     );

@@ -10,12 +10,9 @@ import {
   requireServices,
   startCluster,
   waitFor,
-  type AnyAck,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-
-type Ok<T> = T & { ok: true };
 
 /** The join ack's bound (PROTOCOL.md: about 1 MiB with its history), and some slack for framing. */
 const ACK_BOUND = 1024 * 1024 + 64 * 1024;
@@ -58,13 +55,8 @@ describe('room log under hostile sizes (2 gateways)', () => {
     clients.push(c);
     return c;
   };
-  const ok = async <T>(c: TestClient, event: string, payload: unknown): Promise<Ok<T>> => {
-    const ack = await c.ack<AnyAck>(event, payload, 15000);
-    if (!ack.ok) throw new Error(`${event} refused: ${JSON.stringify(ack.error)}`);
-    return ack as unknown as Ok<T>;
-  };
-  const code = async (c: TestClient, event: string, payload: unknown) =>
-    ((await c.ack<AnyAck>(event, payload)).error?.code ?? 'ok') as string;
+  const ok = <T>(c: TestClient, event: string, payload: unknown) => c.ok<T>(event, payload, 15000);
+  const code = (c: TestClient, event: string, payload: unknown) => c.code(event, payload);
   const join = (c: TestClient, r: string, sinceSeq?: number) =>
     ok<JoinResult>(c, 'room:join', sinceSeq === undefined ? { room: r } : { room: r, sinceSeq });
   const send = (c: TestClient, r: string, text: string) =>

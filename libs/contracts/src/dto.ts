@@ -76,7 +76,8 @@ export class LeaveRoomDto extends RoomDto {}
 /** `next` of a member page: opaque to clients (base64url of the last user id on the page). */
 export const MEMBER_CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,512}$/;
 
-export class MembersDto extends RoomDto {
+/** A page of a room's list (members, reactors): `cursor` from the page before, 1-500 a page. */
+class RoomPageDto extends RoomDto {
   @Absent()
   @IsString({ message: 'cursor must be the next of an earlier page' })
   @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
@@ -86,6 +87,8 @@ export class MembersDto extends RoomDto {
   @IntegerIn(1, 500)
   limit?: number;
 }
+
+export class MembersDto extends RoomPageDto {}
 
 export class SendMessageDto extends RoomDto {
   @Transform(trim)
@@ -156,22 +159,13 @@ export class ReactDto extends MessageRefDto {
 }
 
 /** `message:reactors`: one emoji's reactors on a message, a page at a time. */
-export class ReactorsDto extends RoomDto {
+export class ReactorsDto extends RoomPageDto {
   @IsString({ message: ID_MESSAGE })
   @Matches(MESSAGE_ID_PATTERN, { message: ID_MESSAGE })
   id: string;
 
   @Text(1, 32, { message: 'emoji must be 1-32 characters of well-formed Unicode' })
   emoji: string;
-
-  @Absent()
-  @IsString({ message: 'cursor must be the next of an earlier page' })
-  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
-  cursor?: string;
-
-  @Absent()
-  @IntegerIn(1, 500)
-  limit?: number;
 }
 
 class PublishUserDto {

@@ -18,6 +18,9 @@ export type AnyAck = { ok: boolean; error?: { code: ErrorCode; message: string }
   unknown
 >;
 
+/** An ok ack with its result. */
+export type Ok<T> = T & { ok: true };
+
 /** A client socket typed by the contract (its emits, their acks, what it receives). */
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -34,6 +37,14 @@ export interface TestClient {
     payload?: unknown,
     timeoutMs?: number,
   ): Promise<T>;
+  /** The ok ack of `event`, or an Error naming the error it answered instead. */
+  ok<T = Record<string, unknown>>(
+    event: string,
+    payload?: unknown,
+    timeoutMs?: number,
+  ): Promise<Ok<T>>;
+  /** The error code `event` answers, or `'ok'`. */
+  code(event: string, payload?: unknown): Promise<string>;
   /** Emits anything, with or without an ack callback: for hostile and malformed calls. */
   raw(event: string, ...args: unknown[]): void;
   close(): void;
@@ -75,6 +86,12 @@ export async function connectClient(
       (socket as unknown as Socket)
         .timeout(ackTimeoutMs)
         .emitWithAck(event, payload) as Promise<never>,
+    ok: async <T>(event: string, payload?: unknown, ackTimeoutMs?: number) => {
+      const ack = await client.ack<AnyAck>(event, payload, ackTimeoutMs);
+      if (!ack.ok) throw new Error(`${event} refused: ${JSON.stringify(ack.error)}`);
+      return ack as unknown as Ok<T>;
+    },
+    code: async (event, payload) => (await client.ack<AnyAck>(event, payload)).error?.code ?? 'ok',
     raw: (event, ...args) => void (socket as unknown as Socket).emit(event, ...args),
     close: () => socket.close(),
   };
