@@ -24,11 +24,8 @@ export class RoomsQueryDto {
   limit = 20;
 }
 
-export class RoomPageQueryDto {
-  @IsOptional()
-  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
-  cursor?: string;
-
+/** The `limit` of a paged route: 1-500, default 100. */
+class PageLimitDto {
   @IsOptional()
   @DecimalDigits()
   @IsInt({ message: 'limit must be an integer from 1 to 500' })
@@ -37,17 +34,16 @@ export class RoomPageQueryDto {
   limit = 100;
 }
 
-export class RoutingQueryDto {
+export class RoomPageQueryDto extends PageLimitDto {
+  @IsOptional()
+  @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
+  cursor?: string;
+}
+
+export class RoutingQueryDto extends PageLimitDto {
   @IsOptional()
   @Matches(ROUTING_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
   cursor?: string;
-
-  @IsOptional()
-  @DecimalDigits()
-  @IsInt({ message: 'limit must be an integer from 1 to 500' })
-  @Min(1, { message: 'limit must be an integer from 1 to 500' })
-  @Max(500, { message: 'limit must be an integer from 1 to 500' })
-  limit = 100;
 }
 
 export class RoomParamDto {
