@@ -699,7 +699,9 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
           sinceSeq: a.ack.seq,
           limit: 10,
           updatesLimit: 10,
+          updatesByteBudget: 1 << 20,
         });
+        expect(snap.updatesOverBudget).toBe(false);
         expect(snap.history.map((m) => [m.text, m.reactions])).toEqual([
           ['b', { '👍': { count: 1, users: [bob.id] } }],
         ]);
@@ -709,7 +711,63 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
         ]);
         expect(snap.seq.current).toBe(b.ack.seq + 2);
         expect(await idOf('snap', a.ack.seq)).toBe(a.ack.id);
+        // Without sinceSeq: the newest messages, no updates.
+        const recent = await log.joinSnapshot('snap', {
+          limit: 1,
+          updatesLimit: 10,
+          updatesByteBudget: 1 << 20,
+        });
+        expect([recent.history.map((m) => m.text), recent.updates]).toEqual([['b'], []]);
       });
+
+      it("stops reading a join's updates once those the ack would carry pass the byte budget", async () => {
+        const big = new RoomHistory(redis, prefix, { maxMessages: 500, maxAgeMs: 60_000 });
+        const sent: Awaited<ReturnType<typeof say>>[] = [];
+        for (let i = 0; i < 120; i++)
+          sent.push(
+            await big.appendMessage({
+              id: `b${i}`,
+              room: 'budget',
+              text: `m${i}`,
+              user: ann,
+              ts: Date.now(),
+              serverId: 'g',
+            }),
+          );
+        const since = sent[sent.length - 1].ack.seq;
+        for (const m of sent)
+          await big.appendUpdate({
+            room: 'budget',
+            id: m.ack.id,
+            kind: 'edit',
+            user: ann,
+            ts: Date.now(),
+            text: 'x'.repeat(1000),
+          });
+        // 120 updates of about 1.2 KB each to messages the client already shows.
+        const read = (budget: number) =>
+          big.joinSnapshot('budget', {
+            sinceSeq: since,
+            limit: 10,
+            updatesLimit: 500,
+            updatesByteBudget: budget,
+          });
+        const all = await read(1 << 20);
+        expect([all.updates.length, all.updatesOverBudget]).toEqual([120, false]);
+        const cut = await read(10_000);
+        expect(cut.updatesOverBudget).toBe(true);
+        // It stopped at the update that passed the budget: far fewer than 120 were read.
+        expect(cut.updates.length).toBeLessThan(12);
+        expect(cut.updates.length).toBeGreaterThan(5);
+        // Updates to messages after sinceSeq do not count against the budget.
+        const after = await big.joinSnapshot('budget', {
+          sinceSeq: sent[0].ack.seq - 1,
+          limit: 10,
+          updatesLimit: 500,
+          updatesByteBudget: 10_000,
+        });
+        expect([after.updates.length, after.updatesOverBudget]).toEqual([120, false]);
+      }, 30000);
 
       it('keeps one cursor per user and room: joins start it, sends and reads move it, never back', async () => {
         const cursors = new ReadCursors(redis, prefix);

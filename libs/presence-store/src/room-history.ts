@@ -72,6 +72,11 @@ export interface JoinSnapshot {
   /** The stored JSON's length of each of `history` and of `updates` (for the ack's bound). */
   historyBytes: number[];
   updateBytes: number[];
+  /**
+   * The updates to messages at or before `sinceSeq` passed the byte budget: `updates` stops
+   * there (the ack can carry none of them).
+   */
+  updatesOverBudget: boolean;
 }
 
 /** A page of one emoji's reactors on a message. */
@@ -225,56 +230,32 @@ export class RoomHistory {
   }
 
   /**
-   * What a join shows, read in one MULTI (the room's keys share a slot): with `sinceSeq` the
-   * messages after it (up to `limit`) and every update after it (up to `updatesLimit`), else the
-   * last `limit` messages; and the counter, so whatever has a seq up to `seq.current` is in the
-   * snapshot or already reflected in the messages' state.
+   * What a join shows, read in one script (join-snapshot.lua; the room's keys share a slot): with
+   * `sinceSeq` the messages after it (up to `limit`) and every update after it (up to
+   * `updatesLimit`, and no further once those to messages at or before `sinceSeq` pass
+   * `updatesByteBudget`: `updatesOverBudget`), else the last `limit` messages; and the counter,
+   * so whatever has a seq up to `seq.current` is in the snapshot or already reflected in the
+   * messages' state.
    */
   async joinSnapshot(
     room: string,
-    q: { sinceSeq?: number; limit: number; updatesLimit: number },
+    q: { sinceSeq?: number; limit: number; updatesLimit: number; updatesByteBudget: number },
   ): Promise<JoinSnapshot> {
-    const multi = this.redis.multi();
-    if (q.sinceSeq !== undefined) {
-      multi.zrangebyscore(
-        this.keys.roomHistory(room),
-        `(${q.sinceSeq}`,
-        '+inf',
-        'LIMIT',
-        0,
-        q.limit,
-      );
-      multi.zrangebyscore(
-        this.keys.roomUpdates(room),
-        `(${q.sinceSeq}`,
-        '+inf',
-        'LIMIT',
-        0,
-        q.updatesLimit,
-      );
-    } else {
-      multi.zrange(this.keys.roomHistory(room), String(-q.limit), '-1');
-      multi.echo('');
-    }
-    multi.get(this.keys.roomSeq(room));
-    multi.get(this.keys.roomGen(room));
-    const results = await multi.exec();
-    if (!results) throw new Error('the join snapshot was aborted');
-    for (const [err] of results) if (err) throw err;
-    const [history, updates, current, gen] = results.map(([, v]) => v) as [
-      string[],
-      string[] | string,
-      string | null,
-      string | null,
-    ];
+    const k = this.keys;
+    const [history, updates, current, gen, over] = (await this.scripts.run(
+      scripts.JOIN_SNAPSHOT,
+      [k.roomHistory(room), k.roomUpdates(room), k.roomSeq(room), k.roomGen(room)],
+      [q.sinceSeq ?? '', q.limit, q.updatesLimit, q.updatesByteBudget],
+    )) as [string[], string[], string | null, string | null, number];
     const messages = this.freshWithSize<Message>(history);
-    const changes = this.freshWithSize<Update>(Array.isArray(updates) ? updates : []);
+    const changes = this.freshWithSize<Update>(updates);
     return {
       history: messages.map(({ entry }) => entry),
       updates: changes.map(({ entry }) => entry),
       seq: { current: Number(current ?? 0), gen: Number(gen ?? 0) },
       historyBytes: messages.map(({ bytes }) => bytes),
       updateBytes: changes.map(({ bytes }) => bytes),
+      updatesOverBudget: Number(over) === 1,
     };
   }
 

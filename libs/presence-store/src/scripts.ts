@@ -39,5 +39,7 @@ export const GROUP_SET_INSTANCE = loadLua('group-set-instance');
 export const APPEND_MESSAGE = loadLua('append-message');
 /** An edit, deletion or reaction: checks, next seq, the update and the message's new state. */
 export const UPDATE_MESSAGE = loadLua('update-message');
+/** What a join shows: messages, updates (read within a byte budget) and the counter. */
+export const JOIN_SNAPSHOT = loadLua('join-snapshot');
 /** A user's read cursor in a room and the unread count after it. */
 export const READ_CURSOR = loadLua('read-cursor');

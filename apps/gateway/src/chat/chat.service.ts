@@ -42,7 +42,7 @@ import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { RoomTraffic } from '../broker/ports';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { stateOf, type ChatSocket } from './chat-socket';
-import { boundJoinAck } from './join-ack';
+import { boundJoinAck, JOIN_ACK_BYTES } from './join-ack';
 import { LocalDelivery } from './local-delivery';
 import { PresenceLink } from './presence-link';
 import { RoomRegistry } from './room-registry';
@@ -159,6 +159,7 @@ export class ChatService {
           sinceSeq: dto.sinceSeq,
           limit: dto.sinceSeq !== undefined ? SINCE_ON_JOIN + 1 : RECENT_ON_JOIN,
           updatesLimit: UPDATES_ON_JOIN + 1,
+          updatesByteBudget: JOIN_ACK_BYTES,
         }),
         this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
         this.cursors.join(room, state.user.id),

@@ -44,7 +44,7 @@ export function boundJoinAck(
     if (sinceSeq !== undefined) more = true;
     total = size;
   }
-  let updatesCut = snapshot.updates.length > limits.updates;
+  let updatesCut = snapshot.updates.length > limits.updates || snapshot.updatesOverBudget;
   const all = snapshot.updates.slice(0, limits.updates);
   if (sinceSeq === undefined) return { history, more, updates: [], updatesCut, all };
   let updates: Update[] = [];
