@@ -561,9 +561,11 @@ function applyJoin(r: Room, ack: JoinResult, sinceSeq: number | undefined): void
       // shown cannot be brought up to date, so it is replaced by the room as it is now.
       r.messages.clear();
       r.lastSeq = 0;
-      r.notice = 'some messages from while you were away are no longer kept';
+      // Or what changed was too much for one ack: either way what it held before can be loaded
+      // again, in its current state, with "load older".
+      r.notice = 'what changed while you were away could not all be replayed: reloaded';
     }
-    r.hasOlder = ack.history.length >= HISTORY_PAGE && sinceSeq === undefined;
+    r.hasOlder = sinceSeq !== undefined || ack.history.length >= HISTORY_PAGE;
     if (r === current) renderView();
   }
   r.readAsked = 0;
