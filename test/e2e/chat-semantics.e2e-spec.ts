@@ -8,6 +8,7 @@ import type {
 } from '@roomcast/contracts';
 import {
   connectClient,
+  LIFTED_LIMITS,
   requireServices,
   startCluster,
   waitFor,
@@ -32,12 +33,7 @@ describe('read cursors, unread counts and message updates (3 gateways)', () => {
     cluster = await startCluster({
       label: 'sem',
       gateways: 3,
-      gatewayEnv: {
-        RATE_LIMIT_PER_SEC: '5000',
-        RATE_LIMIT_BURST: '5000',
-        RATE_LIMIT_EVENTS_PER_SEC: '5000',
-        RATE_LIMIT_EVENTS_BURST: '5000',
-      },
+      gatewayEnv: LIFTED_LIMITS,
     });
   }, 60000);
 

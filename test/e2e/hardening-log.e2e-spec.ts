@@ -7,6 +7,7 @@ import type {
 } from '@roomcast/contracts';
 import {
   connectClient,
+  LIFTED_LIMITS,
   requireServices,
   startCluster,
   waitFor,
@@ -36,12 +37,7 @@ describe('room log under hostile sizes (2 gateways)', () => {
     cluster = await startCluster({
       label: 'hlog',
       gateways: 2,
-      gatewayEnv: {
-        RATE_LIMIT_PER_SEC: '5000',
-        RATE_LIMIT_BURST: '5000',
-        RATE_LIMIT_EVENTS_PER_SEC: '5000',
-        RATE_LIMIT_EVENTS_BURST: '5000',
-      },
+      gatewayEnv: LIFTED_LIMITS,
     });
   }, 60000);
 

@@ -38,6 +38,17 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * The gateway's send and event budgets lifted out of the way, for suites that test something
+ * else at a pace no real client keeps.
+ */
+export const LIFTED_LIMITS: Readonly<Record<string, string>> = {
+  RATE_LIMIT_PER_SEC: '5000',
+  RATE_LIMIT_BURST: '5000',
+  RATE_LIMIT_EVENTS_PER_SEC: '5000',
+  RATE_LIMIT_EVENTS_BURST: '5000',
+};
+
 export interface ClusterOptions {
   label: string;
   /** Exchange, queue, Redis and instance names start with it. @default runPrefix(label) */
