@@ -16,6 +16,8 @@ export class ChatError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The earliest useful retry, when known (exact for a rate limit). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ChatError';
@@ -25,10 +27,11 @@ export class ChatError extends Error {
 export type AckOk<T extends object> = { ok: true } & T;
 export interface AckError {
   ok: false;
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string; retryAfterMs?: number };
 }
 export type Ack<T extends object> = AckOk<T> | AckError;
 
-export function ackError(code: ErrorCode, message: string): AckError {
-  return { ok: false, error: { code, message } };
+export function ackError(code: ErrorCode, message: string, retryAfterMs?: number): AckError {
+  if (retryAfterMs === undefined) return { ok: false, error: { code, message } };
+  return { ok: false, error: { code, message, retryAfterMs } };
 }
