@@ -92,6 +92,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   handleDisconnect(socket: ChatSocket): void {
     this.metrics.connections.dec();
     this.limiter.forget(socket.id);
+    this.unreadBudget.forget(socket.id);
     this.chat
       .disconnect(socket)
       .catch((err: Error) =>
@@ -159,10 +160,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   ): Answer<'rooms:unread'> {
     return this.handle(ClientEvent.Unread, socket, async () => {
       validateEmptyPayload(body);
-      if (!(await this.unreadBudget.allow(socket.id))) {
+      const wait = this.unreadBudget.take(socket.id);
+      if (wait > 0) {
         throw new ChatError(
           ErrorCode.RateLimited,
           `at most ${this.config.RATE_LIMIT_UNREAD_PER_10S} rooms:unread per 10 s; slow down`,
+          wait,
         );
       }
       return this.chat.unread(socket);
@@ -228,10 +231,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   ): Promise<Ack<T> | undefined> {
     try {
       if (!this.slow.check(socket)) return undefined;
-      if (!(await this.limiter.allow(socket.id))) {
+      const wait = this.limiter.take(socket.id);
+      if (wait > 0) {
         return ackError(
           ErrorCode.RateLimited,
           `at most ${this.config.RATE_LIMIT_EVENTS_PER_SEC} events per second (burst ${this.config.RATE_LIMIT_EVENTS_BURST}); slow down`,
+          wait,
         );
       }
       const result = await run();
@@ -240,7 +245,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       if (!this.slow.check(socket)) return undefined;
       return { ok: true, ...result };
     } catch (err) {
-      if (err instanceof ChatError) return ackError(err.code, err.message);
+      if (err instanceof ChatError) return ackError(err.code, err.message, err.retryAfterMs);
       this.logger.error(
         `${event} from ${socket.id} failed: ${(err as Error)?.stack ?? String(err)}`,
       );

@@ -279,10 +279,12 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
     });
-    if (!(await this.limiter.allow(socket.id))) {
+    const wait = this.limiter.take(socket.id);
+    if (wait > 0) {
       throw new ChatError(
         ErrorCode.RateLimited,
         `at most ${this.config.RATE_LIMIT_PER_SEC} messages per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
+        wait,
       );
     }
     const draft: Omit<Message, 'seq'> = {
@@ -382,10 +384,12 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
     });
-    if (!(await this.limiter.allow(socket.id))) {
+    const wait = this.limiter.take(socket.id);
+    if (wait > 0) {
       throw new ChatError(
         ErrorCode.RateLimited,
         `at most ${this.config.RATE_LIMIT_PER_SEC} messages and changes per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
+        wait,
       );
     }
     const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
