@@ -156,6 +156,11 @@ describe('read cursors a user cannot grow without bound (1 gateway)', () => {
     // RATE_LIMIT_UNREAD_PER_10S: 10 by default.
     expect(answers.filter((a) => a.ok)).toHaveLength(10);
     expect(answers.filter((a) => a.error?.code === 'RATE_LIMITED')).toHaveLength(15);
+    // Each refusal says when a retry passes: when the first call leaves its 10 s window.
+    const waits = answers.flatMap((a) =>
+      a.ok ? [] : [(a.error as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? NaN],
+    );
+    expect(waits.filter((w) => !(Number.isInteger(w) && w > 0 && w <= 10_000))).toEqual([]);
     const sends = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         c.ack<AnyAck>('message:send', { room: 'home-Poller', text: `still ${i}` }),

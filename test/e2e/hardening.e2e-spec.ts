@@ -21,6 +21,8 @@ type SendAck = AnyAck & SendResult;
 const INTERNAL_TEXT = /ERR |Error:|TypeError|RangeError|cjson|Lua|script|\n\s+at /;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const retryAfterOf = (ack: AnyAck) =>
+  (ack.error as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? NaN;
 
 /**
  * The hostile-but-realistic client steps of the hardening issue, each against real processes:
@@ -214,6 +216,16 @@ describe('guarantees against hostile clients (3 gateways)', () => {
     expect(limited).toBeGreaterThanOrEqual(50);
     expect(results.filter((r) => r.ok).length).toBeLessThanOrEqual(110);
     expect(reader.socket.connected).toBe(true);
+    // Each refusal says when a retry passes: within one token's time at 50 events/s.
+    const waits = results.flatMap((r) =>
+      r.error?.code === 'RATE_LIMITED' ? [retryAfterOf(r)] : [],
+    );
+    expect(waits.filter((w) => !(Number.isInteger(w) && w >= 1 && w <= 20))).toEqual([]);
+    const again = await reader.ack<AnyAck>('room:history', { room: 'quiet' });
+    if (!again.ok) {
+      await sleep(retryAfterOf(again));
+      expect(await reader.ack('room:history', { room: 'quiet' })).toMatchObject({ ok: true });
+    }
   });
 
   it('leaves no key without an expiry behind room churn', async () => {
