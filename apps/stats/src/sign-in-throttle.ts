@@ -41,14 +41,14 @@ export class SignInThrottle {
     this.trustProxy = config.TRUST_PROXY;
   }
 
-  /** The client address a request counts against. */
+  /** The client address a request counts against (an IPv6 client by its /64: addressKey). */
   addressOf(req: IncomingMessage): string {
     if (this.trustProxy) {
       const header = req.headers['x-forwarded-for'];
       const last = (Array.isArray(header) ? header.join(',') : header)?.split(',').pop()?.trim();
-      if (last && isIP(last)) return last;
+      if (last && isIP(last)) return addressKey(last);
     }
-    return req.socket.remoteAddress ?? 'unknown';
+    return addressKey(req.socket.remoteAddress ?? 'unknown');
   }
 
   /** Throws 429 (with Retry-After on `res`) while `address` is past its limit. */
@@ -94,4 +94,28 @@ export class SignInThrottle {
       this.windows.delete(address);
     }
   }
+}
+
+/**
+ * What one client is, for counting its guesses: an IPv4 address (also when IPv4-mapped), or an
+ * IPv6 address's /64 (one subscriber's network: a host picks any address in it at will, so
+ * counting whole addresses would let it rotate through 2^64 of them).
+ */
+export function addressKey(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const plain = address.toLowerCase().split('%')[0];
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(plain);
+  if (mapped) return mapped[1];
+  const [head, tail] = plain.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // A dotted IPv4 tail stands for two groups.
+  const width = (parts: string[]) => parts.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const h = groups(head);
+  const t = groups(tail);
+  const all =
+    tail === undefined ? h : [...h, ...Array<string>(8 - width(h) - width(t)).fill('0'), ...t];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
