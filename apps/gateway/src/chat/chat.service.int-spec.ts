@@ -1,4 +1,5 @@
 import {
+  ChatError,
   ErrorCode,
   PresenceEvent,
   validatePayload,
@@ -273,6 +274,28 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     await Promise.all(sends);
     await new Promise((r) => setTimeout(r, 100));
     expect(x.texts()).toEqual(['first', ...Array.from({ length: 20 }, (_, i) => `m${i}`)]);
+    await t.cleanup();
+  });
+
+  it('throttles typing per room and says when the next notice may go (retryAfterMs)', async () => {
+    const t = setup();
+    const s = t.socket('s1', 'Ann');
+    await t.join(s, { room: 'ty' });
+    const chat = t.server.asChat(s);
+    const interval = new GatewayEnv().TYPING_MIN_INTERVAL_MS;
+    expect(await t.chat.typing(chat, 'ty', true)).toEqual({});
+    const refused = await t.chat.typing(chat, 'ty', true).catch((err: unknown) => err);
+    const refusedAt = Date.now();
+    expect(refused).toBeInstanceOf(ChatError);
+    const { code, retryAfterMs } = refused as ChatError;
+    expect(code).toBe(ErrorCode.RateLimited);
+    expect(Number.isInteger(retryAfterMs)).toBe(true);
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(interval);
+    // "Stopped typing" is never held back, and a notice after the wait goes out.
+    expect(await t.chat.typing(chat, 'ty', false)).toEqual({});
+    await new Promise((r) => setTimeout(r, retryAfterMs! - (Date.now() - refusedAt) + 2));
+    expect(await t.chat.typing(chat, 'ty', true)).toEqual({});
     await t.cleanup();
   });
 });

@@ -497,10 +497,12 @@ export class ChatService {
     const now = Date.now();
     state.typingAt ??= new Map();
     // "Stopped typing" always goes out; "typing" at most once per interval per room.
-    if (typing && now - (state.typingAt.get(room) ?? 0) < this.config.TYPING_MIN_INTERVAL_MS) {
+    const since = now - (state.typingAt.get(room) ?? 0);
+    if (typing && since < this.config.TYPING_MIN_INTERVAL_MS) {
       throw new ChatError(
         ErrorCode.RateLimited,
         'typing is throttled; the last notice still stands',
+        this.config.TYPING_MIN_INTERVAL_MS - since,
       );
     }
     state.typingAt.set(room, now);
