@@ -153,7 +153,7 @@ else
   redis.call('HDEL', KEYS[5], 'b:' .. t, 'o:' .. t)
   redis.call('ZADD', KEYS[3], t, base)
 end
-retain(KEYS, max, ttl, now, ARGV[13])
+retain(KEYS, max, ttl, now, ARGV[13], true)
 local ack = '{"seq":' .. s .. '}'
 if ck then redis.call('SET', ck, fingerprint .. '|' .. ack, 'PX', ttl) end
 return {ack, 0, string.format('%d', prev), t, count}
