@@ -106,7 +106,9 @@ export class ReadCursors {
     const batches = new Map<number, string[]>();
     for (const room of at.keys()) {
       const batch = this.redis instanceof Cluster ? groupOf(room) : 0;
-      batches.set(batch, [...(batches.get(batch) ?? []), room]);
+      const rooms = batches.get(batch);
+      if (rooms) rooms.push(room);
+      else batches.set(batch, [room]);
     }
     const states = (
       await Promise.all([...batches.values()].map((rooms) => this.call(rooms, userId, 'peek')))
