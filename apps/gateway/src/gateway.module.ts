@@ -17,7 +17,7 @@ import { BrokerRecovery } from './broker/broker-recovery';
 import { AmqpPresenceEvents, AmqpRoomTraffic } from './broker/amqp-ports';
 import { PresenceEvents, RoomTraffic } from './broker/ports';
 import { RoomBindings } from './broker/room-bindings';
-import { amqpUrls } from '@roomcast/config';
+import { amqpUrls, batchOptions } from '@roomcast/config';
 import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
 import { GatewayMetrics } from './metrics/gateway.metrics';
 
@@ -33,6 +33,7 @@ export class GatewayModule {
           url: config.REDIS_URL,
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
+          batching: batchOptions(config),
           retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
           webhooks: { messages: config.WEBHOOK_MESSAGES },
         }),
@@ -63,8 +64,12 @@ export class GatewayModule {
         },
         {
           provide: RoomTraffic,
-          inject: [AmqpTopicClient],
-          useFactory: (client: AmqpTopicClient) => new AmqpRoomTraffic(client, server),
+          inject: [AmqpTopicClient, GatewayMetrics],
+          useFactory: (client: AmqpTopicClient, metrics: GatewayMetrics) =>
+            new AmqpRoomTraffic(client, server, batchOptions(config), (entries) => {
+              metrics.publishedMessages.inc();
+              metrics.publishedEntries.inc(entries);
+            }),
         },
         {
           provide: PresenceEvents,

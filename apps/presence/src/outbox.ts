@@ -1,10 +1,6 @@
-import { AmqpTopicClient } from '@roomcast/amqp-transport';
-import {
-  roomRoutingKey,
-  type PresenceNotice,
-  type RoomEnvelope,
-  type WebhookEnvelope,
-} from '@roomcast/contracts';
+import { AmqpTopicClient, RoomFanout } from '@roomcast/amqp-transport';
+import type { GroupCommitOptions } from '@roomcast/batching';
+import { type PresenceNotice, type WebhookEnvelope } from '@roomcast/contracts';
 import { webhookPublisher, type WebhookPublish } from '@roomcast/presence-store';
 
 /**
@@ -18,15 +14,23 @@ export abstract class PresenceOutbox {
   abstract webhooks(envelopes: WebhookEnvelope[]): Promise<void>;
 }
 
-/** On the topic exchange, with the room's key (`room.<name>`). */
+/** On the topic exchange, with the room's key (`room.<name>`), through the fan-out's group commit. */
 export class AmqpPresenceOutbox extends PresenceOutbox {
-  constructor(private readonly client: AmqpTopicClient) {
+  private readonly fanout: RoomFanout;
+
+  constructor(
+    private readonly client: AmqpTopicClient,
+    batching?: GroupCommitOptions,
+  ) {
     super();
+    this.fanout = new RoomFanout(
+      (key, body, options) => client.publishEvent(key, body, options),
+      batching,
+    );
   }
 
   announce(notice: PresenceNotice): Promise<void> {
-    const envelope: RoomEnvelope = { t: 'presence', presence: notice };
-    return this.client.publishEvent(roomRoutingKey(notice.room), envelope);
+    return this.fanout.publish(notice.room, { t: 'presence', presence: notice });
   }
 
   private readonly publishWebhooks: WebhookPublish = webhookPublisher((key, data) =>

@@ -6,7 +6,7 @@ import {
 } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
-import { amqpUrls } from '@roomcast/config';
+import { amqpUrls, batchOptions } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
 import { PresenceController } from './presence.controller';
@@ -28,6 +28,7 @@ export class PresenceModule {
           url: config.REDIS_URL,
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
+          batching: batchOptions(config),
           webhooks: { members: webhooks },
         }),
       ],
@@ -56,7 +57,8 @@ export class PresenceModule {
         {
           provide: PresenceOutbox,
           inject: [AmqpTopicClient],
-          useFactory: (client: AmqpTopicClient) => new AmqpPresenceOutbox(client),
+          useFactory: (client: AmqpTopicClient) =>
+            new AmqpPresenceOutbox(client, batchOptions(config)),
         },
         PresenceMetrics,
         PresenceService,

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { amqpUrls } from '@roomcast/config';
-import { roomRoutingKey } from '@roomcast/contracts';
+import { RoomFanout } from '@roomcast/amqp-transport';
+import { amqpUrls, batchOptions } from '@roomcast/config';
 import {
   PresenceQueries,
   PresenceStoreModule,
@@ -47,7 +47,10 @@ export class StatsModule {
               useFactory: (log: RoomHistory, broker: BrokerLink) =>
                 new RoomWriter(
                   log,
-                  (room, envelope) => broker.publish(roomRoutingKey(room), envelope),
+                  new RoomFanout(
+                    (key, body, options) => broker.publish(key, body, options),
+                    batchOptions(config),
+                  ),
                   webhookPublisher((key, data) => broker.publish(key, data)),
                 ),
             },
@@ -62,6 +65,7 @@ export class StatsModule {
           url: config.REDIS_URL,
           cluster: config.REDIS_CLUSTER,
           prefix: config.REDIS_PREFIX,
+          batching: batchOptions(config),
           retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
           webhooks: { messages: config.WEBHOOK_MESSAGES },
         }),

@@ -197,6 +197,7 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
         timeout: this.options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
         ...properties,
         ...(messageId ? { mandatory: true, messageId } : {}),
+        ...(options.bcc?.length ? { BCC: options.bcc } : {}),
       });
     } catch (err) {
       failure = err ?? new Error('publish failed');

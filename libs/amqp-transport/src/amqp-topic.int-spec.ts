@@ -67,6 +67,30 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
     ]);
   });
 
+  it('routes a message by its BCC keys too: once per bound queue, never to an unbound one', async () => {
+    // A second queue, bound to none of the message's keys: it must get nothing.
+    const other: unknown[] = [];
+    const stranger = new AmqpTopicServer({ urls: [AMQP_URL], exchange, noAck: true });
+    stranger.addHandler('room.*', async (data: unknown) => void other.push(data), true);
+    await new Promise<void>((resolve, reject) =>
+      stranger.listen((err?: unknown) => (err ? reject(err) : resolve())),
+    );
+    try {
+      await stranger.bind('room.z');
+      await server.bind('room.b');
+      await server.bind('room.c');
+      // Routed by room.a (unbound here) and, in BCC, room.b and room.c (both bound here).
+      await client.publishEvent('room.a', { n: 1 }, { bcc: ['room.b', 'room.c'] });
+      await client.publishEvent('room.c', { n: 2 });
+      await waitFor(() => received.length >= 2, 3000, 'the two deliveries');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received.map((r) => r.data)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(other).toEqual([]);
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it('restores its queue and every binding after the connection drops', async () => {
     await server.bind('room.a');
     await server.bind('room.b');

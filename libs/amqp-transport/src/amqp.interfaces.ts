@@ -104,6 +104,12 @@ export interface AmqpPublishOptions {
    * @default false
    */
   mandatory?: boolean;
+  /**
+   * Further routing keys the message is routed by, besides its own (RabbitMQ's sender-selected
+   * distribution, the `BCC` header, which the broker strips before delivery). A queue bound to
+   * several of the keys still gets one copy.
+   */
+  bcc?: string[];
 }
 
 export interface AmqpQueueProbeOptions extends AmqpConnectionOptions {

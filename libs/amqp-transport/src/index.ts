@@ -8,3 +8,4 @@ export * from './amqp-queue.probe';
 export { openConnection, probeBroker } from './connection';
 export * from './names';
 export * from './webhook-queues';
+export * from './room-fanout';

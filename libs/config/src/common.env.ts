@@ -115,8 +115,34 @@ export class CommonEnv {
   @IsString()
   CORS_ORIGINS?: string;
 
+  /**
+   * Group commit of writes (Redis appends, broker publishes of room traffic): the most entries
+   * one Redis pipeline or one broker message carries. A lone write goes at once; under load the
+   * writes that waited for the one in flight go together, up to this many.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  BATCH_MAX_ITEMS: number = 64;
+
+  /**
+   * How long writes wait for the batch in flight before they go beside it (ms): a slow broker
+   * confirm or Redis reply delays what follows by at most this much.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  BATCH_MAX_WAIT_MS: number = 5;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+}
+
+/** The group commit settings of a service's writes. */
+export function batchOptions(config: CommonEnv): { maxItems: number; maxWaitMs: number } {
+  return { maxItems: config.BATCH_MAX_ITEMS, maxWaitMs: config.BATCH_MAX_WAIT_MS };
 }
 
 /** The URLs of a setting that takes one or several separated by commas, trimmed. */

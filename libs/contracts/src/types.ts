@@ -74,10 +74,10 @@ export interface TypingNotice {
 }
 
 /**
- * What travels on a room's routing key. One envelope type per room key keeps a gateway's
- * delivery path a single switch; `t` is short because every room message carries it.
+ * One entry of a room's traffic. One envelope type per room key keeps a gateway's delivery path
+ * a single switch; `t` is short because every room message carries it.
  */
-export type RoomEnvelope =
+export type RoomEntry =
   /** `prev`: the seq before this one in the room's counter (0 when it started a new generation). */
   | {
       t: 'message';
@@ -91,10 +91,28 @@ export type RoomEnvelope =
   /** A user's cursor moved: the user's connections in the room but `origin` get `read`. */
   | { t: 'read'; read: ReadNotice; user: string; origin?: string }
   | { t: 'presence'; presence: PresenceNotice }
-  | { t: 'typing'; typing: TypingNotice }
-  /**
-   * Several envelopes of one room published by one gateway in the same event-loop turn, as one
-   * broker message, in the order they were published (receivers' sequencers put messages in seq
-   * order as for separate ones).
-   */
-  | { t: 'batch'; room: string; items: RoomEnvelope[] };
+  | { t: 'typing'; typing: TypingNotice };
+
+/**
+ * What one broker message on the room keys carries: one entry, or a batch of entries of one or
+ * several rooms (a group commit of the publishing process), in the order they were published,
+ * routed by every room key it holds (receivers keep the entries of rooms they host; their
+ * sequencers put each room's messages in seq order as for separate ones).
+ */
+export type RoomEnvelope = RoomEntry | { t: 'batch'; items: RoomEntry[] };
+
+/** The room an entry belongs to. */
+export function entryRoom(entry: RoomEntry): string {
+  switch (entry.t) {
+    case 'message':
+      return entry.message.room;
+    case 'update':
+      return entry.update.room;
+    case 'read':
+      return entry.read.room;
+    case 'presence':
+      return entry.presence.room;
+    case 'typing':
+      return entry.typing.room;
+  }
+}

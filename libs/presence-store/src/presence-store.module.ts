@@ -7,6 +7,8 @@ import { PresenceQueries } from './presence.queries';
 import { PresenceStore } from './presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis';
 import { ReadCursors } from './read-cursors';
+import { ScriptRunner } from './script-runner';
+import type { GroupCommitOptions } from '@roomcast/batching';
 import { CURSOR_TTL_MS, RoomHistory, type Retention } from './room-history';
 
 export interface PresenceStoreOptions {
@@ -21,6 +23,8 @@ export interface PresenceStoreOptions {
    * (WEBHOOK_MESSAGES) among their rooms' webhook events. @default none
    */
   webhooks?: { members?: boolean; messages?: boolean };
+  /** Group commit of the write path's scripts (BATCH_MAX_ITEMS, BATCH_MAX_WAIT_MS). */
+  batching?: GroupCommitOptions;
 }
 
 /** The Redis client once it is ready and its keys are in this version's layout. */
@@ -46,6 +50,7 @@ export class PresenceStoreModule {
           inject: [getRedisConnectionToken()],
           useFactory: async (redis: RedisClient) => {
             if (redis instanceof Cluster) await redisReady(redis);
+            ScriptRunner.configure(redis, options.batching);
             await migrateLayout(redis, options.prefix, `${hostname()}-${process.pid}`, (m) =>
               logger.log(m),
             );

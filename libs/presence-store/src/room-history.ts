@@ -185,7 +185,7 @@ export class RoomHistory {
             .digest('base64url')
             .slice(0, 22);
     if (clientId !== undefined) keys.push(this.keys.roomUpdateClient(room, user.id, clientId));
-    const r = (await this.scripts.run(scripts.UPDATE_MESSAGE, keys, [
+    const r = (await this.scripts.runBatched(scripts.UPDATE_MESSAGE, keys, [
       kind,
       json.slice(1),
       this.retention.maxMessages,

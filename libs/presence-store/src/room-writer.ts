@@ -5,9 +5,10 @@ import {
   type Message,
   type RoomEnvelope,
   type SendResult,
+  type UpdateResult,
   type User,
 } from '@roomcast/contracts';
-import type { RoomHistory } from './room-history';
+import type { RoomHistory, UpdateDraft, UpdateOutcome } from './room-history';
 import { messageWebhook, type WebhookPublish } from './webhook-events';
 
 /**
@@ -49,13 +50,20 @@ export class WriteUnavailable extends Error {
   }
 }
 
-/** Publishes one envelope on a room's routing key; resolves once the broker confirmed it. */
-export type RoomPublish = (room: string, envelope: RoomEnvelope) => Promise<void>;
+/**
+ * The fan-out port: publishes one entry of a room's traffic and resolves once the broker
+ * confirmed the message that carries it (RoomFanout, and the gateway's RoomTraffic over it).
+ */
+export interface RoomPublisher {
+  publish(room: string, envelope: RoomEnvelope): Promise<void>;
+}
 
 /**
- * Accepting a message for good, the one code path of a socket's `message:send` (gateway) and of
- * the server publish API (stats): the room's next seq and the history in one script, then the
- * publish on the room's key; it resolves with the ack only once both are done. A retried
+ * The one write path of a room's log: a socket's `message:send`, edits, deletions and reactions
+ * (gateway) and the server publish API (stats). Each write is the room's next seq and the history
+ * in one script (batched with the other writes of the moment into one Redis pipeline), then the
+ * publish through the fan-out port (batched into one broker message); it resolves with the ack
+ * only once both are done. A retried
  * clientId gets the first send's ack and its message is published again (every member's
  * sequencer drops a repeat), so a send whose first publish was lost is still delivered once.
  *
@@ -67,7 +75,7 @@ export type RoomPublish = (room: string, envelope: RoomEnvelope) => Promise<void
 export class RoomWriter {
   constructor(
     private readonly log: RoomHistory,
-    private readonly publish: RoomPublish,
+    private readonly fanout: RoomPublisher,
     private readonly webhooks?: WebhookPublish,
   ) {}
 
@@ -92,7 +100,7 @@ export class RoomWriter {
       if (options.origin !== undefined) envelope.origin = options.origin;
       try {
         await Promise.all([
-          this.publish(room, envelope),
+          this.fanout.publish(room, envelope),
           this.webhooks && hook > 0 && !duplicate
             ? this.webhooks([messageWebhook(message, hook)])
             : undefined,
@@ -102,5 +110,70 @@ export class RoomWriter {
       }
     }
     return { ack, duplicate };
+  }
+
+  /**
+   * An edit, deletion or reaction change, on the same path as a message: appended in seq order
+   * with the room's messages, then published; resolves with the ack once both are done. A retried
+   * clientId gets the first call's ack and its update is published again (sequencers drop
+   * repeats). Rejects with the contract's ChatError when the change is refused (no such message,
+   * not the author, too many reactions, a clientId used for another change), WriteUnavailable when
+   * Redis or the broker failed.
+   */
+  async acceptUpdate(draft: UpdateDraft, floorSeq = 0): Promise<UpdateResult> {
+    const { room } = draft;
+    let outcome: UpdateOutcome;
+    try {
+      outcome = await this.log.appendUpdate(draft, floorSeq);
+    } catch (err) {
+      throw new WriteUnavailable('Redis', err);
+    }
+    let envelope: RoomEnvelope | undefined;
+    let ack: UpdateResult;
+    switch (outcome.status) {
+      case 'ok':
+        ack = { seq: outcome.update.seq };
+        envelope = { t: 'update', update: outcome.update, prev: outcome.prev };
+        break;
+      case 'duplicate': {
+        ack = outcome.ack;
+        const update = await this.log.updateAt(room, ack.seq).catch(() => undefined);
+        if (update) envelope = { t: 'update', update, prev: ack.seq - 1 };
+        break;
+      }
+      default:
+        throw updateRefused(outcome.status, draft);
+    }
+    if (envelope) {
+      try {
+        await this.fanout.publish(room, envelope);
+      } catch (err) {
+        throw new WriteUnavailable('the message broker', err);
+      }
+    }
+    return ack;
+  }
+}
+
+/**
+ * An edit, deletion or reaction change that could not be applied, as the contract's error
+ * (PROTOCOL.md): nothing was stored or published.
+ */
+function updateRefused(
+  status: Exclude<UpdateOutcome['status'], 'ok' | 'duplicate'>,
+  draft: UpdateDraft,
+): ChatError {
+  switch (status) {
+    case 'not-found':
+      return new ChatError(ErrorCode.NotFound, `no message ${draft.id} in ${draft.room}'s history`);
+    case 'forbidden':
+      return new ChatError(ErrorCode.Forbidden, 'only its author may edit or delete a message');
+    case 'too-many-reactions':
+      return new ChatError(ErrorCode.RateLimited, 'a message carries at most 20 reactions');
+    case 'client-id-conflict':
+      return new ChatError(
+        ErrorCode.InvalidPayload,
+        'this clientId was used for another change: use a new clientId for a new change',
+      );
   }
 }

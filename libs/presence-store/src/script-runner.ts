@@ -1,18 +1,21 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis';
 import type { LuaScript } from './scripts';
+import { GroupCommit, type GroupCommitOptions } from '@roomcast/batching';
 
 export type Reply = string | number | null | Reply[];
 
 type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<Reply>;
 
-interface Queued {
+interface Call {
   script: LuaScript;
   keys: string[];
   args: (string | number)[];
-  resolve: (reply: Reply) => void;
-  reject: (err: unknown) => void;
 }
+
+/** The group commit of each Redis client's batched calls: one per connection, however many runners. */
+const commits = new WeakMap<RedisClient, GroupCommit<Call, Reply>>();
+const settings = new WeakMap<RedisClient, GroupCommitOptions>();
 
 /**
  * Runs the store's Lua scripts as ioredis custom commands: ioredis sends EVALSHA, and the script's
@@ -22,59 +25,53 @@ interface Queued {
  */
 export class ScriptRunner {
   private readonly commands = new Map<string, ScriptCommand>();
-  private queue: Queued[] = [];
-  private scheduled = false;
 
   constructor(private readonly redis: RedisClient) {}
+
+  /** The group commit settings of `redis`'s batched calls (before its first one). */
+  static configure(redis: RedisClient, options: GroupCommitOptions | undefined): void {
+    if (options) settings.set(redis, options);
+  }
 
   run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<Reply> {
     return this.command(script)(keys.length, ...keys, ...args);
   }
 
   /**
-   * As `run`, but the calls made in one event-loop turn go to Redis together, as one pipeline
-   * (one write, one read) sent when the turn's I/O callbacks are done (setImmediate): under load
-   * many sends share a round trip, and at low load a lone call waits for nothing but the end of
-   * the callback that made it. Each call still gets its own reply or error. On a Redis Cluster
-   * the calls go out one by one (a pipeline must stay on one node, and a failover's redirections
-   * are simpler per command).
+   * As `run`, but through the client's group commit (the write path: appends, updates, cursor
+   * moves): while one pipeline is in flight the next calls wait, then go together as one
+   * pipeline (one write, one read). A lone call waits for nothing but the end of the turn that
+   * made it. Each call still gets its own reply or error. On a Redis Cluster the calls go out one
+   * by one (a pipeline must stay on one node, and a failover's redirections are simpler per
+   * command).
    */
   runBatched(script: LuaScript, keys: string[], args: (string | number)[]): Promise<Reply> {
     if (this.redis instanceof Cluster) return this.run(script, keys, args);
     // Defined on the client before any pipeline is made: a pipeline takes the client's commands.
     this.command(script);
-    return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ script, keys, args, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    });
+    let commit = commits.get(this.redis);
+    if (!commit) {
+      commit = new GroupCommit((calls) => this.pipeline(calls), settings.get(this.redis));
+      commits.set(this.redis, commit);
+    }
+    return commit.submit({ script, keys, args });
   }
 
-  private flush(): void {
-    const batch = this.queue;
-    this.queue = [];
-    this.scheduled = false;
-    if (batch.length === 1) {
-      const [q] = batch;
-      this.run(q.script, q.keys, q.args).then(q.resolve, q.reject);
-      return;
+  private async pipeline(calls: Call[]): Promise<PromiseSettledResult<Reply>[]> {
+    if (calls.length === 1) {
+      const [c] = calls;
+      return [await settled(this.run(c.script, c.keys, c.args))];
     }
     const pipeline = this.redis.pipeline() as unknown as Record<string, ScriptCommand> & {
       exec(): Promise<[Error | null, Reply][] | null>;
     };
-    for (const q of batch)
-      void pipeline[commandName(q.script)](q.keys.length, ...q.keys, ...q.args);
-    pipeline.exec().then(
-      (results) => {
-        batch.forEach((q, i) => {
-          const [err, reply] = results?.[i] ?? [new Error('no reply in the pipeline'), null];
-          if (err) q.reject(err);
-          else q.resolve(reply);
-        });
-      },
-      (err: unknown) => batch.forEach((q) => q.reject(err)),
-    );
+    for (const c of calls)
+      void pipeline[commandName(c.script)](c.keys.length, ...c.keys, ...c.args);
+    const results = await pipeline.exec();
+    return calls.map((_, i) => {
+      const [err, reply] = results?.[i] ?? [new Error('no reply in the pipeline'), null];
+      return err ? { status: 'rejected', reason: err } : { status: 'fulfilled', value: reply };
+    });
   }
 
   private command(script: LuaScript): ScriptCommand {
@@ -93,4 +90,11 @@ export class ScriptRunner {
 /** The ioredis command a script is defined as. */
 function commandName(script: LuaScript): string {
   return `roomcast_${script.name.replace(/-/g, '_')}`;
+}
+
+function settled<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return p.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
 }

@@ -1,4 +1,5 @@
-import { AmqpTopicClient, AmqpTopicServer } from '@roomcast/amqp-transport';
+import { AmqpTopicClient, AmqpTopicServer, RoomFanout } from '@roomcast/amqp-transport';
+import type { GroupCommitOptions } from '@roomcast/batching';
 import {
   roomRoutingKey,
   type PresenceAnswerMap,
@@ -11,55 +12,32 @@ import {
 import { webhookPublisher } from '@roomcast/presence-store';
 import { PresenceEvents, RoomTraffic } from './ports';
 
-interface Pending {
-  envelopes: RoomEnvelope[];
-  settle: { resolve: () => void; reject: (err: unknown) => void }[];
-}
-
 /**
  * Room traffic on the topic exchange: routing key `room.<name>`, bound on this instance's queue.
- * Publishes made in one event-loop turn leave together when the turn's I/O callbacks are done
- * (setImmediate): a room's several envelopes as one broker message (`t: 'batch'`), so a busy
- * room costs the broker and every receiver one message instead of several, and all of the
- * turn's messages in one socket write (amqplib writes a channel's frames once per turn). A lone
- * publish waits for nothing but the end of the callback that made it. Each publish resolves
- * once the broker confirmed the message that carries it.
+ * Publishes go through the fan-out's group commit (RoomFanout): while one broker message awaits
+ * its confirm, the next publishes wait and then leave together, of any rooms, as one message
+ * routed by all their keys. Each publish resolves once the broker confirmed the message that
+ * carries it.
  */
 export class AmqpRoomTraffic extends RoomTraffic {
-  private pending = new Map<string, Pending>();
-  private scheduled = false;
+  private readonly fanout: RoomFanout;
 
   constructor(
     private readonly client: AmqpTopicClient,
     private readonly server: AmqpTopicServer,
+    batching?: GroupCommitOptions,
+    onPublished?: (entries: number) => void,
   ) {
     super();
+    this.fanout = new RoomFanout(
+      (key, body, options) => client.publishEvent(key, body, options),
+      batching,
+      onPublished,
+    );
   }
 
   publish(room: string, envelope: RoomEnvelope): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let p = this.pending.get(room);
-      if (!p) this.pending.set(room, (p = { envelopes: [], settle: [] }));
-      p.envelopes.push(envelope);
-      p.settle.push({ resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    const rooms = this.pending;
-    this.pending = new Map();
-    this.scheduled = false;
-    for (const [room, { envelopes, settle }] of rooms) {
-      const body: RoomEnvelope =
-        envelopes.length === 1 ? envelopes[0] : { t: 'batch', room, items: envelopes };
-      this.client.publishEvent(roomRoutingKey(room), body).then(
-        () => settle.forEach((s) => s.resolve()),
-        (err: unknown) => settle.forEach((s) => s.reject(err)),
-      );
-    }
+    return this.fanout.publish(room, envelope);
   }
 
   bind(room: string): Promise<void> {

@@ -75,14 +75,10 @@ export class ChatService {
     private readonly limiter: SendLimiter,
     private readonly cursors: ReadCursors,
   ) {
-    this.writer = new RoomWriter(
-      log,
-      (room, envelope) => traffic.publish(room, envelope),
-      (envelopes) => traffic.publishWebhooks(envelopes),
-    );
+    this.writer = new RoomWriter(log, traffic, (envelopes) => traffic.publishWebhooks(envelopes));
   }
 
-  /** The send path shared with the server publish API (stats). */
+  /** The write path shared with the server publish API (stats). */
   private readonly writer: RoomWriter;
 
   /**
@@ -370,9 +366,9 @@ export class ChatService {
   }
 
   /**
-   * An edit, deletion or reaction change: a member's, under the send rate limit; acked once the
-   * update is in the room's log and confirmed by the broker, like a send, and ordered with the
-   * room's messages by every gateway's sequencer.
+   * An edit, deletion or reaction change: a member's, under the send rate limit, on the write
+   * path of the sends (RoomWriter); acked once the update is in the room's log and confirmed by
+   * the broker, and ordered with the room's messages by every gateway's sequencer.
    */
   private async update(
     socket: ChatSocket,
@@ -393,45 +389,12 @@ export class ChatService {
       );
     }
     const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
-    let outcome: Awaited<ReturnType<RoomHistory['appendUpdate']>>;
     try {
-      outcome = await this.log.appendUpdate(draft, this.sequencer.lastSeq(room));
+      return await this.writer.acceptUpdate(draft, this.sequencer.lastSeq(room));
     } catch (err) {
-      throw this.unavailable('Redis', room, err);
+      if (err instanceof WriteUnavailable) throw this.unavailable(err.dependency, room, err.cause);
+      throw err;
     }
-    let envelope: RoomEnvelope | undefined;
-    let ack: UpdateResult;
-    switch (outcome.status) {
-      case 'not-found':
-        throw new ChatError(ErrorCode.NotFound, `no message ${change.id} in ${room}'s history`);
-      case 'forbidden':
-        throw new ChatError(ErrorCode.Forbidden, 'only its author may edit or delete a message');
-      case 'too-many-reactions':
-        throw new ChatError(ErrorCode.RateLimited, 'a message carries at most 20 reactions');
-      case 'client-id-conflict':
-        throw new ChatError(
-          ErrorCode.InvalidPayload,
-          'this clientId was used for another change: use a new clientId for a new change',
-        );
-      case 'duplicate': {
-        // A retried clientId: publish the first call's update again (sequencers drop repeats).
-        ack = outcome.ack;
-        const update = await this.log.updateAt(room, ack.seq).catch(() => undefined);
-        if (update) envelope = { t: 'update', update, prev: ack.seq - 1 };
-        break;
-      }
-      case 'ok':
-        ack = { seq: outcome.update.seq };
-        envelope = { t: 'update', update: outcome.update, prev: outcome.prev };
-    }
-    if (envelope) {
-      try {
-        await this.traffic.publish(room, envelope);
-      } catch (err) {
-        throw this.unavailable('the message broker', room, err);
-      }
-    }
-    return ack;
   }
 
   async history(socket: ChatSocket, dto: HistoryDto): Promise<HistoryResult> {

@@ -1,6 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { ALL_ROOMS_PATTERN, type RoomEnvelope } from '@roomcast/contracts';
+import {
+  ALL_ROOMS_PATTERN,
+  entryRoom,
+  type RoomEntry,
+  type RoomEnvelope,
+} from '@roomcast/contracts';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { LocalDelivery } from './local-delivery';
 import { RoomRegistry } from './room-registry';
@@ -16,55 +21,44 @@ export class DeliveryController {
     private readonly metrics: GatewayMetrics,
   ) {}
 
+  /**
+   * One broker message: one entry, or a batch of entries of one or several rooms (a group
+   * commit). Entries of rooms this instance hosts are applied in the batch's order; the others
+   * (rooms that shared the message with a hosted one) are counted and dropped.
+   */
   @EventPattern(ALL_ROOMS_PATTERN)
   onRoomEvent(@Payload() envelope: RoomEnvelope): void {
     this.metrics.deliveries.inc();
-    if (!this.registry.has(roomOf(envelope))) {
-      this.metrics.unusedDeliveries.inc();
-      return;
+    const items = envelope.t === 'batch' ? envelope.items : [envelope];
+    let unused = 0;
+    for (const item of items) {
+      if (this.registry.has(entryRoom(item))) this.apply(item);
+      else unused++;
     }
-    this.apply(envelope);
+    this.metrics.entries.inc(items.length);
+    if (unused > 0) this.metrics.unusedEntries.inc(unused);
+    if (unused === items.length) this.metrics.unusedDeliveries.inc();
   }
 
-  /** A batch is unpacked in its order; the sequencer emits its messages in seq order. */
-  private apply(envelope: RoomEnvelope): void {
-    switch (envelope.t) {
+  /** The sequencer emits a room's messages and updates in seq order. */
+  private apply(entry: RoomEntry): void {
+    switch (entry.t) {
       case 'message':
-        this.sequencer.accept(envelope.message, envelope.prev);
+        this.sequencer.accept(entry.message, entry.prev);
         // The sender's cursor moved to its message: its other connections here hear of it.
-        if (envelope.origin !== undefined) {
-          const { room, seq, user } = envelope.message;
-          this.delivery.emitRead(user.id, { room, readSeq: seq, unread: 0 }, envelope.origin);
+        if (entry.origin !== undefined) {
+          const { room, seq, user } = entry.message;
+          this.delivery.emitRead(user.id, { room, readSeq: seq, unread: 0 }, entry.origin);
         }
         return;
       case 'update':
-        return this.sequencer.accept(envelope.update, envelope.prev);
+        return this.sequencer.accept(entry.update, entry.prev);
       case 'read':
-        return this.delivery.emitRead(envelope.user, envelope.read, envelope.origin);
+        return this.delivery.emitRead(entry.user, entry.read, entry.origin);
       case 'presence':
-        return this.delivery.emitPresence(envelope.presence);
+        return this.delivery.emitPresence(entry.presence);
       case 'typing':
-        return this.delivery.emitTyping(envelope.typing);
-      case 'batch':
-        for (const item of envelope.items) if (item.t !== 'batch') this.apply(item);
-        return;
+        return this.delivery.emitTyping(entry.typing);
     }
-  }
-}
-
-function roomOf(envelope: RoomEnvelope): string {
-  switch (envelope.t) {
-    case 'message':
-      return envelope.message.room;
-    case 'update':
-      return envelope.update.room;
-    case 'read':
-      return envelope.read.room;
-    case 'presence':
-      return envelope.presence.room;
-    case 'typing':
-      return envelope.typing.room;
-    case 'batch':
-      return envelope.room;
   }
 }

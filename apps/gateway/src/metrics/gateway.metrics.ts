@@ -8,6 +8,10 @@ export class GatewayMetrics {
   readonly accepted: Counter;
   readonly deliveries: Counter;
   readonly unusedDeliveries: Counter;
+  readonly entries: Counter;
+  readonly unusedEntries: Counter;
+  readonly publishedMessages: Counter;
+  readonly publishedEntries: Counter;
   readonly bindings: Gauge;
   readonly deliveryLatency: Histogram;
   readonly duplicatesDropped: Counter;
@@ -33,7 +37,27 @@ export class GatewayMetrics {
     });
     this.unusedDeliveries = new Counter({
       name: 'roomcast_broker_deliveries_unused_total',
-      help: 'Broker deliveries for rooms with no local member (wasted work)',
+      help: 'Broker deliveries with no entry for a room with a local member (wasted work)',
+      registers,
+    });
+    this.entries = new Counter({
+      name: 'roomcast_broker_entries_total',
+      help: 'Room entries (messages, updates, notices) in the broker deliveries this instance received',
+      registers,
+    });
+    this.unusedEntries = new Counter({
+      name: 'roomcast_broker_entries_unused_total',
+      help: 'Received room entries of rooms with no local member (a batch shared with hosted rooms)',
+      registers,
+    });
+    this.publishedMessages = new Counter({
+      name: 'roomcast_broker_room_messages_published_total',
+      help: 'Broker messages this instance published on room keys (each a group commit of entries)',
+      registers,
+    });
+    this.publishedEntries = new Counter({
+      name: 'roomcast_broker_room_entries_published_total',
+      help: 'Room entries in the broker messages this instance published',
       registers,
     });
     this.bindings = new Gauge({

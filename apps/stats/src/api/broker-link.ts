@@ -1,5 +1,9 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AmqpTopicClient, type AmqpTopicClientOptions } from '@roomcast/amqp-transport';
+import {
+  AmqpTopicClient,
+  type AmqpPublishOptions,
+  type AmqpTopicClientOptions,
+} from '@roomcast/amqp-transport';
 
 /** How long the publish API waits between two attempts to reach a broker it never reached. */
 export const BROKER_RETRY_MS = 1000;
@@ -30,9 +34,9 @@ export class BrokerLink implements OnApplicationShutdown {
   }
 
   /** Publishes on the exchange and resolves once the broker confirmed it. */
-  publish(routingKey: string, data: unknown): Promise<void> {
+  publish(routingKey: string, data: unknown, options?: AmqpPublishOptions): Promise<void> {
     if (!this.client) return Promise.reject(new Error('the broker has not been reachable yet'));
-    return this.client.publishEvent(routingKey, data);
+    return this.client.publishEvent(routingKey, data, options);
   }
 
   async onApplicationShutdown(): Promise<void> {
