@@ -6,6 +6,8 @@ export * from './presence-events';
 export * from './topic';
 export * from './dto';
 export * from './validate';
+export * from './schemas';
+export * from './compiled-validate';
 export * from './text';
 export * from './socket-events';
 export * from './webhooks';
