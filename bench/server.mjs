@@ -5,25 +5,32 @@
 //   memory  - Socket.IO's in-memory adapter: one process, no distribution (system U)
 //   redis   - @socket.io/redis-adapter createAdapter: classic Redis pub/sub (system A)
 //   sharded - createShardedAdapter, subscriptionMode "dynamic": a sharded channel per room (B)
+//   streams - @socket.io/redis-streams-adapter with connectionStateRecovery on the Server: every
+//             broadcast is an XADD to one Redis stream (kept to about 10,000 entries) that every
+//             instance reads with XREAD, so a client that reconnects gets what it missed (S)
 // No presence, history or persistence: it is the floor a distributed design is compared with.
 // `seq` is sent only by the memory adapter, where one process can number a room's messages.
 import { randomUUID, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import Redis from 'ioredis';
 
 const ADAPTER = process.env.ADAPTER ?? 'memory';
 const PORT = Number(process.env.PORT ?? 3101);
 const INSTANCE_ID = process.env.INSTANCE_ID ?? `bench-${process.pid}`;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-// Each run has its own channel prefix, so runs (and roomcast's tests) never see each other.
+// Each run has its own channel prefix, so runs (and roomcast's tests) never see each other; the
+// streams adapter's stream and session keys start with it too, and the run deletes them after.
 const CHANNEL_PREFIX = process.env.CHANNEL_PREFIX ?? `bench-${process.pid}`;
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 
 // Counted like roomcast's roomcast_broker_deliveries(_unused)_total: room messages this instance
 // got from Redis, and those for a room it has no local member of (wasted work).
 const counters = { brokerDeliveries: 0, brokerUnused: 0, accepted: 0 };
+/** socket.io-adapter's MessageType.BROADCAST: a room emit between instances. */
+const BROADCAST = 3;
 
 const http = createServer((req, res) => {
   if (req.url === '/health') return void res.end('ok');
@@ -37,7 +44,12 @@ const http = createServer((req, res) => {
   res.end();
 });
 
-const io = new Server(http, { maxHttpBufferSize: 16 * 1024, serveClient: false });
+const io = new Server(http, {
+  maxHttpBufferSize: 16 * 1024,
+  serveClient: false,
+  // Socket.IO's defaults (2 min, skip middlewares); the streams adapter keeps the sessions in Redis.
+  ...(ADAPTER === 'streams' ? { connectionStateRecovery: {} } : {}),
+});
 const clients = [];
 
 if (ADAPTER === 'redis' || ADAPTER === 'sharded') {
@@ -69,8 +81,34 @@ if (ADAPTER === 'redis' || ADAPTER === 'sharded') {
     );
     sub.on('smessageBuffer', (channel) => count(channel));
   }
+} else if (ADAPTER === 'streams') {
+  const redis = new Redis(REDIS_URL);
+  clients.push(redis);
+  redis.on('error', (err) => console.error(`[${INSTANCE_ID}] redis`, err));
+  io.adapter(
+    createStreamsAdapter(redis, {
+      streamName: `${CHANNEL_PREFIX}:stream`,
+      channelPrefix: CHANNEL_PREFIX,
+      sessionKeyPrefix: `${CHANNEL_PREFIX}:session:`,
+    }),
+  );
+  // Every instance reads every entry of the one stream: a delivery is each broadcast entry it
+  // read (its own included, as A counts its own publishes), unused when none of the entry's rooms
+  // has a local member. Counted where the adapter hands a stream entry on, already decoded (the
+  // entry's offset is given only for stream entries; pub/sub heartbeats and requests come
+  // without one), so counting adds no parse of its own.
+  const adapter = io.of('/').adapter;
+  const onMessage = adapter.onMessage.bind(adapter);
+  adapter.onMessage = (message, offset) => {
+    if (offset !== undefined && message.type === BROADCAST) {
+      counters.brokerDeliveries++;
+      const rooms = message.data?.opts?.rooms ?? [];
+      if (!rooms.some((room) => adapter.rooms.has(room))) counters.brokerUnused++;
+    }
+    return onMessage(message, offset);
+  };
 } else if (ADAPTER !== 'memory') {
-  console.error(`ADAPTER must be memory, redis or sharded, not ${ADAPTER}`);
+  console.error(`ADAPTER must be memory, redis, sharded or streams, not ${ADAPTER}`);
   process.exit(1);
 }
 

@@ -6,8 +6,17 @@ import * as prettier from 'prettier';
 import { ROOT } from './harness.mjs';
 import { SYSTEMS } from './systems.mjs';
 
-const ORDER = ['U', 'A', 'B', 'O', 'C'];
-const COLORS = { U: '#8c8c8c', A: '#e07b39', B: '#3a87c8', O: '#2e9e5b', C: '#8e44ad' };
+const ORDER = ['U', 'A', 'B', 'S', 'O', 'C'];
+const COLORS = {
+  U: '#8c8c8c',
+  A: '#e07b39',
+  B: '#3a87c8',
+  S: '#c0392b',
+  O: '#2e9e5b',
+  C: '#8e44ad',
+};
+/** The systems that are roomcast, whose batching counters the report shows. */
+const ROOMCAST = ['O', 'C'];
 
 function median(values) {
   const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));

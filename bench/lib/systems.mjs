@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
 import {
   ROOT,
   exited,
@@ -28,6 +29,7 @@ export const SYSTEMS = {
   U: { label: 'U: Socket.IO, in-memory adapter (1 process)', instances: 1 },
   A: { label: 'A: Socket.IO + redis-adapter createAdapter (3)', instances: 3 },
   B: { label: 'B: Socket.IO + createShardedAdapter dynamic (3)', instances: 3 },
+  S: { label: 'S: Socket.IO + redis-streams-adapter, state recovery (3)', instances: 3 },
   O: { label: 'O: roomcast (3 gateways + presence + stats)', instances: 3 },
   C: { label: 'C: roomcast on a Redis Cluster of 3 masters', instances: 3 },
 };
@@ -93,11 +95,14 @@ async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster }) {
 
 /** N instances of bench/server.mjs on one adapter. */
 async function startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs }) {
-  const adapter = { U: 'memory', A: 'redis', B: 'sharded' }[kind];
+  const adapter = { U: 'memory', A: 'redis', B: 'sharded', S: 'streams' }[kind];
   const procs = [];
   const stop = async () => {
     for (const p of procs) killGroup(p.child, 'SIGKILL');
     await Promise.all(procs.map((p) => exited(p.child)));
+    // A and B leave nothing in Redis (pub/sub); S leaves its stream and any session kept for a
+    // client that went away, all under the run's prefix.
+    if (adapter === 'streams') await dropKeys(redisUrl, id);
   };
   try {
     for (let i = 0; i < SYSTEMS[kind].instances; i++) {
@@ -130,8 +135,23 @@ async function startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs }) {
   return { procs, instances: procs, stop };
 }
 
+/** Unlinks the keys under `prefix` on the Redis at `redisUrl` (SCAN, not KEYS: it is shared). */
+async function dropKeys(redisUrl, prefix) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /**
- * Starts system `kind` (U, A, B, O or C). Returns { kind, urls: one per instance, procs: the
+ * Starts system `kind` (U, A, B, S, O or C). Returns { kind, urls: one per instance, procs: the
  * processes that count as its cost ({ name, pid }), nodeProcs: the ones holding sockets (for
  * memory), counters(): broker deliveries and unused ones summed over instances, stop() }.
  */
