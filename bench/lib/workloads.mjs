@@ -25,6 +25,11 @@ export const FULL = {
     churn: { clients: 100, perSec: 100 },
   },
   W5: { title: 'idle connections, 5000 per instance', idlePerInstance: 5000 },
+  W6: {
+    title: '50 rooms × 20, members spread over the instances',
+    groups: [[50, 20]],
+    place: 'spread',
+  },
 };
 
 export const SMOKE = {
@@ -46,6 +51,7 @@ export const SMOKE = {
     churn: { clients: 6, perSec: 20 },
   },
   W5: { title: 'idle connections, 50 per instance', idlePerInstance: 50 },
+  W6: { title: '2 rooms × 9, spread', groups: [[2, 9]], place: 'spread' },
 };
 
 /**
