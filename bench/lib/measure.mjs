@@ -59,11 +59,11 @@ export async function measuredPhase(lg, sys, params) {
       machineCores: machineBusyUs / wallUs,
       serverUsPerDelivery: result.deliveries > 0 ? serverUs / result.deliveries : null,
     },
+    // Counted from before the phase starts to after its drain, so they cover its sends whole.
     broker: {
-      deliveries: c1.deliveries - c0.deliveries,
-      unused: c1.unused - c0.unused,
-      gapFilled: c1.gapFilled - c0.gapFilled,
-      duplicatesDropped: c1.duplicatesDropped - c0.duplicatesDropped,
+      ...Object.fromEntries(Object.keys(c1).map((key) => [key, c1[key] - c0[key]])),
+      // The phase's chat messages the system accepted: what roomcast's batching is per.
+      accepted: result.sent - result.ackErrors - result.unacked,
     },
   };
 }
@@ -101,7 +101,8 @@ export async function sweep(lg, sys, lay, churnPerSec, config) {
     steps.push(step);
     log(
       `    sweep ${fmtRate(rate)}/s: got ${fmtRate(step.deliveriesPerSec)}/s p99 ${fmt(step.latency.p99)} ms, ` +
-        `server ${step.cpu.serverCores.toFixed(2)} cores, loadgen ${step.cpu.loadgenCores.toFixed(2)} → ${step.pass ? 'ok' : 'over'}`,
+        `${fmt(step.cpu.serverUsPerDelivery)} µs/delivery, server ${step.cpu.serverCores.toFixed(2)} cores, ` +
+        `loadgen ${step.cpu.loadgenCores.toFixed(2)} → ${step.pass ? 'ok' : 'over'}`,
     );
     return step;
   };

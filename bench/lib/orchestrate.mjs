@@ -132,10 +132,15 @@ function summarise(t) {
   }
   const f = t.fixed;
   const sw = t.sweep?.best ? `, max ${fmtRate(t.sweep.best.deliveriesPerSec)}/s` : '';
+  const b = f.broker;
+  const batched = b.roomMessagesPublished
+    ? `, ${fmt(b.roomMessagesPublished / b.accepted, 3)} broker msgs/chat msg, ` +
+      `${fmt(b.roomEntriesPublished / b.roomMessagesPublished)} entries/broker msg`
+    : '';
   return (
     `${fmtRate(f.deliveriesPerSec)}/s p50 ${fmt(f.latency.p50)} p99 ${fmt(f.latency.p99)} ` +
     `p99.9 ${fmt(f.latency.p999)} ms, ${fmt(f.cpu.serverUsPerDelivery)} µs/delivery, ` +
-    `unused ${f.broker.unused}, lost ${t.final.lost} dup ${t.final.dup} ooo ${t.final.ooo}${sw}`
+    `unused ${f.broker.unused}${batched}, lost ${t.final.lost} dup ${t.final.dup} ooo ${t.final.ooo}${sw}`
   );
 }
 

@@ -31,6 +31,26 @@ function spread(values) {
   return v.length ? { min: Math.min(...v), max: Math.max(...v), n: v.length } : null;
 }
 
+/** a / b, or null when either is 0 (a counter the build does not export reads as 0): "n/a". */
+const ratio = (a, b) => (a > 0 && b > 0 ? a / b : null);
+
+/**
+ * roomcast's batching in one phase (its broker counters, measure.mjs): broker messages published
+ * per accepted chat message, room entries per broker message, entries received and how many of
+ * them were for a room with no local member.
+ */
+export function batching(phase) {
+  const b = phase.broker;
+  return {
+    acceptedPerSec: ((b.accepted ?? 0) * 1000) / phase.windowMs,
+    brokerPerChat: ratio(b.roomMessagesPublished ?? 0, b.accepted ?? 0),
+    entriesPerBroker: ratio(b.roomEntriesPublished ?? 0, b.roomMessagesPublished ?? 0),
+    entries: b.entries ?? 0,
+    entriesUnused: b.entriesUnused ?? 0,
+    entriesUnusedShare: b.entries ? (b.entriesUnused ?? 0) / b.entries : null,
+  };
+}
+
 function stat(trials, get) {
   const values = trials.map((t) => {
     try {
@@ -100,6 +120,16 @@ export function aggregate(trials) {
           connectMs: stat(ts, (t) => t.setup.connectMs),
           perProcessUs: perProcessMedian(ts),
         };
+        if (ROOMCAST.includes(ts[0].system)) {
+          g.fixed.batching = {
+            acceptedPerSec: stat(ts, (t) => batching(t.fixed).acceptedPerSec),
+            brokerPerChat: stat(ts, (t) => batching(t.fixed).brokerPerChat),
+            entriesPerBroker: stat(ts, (t) => batching(t.fixed).entriesPerBroker),
+            entries: stat(ts, (t) => batching(t.fixed).entries),
+            entriesUnused: stat(ts, (t) => batching(t.fixed).entriesUnused),
+            entriesUnusedShare: stat(ts, (t) => batching(t.fixed).entriesUnusedShare),
+          };
+        }
         if (ts.some((t) => t.sweep)) {
           g.sweep = {
             best: stat(ts, (t) => t.sweep.best?.deliveriesPerSec ?? 0),
@@ -158,6 +188,95 @@ function breakdownTable(agg, systems, workloads) {
   return lines;
 }
 
+/** "n/a" for a ratio whose counters read 0 (a build without them, or nothing published). */
+const na = (v, d = 2) => (v === null || v === undefined ? 'n/a' : f(v, d));
+
+/**
+ * roomcast's broker batching at the fixed load: broker messages per chat message, room entries
+ * per broker message, and the received entries for a room with no local member.
+ */
+function batchingTable(agg, systems, workloads) {
+  const rows = [];
+  for (const w of workloads) {
+    for (const s of systems.filter((x) => ROOMCAST.includes(x))) {
+      const b = agg[s]?.[w]?.fixed?.batching;
+      if (!b) continue;
+      const unused =
+        b.entries.median > 0
+          ? `${k(b.entriesUnused.median)} of ${k(b.entries.median)} (${f(100 * b.entriesUnusedShare.median, 1)}%)`
+          : 'n/a';
+      rows.push(
+        `| ${w} | ${s} | ${k(b.acceptedPerSec.median)} | ${na(b.brokerPerChat.median, 3)} | ` +
+          `${na(b.entriesPerBroker.median)} | ${unused} |`,
+      );
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    '',
+    "**roomcast's broker batching at the fixed load**: broker messages its gateways published " +
+      'carrying room entries, per chat message accepted in the phase; room entries (messages, ' +
+      'updates, notices) per such broker message; entries the gateways received for a room ' +
+      'with no local member (the phase and its drain; n/a: the build does not count it).',
+    '',
+    '| workload | system | chat messages accepted/s | broker messages per chat message | entries per broker message | unused entries received |',
+    '| --- | --- | --: | --: | --: | --: |',
+    ...rows,
+  ];
+}
+
+/**
+ * CPU per delivery at each step of the sweep of `w`, every system (the steps most rounds tried);
+ * for roomcast also its broker messages per chat message and entries per broker message there.
+ */
+function stepsTable(agg, systems, w) {
+  const swept = systems.filter((s) => agg[s]?.[w]?.sweep?.curve.length);
+  if (!swept.length) return [];
+  const rates = [
+    ...new Set(swept.flatMap((s) => agg[s][w].sweep.curve.map((p) => p.offered))),
+  ].sort((a, b) => a - b);
+  const at = (s, rate) => agg[s][w].sweep.curve.find((p) => p.offered === rate);
+  const lines = [
+    '',
+    `**Server CPU µs per delivery at each step, ${w}** (median over the rounds that tried the ` +
+      'rate; p99 ms in brackets, * where most of those rounds went over the limit).',
+    '',
+    `| offered deliveries/s | ${swept.join(' | ')} |`,
+    `| --: | ${swept.map(() => '--:').join(' | ')} |`,
+  ];
+  for (const rate of rates) {
+    const cells = swept.map((s) => {
+      const p = at(s, rate);
+      if (!p) return '';
+      const over = p.passes * 2 < p.tried ? '*' : '';
+      return `${f(p.cpuPerDelivery)} (${f(p.p99, 0)})${over}`;
+    });
+    lines.push(`| ${k(rate)} | ${cells.join(' | ')} |`);
+  }
+  const rc = swept.filter((s) => ROOMCAST.includes(s));
+  if (rc.length) {
+    lines.push(
+      '',
+      `**roomcast's broker batching at each step, ${w}**: broker messages per chat message / ` +
+        'entries per broker message / share of received entries unused.',
+      '',
+      `| offered deliveries/s | ${rc.join(' | ')} |`,
+      `| --: | ${rc.map(() => '--:').join(' | ')} |`,
+    );
+    for (const rate of rates) {
+      const cells = rc.map((s) => {
+        const p = at(s, rate);
+        if (!p) return '';
+        const share =
+          p.entriesUnusedShare === null ? 'n/a' : `${f(100 * p.entriesUnusedShare, 1)}%`;
+        return `${na(p.brokerPerChat, 3)} / ${na(p.entriesPerBroker)} / ${share}`;
+      });
+      lines.push(`| ${k(rate)} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
 function perProcessMedian(ts) {
   const names = new Set(ts.flatMap((t) => Object.keys(t.fixed.cpu.perProcessUs)));
   const out = {};
@@ -190,6 +309,12 @@ function sweepCurve(ts) {
       p99: median(steps.map((s) => s.latency.p99)),
       serverCores: median(steps.map((s) => s.cpu.serverCores)),
       loadgenCores: median(steps.map((s) => s.cpu.loadgenCores)),
+      cpuPerDelivery: median(steps.map((s) => s.cpu.serverUsPerDelivery)),
+      passes: steps.filter((s) => s.pass).length,
+      tried: steps.length,
+      brokerPerChat: median(steps.map((s) => batching(s).brokerPerChat)),
+      entriesPerBroker: median(steps.map((s) => batching(s).entriesPerBroker)),
+      entriesUnusedShare: median(steps.map((s) => batching(s).entriesUnusedShare)),
     }));
 }
 
@@ -203,7 +328,7 @@ const range = (s, fn = f) =>
       ? `${fn(s.median)} (${fn(s.min)}–${fn(s.max)})`
       : fn(s.median);
 
-/** Each target of issues 6 and 15: { name, holds, detail }. */
+/** Each target of issues 6, 15 and 28: { name, holds, detail }. */
 export function targets(agg, config) {
   const out = [];
   const get = (s, w) => agg[s]?.[w];
@@ -339,6 +464,35 @@ export function targets(agg, config) {
       detail: `O ${f(o / 1024)} KiB vs U ${f(u / 1024)} KiB = ${f(o / u, 2)}×`,
     });
   }
+  // Issue 28: a roomcast node carries as many deliveries per core as a Socket.IO node (B, S).
+  for (const w of ['W2', 'W6']) {
+    for (const other of ['B', 'S']) {
+      if (w === 'W2' && other === 'B') continue; // issue 15's, above
+      const o = O(w)?.sweep?.best.median;
+      const x = get(other, w)?.sweep?.best.median;
+      if (!o || !x) continue;
+      out.push({
+        name: `highest sustained rate ${w}: O ≥ 0.8 × ${other}`,
+        holds: o >= 0.8 * x,
+        detail: `O ${k(o)}/s vs ${other} ${k(x)}/s = ${f(o / x, 2)}×`,
+      });
+    }
+  }
+  const rabbit = O('W2')?.fixed?.perProcessUs?.rabbitmq;
+  if (rabbit !== undefined && rabbit !== null) {
+    out.push({
+      name: `RabbitMQ CPU/delivery W2 ≤ 12 µs at ${k(config.rate)} deliveries/s`,
+      holds: rabbit <= 12,
+      detail: `${f(rabbit)} µs`,
+    });
+  }
+  for (const [w, g] of oLoad.filter(([w]) => ['W1', 'W2', 'W3', 'W4'].includes(w))) {
+    out.push({
+      name: `p99 ≤ 25 ms at ${k(config.rate)} deliveries/s, ${w}`,
+      holds: g.fixed.p99.median !== null && g.fixed.p99.median <= 25,
+      detail: `p99 ${f(g.fixed.p99.median)} ms`,
+    });
+  }
   return out;
 }
 
@@ -440,6 +594,7 @@ export function markdown({ meta, agg, tgts, defs, appends }) {
     }
   }
   lines.push('', ...breakdownTable(agg, systems, loadW));
+  lines.push(...batchingTable(agg, systems, loadW));
   const beside = loadW.filter((w) => agg.O?.[w]?.fixed && agg.C?.[w]?.fixed);
   if (beside.length) {
     lines.push(
@@ -492,6 +647,7 @@ export function markdown({ meta, agg, tgts, defs, appends }) {
           `${f(g.limitP99.median)}, ${f(g.loadgenCoresAtLimit.median, 2)}, ${f(g.machineCoresAtLimit.median, 2)} |`,
       );
     }
+    lines.push(...stepsTable(agg, systems, w));
   }
   const idleW = Object.keys(defs).filter((w) => defs[w].idlePerInstance);
   for (const w of idleW) {
