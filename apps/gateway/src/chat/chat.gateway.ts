@@ -12,21 +12,10 @@ import {
   ackError,
   ChatError,
   ClientEvent,
+  compileEventValidators,
   ErrorCode,
-  DeleteMessageDto,
-  EditMessageDto,
-  HistoryDto,
-  JoinRoomDto,
-  ReactDto,
-  ReactorsDto,
-  ReadDto,
   validateEmptyPayload,
-  LeaveRoomDto,
-  MembersDto,
-  SendMessageDto,
-  TypingDto,
   userSocketRoom,
-  validatePayload,
   type Ack,
   type AckResultOf,
   type ClientToServerEvents,
@@ -52,6 +41,12 @@ type Answer<E extends keyof ClientToServerEvents> = Promise<Ack<AckResultOf<E>> 
 @WebSocketGateway({ path: '/socket.io/' }) // limits and origins: GatewayIoAdapter
 export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(ChatGateway.name);
+  /**
+   * Each event's payload validator, compiled from its DTO's field rules once, here at start-up:
+   * what validatePayload (class-transformer + class-validator) accepts and says, at a fraction of
+   * its cost per event (compiled-validate.spec.ts holds the two to the same answers).
+   */
+  private readonly payload = compileEventValidators();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
@@ -103,14 +98,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage(ClientEvent.Join)
   join(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:join'> {
     return this.handle(ClientEvent.Join, socket, () =>
-      this.chat.join(socket, validatePayload(JoinRoomDto, body)),
+      this.chat.join(socket, this.payload[ClientEvent.Join](body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Leave)
   leave(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:leave'> {
     return this.handle(ClientEvent.Leave, socket, () =>
-      this.chat.leave(socket, validatePayload(LeaveRoomDto, body).room),
+      this.chat.leave(socket, this.payload[ClientEvent.Leave](body).room),
     );
   }
 
@@ -120,7 +115,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'message:send'> {
     return this.handle(ClientEvent.Send, socket, () => {
-      const dto = validatePayload(SendMessageDto, body);
+      const dto = this.payload[ClientEvent.Send](body);
       return this.chat.send(socket, dto.room, dto.text, dto.clientId);
     });
   }
@@ -131,7 +126,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'room:history'> {
     return this.handle(ClientEvent.History, socket, () =>
-      this.chat.history(socket, validatePayload(HistoryDto, body)),
+      this.chat.history(socket, this.payload[ClientEvent.History](body)),
     );
   }
 
@@ -141,14 +136,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'room:members'> {
     return this.handle(ClientEvent.Members, socket, () =>
-      this.chat.members(socket, validatePayload(MembersDto, body)),
+      this.chat.members(socket, this.payload[ClientEvent.Members](body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Read)
   read(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'room:read'> {
     return this.handle(ClientEvent.Read, socket, () => {
-      const dto = validatePayload(ReadDto, body);
+      const dto = this.payload[ClientEvent.Read](body);
       return this.chat.read(socket, dto.room, dto.seq);
     });
   }
@@ -178,7 +173,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'message:edit'> {
     return this.handle(ClientEvent.Edit, socket, () =>
-      this.chat.edit(socket, validatePayload(EditMessageDto, body)),
+      this.chat.edit(socket, this.payload[ClientEvent.Edit](body)),
     );
   }
 
@@ -188,7 +183,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'message:delete'> {
     return this.handle(ClientEvent.Delete, socket, () =>
-      this.chat.remove(socket, validatePayload(DeleteMessageDto, body)),
+      this.chat.remove(socket, this.payload[ClientEvent.Delete](body)),
     );
   }
 
@@ -198,7 +193,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'message:react'> {
     return this.handle(ClientEvent.React, socket, () =>
-      this.chat.react(socket, validatePayload(ReactDto, body)),
+      this.chat.react(socket, this.payload[ClientEvent.React](body)),
     );
   }
 
@@ -208,14 +203,14 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @MessageBody() body: unknown,
   ): Answer<'message:reactors'> {
     return this.handle(ClientEvent.Reactors, socket, () =>
-      this.chat.reactors(socket, validatePayload(ReactorsDto, body)),
+      this.chat.reactors(socket, this.payload[ClientEvent.Reactors](body)),
     );
   }
 
   @SubscribeMessage(ClientEvent.Typing)
   typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'typing'> {
     return this.handle(ClientEvent.Typing, socket, () => {
-      const dto = validatePayload(TypingDto, body);
+      const dto = this.payload[ClientEvent.Typing](body);
       return this.chat.typing(socket, dto.room, dto.typing);
     });
   }
