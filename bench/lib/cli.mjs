@@ -50,7 +50,7 @@ const USAGE = `usage: npm run bench -- [options]
   --out DIR               where to write results (default docs/benchmarks; smoke: a temp dir)
   --appends-ms N          length of the appends measure on one Redis and on a Redis Cluster of
                           3 masters (default 5000; smoke 800; 0 to skip it)
-  --time-limit-s N        abort the whole run after N s (default 3600; smoke 180)
+  --time-limit-s N        abort the whole run after N s (default 3600; smoke 240)
 `;
 
 /**
@@ -84,8 +84,9 @@ export function parseCli(argv) {
     p99LimitMs: num(args['p99-limit-ms'], 50),
     idlePerInstance: args['idle-per-instance'] ? Number(args['idle-per-instance']) : undefined,
     appendsMs: num(args['appends-ms'], smoke ? 800 : 5000),
-    // A full run takes about 40 min (6 systems, 3 rounds, sweeps of W2 and W6).
-    timeLimitS: num(args['time-limit-s'], smoke ? 180 : 3600),
+    // A full run takes about 40 min (6 systems, 3 rounds, sweeps of W2 and W6); a smoke run about
+    // 2 min on a quiet machine, 165 s on one busy with other tests (load average 6 on 2 cores).
+    timeLimitS: num(args['time-limit-s'], smoke ? 240 : 3600),
     out: resolve(
       args.out ??
         (smoke ? mkdtempSync(join(tmpdir(), 'roomcast-bench-smoke-')) : 'docs/benchmarks'),
