@@ -112,7 +112,9 @@ describe('the write path (RoomWriter over RoomFanout)', () => {
             const id = `m${n++}`;
             const write =
               s.kind === 'send'
-                ? writer.accept({ id, room, text: 't', user, ts: 1 }).then(({ ack }) => ack.seq)
+                ? writer
+                    .accept({ id, room, text: 't', user, ts: 1, serverId: 'g1' })
+                    .then(({ ack }) => ack.seq)
                 : writer
                     .acceptUpdate({
                       room,
