@@ -1,6 +1,7 @@
 // The command line: options, usage, and the run's configuration with its defaults (a full run or
 // a smoke run). The configuration is written into results.json as it is.
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ const OPTIONS = {
   out: { type: 'string' },
   'time-limit-s': { type: 'string' },
   'appends-ms': { type: 'string' },
+  before: { type: 'string' },
   help: { type: 'boolean', default: false },
 };
 
@@ -51,6 +53,8 @@ const USAGE = `usage: npm run bench -- [options]
   --appends-ms N          length of the appends measure on one Redis and on a Redis Cluster of
                           3 masters (default 5000; smoke 800; 0 to skip it)
   --time-limit-s N        abort the whole run after N s (default 3600; smoke 240)
+  --before DIR            also run system P: the build (DIR/dist) of another checkout of roomcast
+                          (an earlier commit), like O, for before/after figures from one run
 `;
 
 /**
@@ -93,11 +97,30 @@ export function parseCli(argv) {
     ),
     redisUrl: REDIS_URL,
     amqpUrl: AMQP_URL,
+    before: args.before === undefined ? undefined : resolve(args.before),
   };
+  if (config.before !== undefined) {
+    if (!existsSync(join(config.before, 'dist/apps/gateway/src/main.js')))
+      fail(`--before ${config.before}: no build there (run npm ci and npm run build in it)`);
+    config.beforeCommit = commitOf(config.before);
+    SYSTEMS.P.label = `P: roomcast before, ${config.beforeCommit} (3 gateways + presence + stats)`;
+    if (args.systems === undefined) config.systems.splice(config.systems.indexOf('O'), 0, 'P');
+  }
+  if (config.systems.includes('P') && config.before === undefined)
+    fail('system P is the --before build: give --before DIR');
   for (const s of config.systems) if (!SYSTEMS[s]) fail(`unknown system ${s}`);
   const defs = smoke ? SMOKE : FULL;
   for (const w of config.workloads) if (!defs[w]) fail(`unknown workload ${w}`);
   // A profile compares the closest peer with roomcast unless told which systems to profile.
   if (args.profile && args.systems === undefined) config.systems = ['B', 'O'];
   return { config, defs, profile: args.profile };
+}
+
+/** The short commit of a checkout (for P's label), or 'unknown'. */
+function commitOf(dir) {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
 }

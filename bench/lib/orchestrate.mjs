@@ -55,7 +55,12 @@ export async function runBenchmark({ config, defs, profile }) {
       log(`round ${round + 1}/${config.repeats}: starting ${SYSTEMS[kind].label}`);
       let sys;
       try {
-        sys = await startSystem(kind, { runId, redisUrl: config.redisUrl, infra });
+        sys = await startSystem(kind, {
+          runId,
+          redisUrl: config.redisUrl,
+          infra,
+          before: config.before,
+        });
       } catch (err) {
         trials.push({ system: kind, workload: '*', round, error: String(err?.stack ?? err) });
         log(`  ${kind} did not start: ${err.message}`);
@@ -181,6 +186,9 @@ async function idleTrial(sys, wName, round, { config, defs }) {
 }
 
 /** Warm-up, the fixed load, the sweep where asked, then the end-of-trial delivery check. */
+/** Sends per second of the lone-send phase: one every 50 ms, far apart from each other. */
+const LONE_SENDS_PER_SEC = 20;
+
 async function loadTrial(sys, wName, round, { config, defs }) {
   const w = defs[wName];
   const tag = `${sys.kind}${round}${wName}`;
@@ -193,6 +201,18 @@ async function loadTrial(sys, wName, round, { config, defs }) {
     const ready = await lg.next('ready', 300000);
     const churnPerSec = lay.churn?.perSec ?? 0;
     const sendsPerSec = config.rate / lay.fanout;
+    // Lone sends on an idle system (W2 only): a few per second, each alone in the pipeline, so
+    // their ack latency is what batching may not slow down.
+    const lone =
+      wName === 'W2'
+        ? await measuredPhase(lg, sys, {
+            name: 'lone',
+            sendsPerSec: LONE_SENDS_PER_SEC,
+            durationMs: config.smoke ? 1000 : 4000,
+            churnPerSec: 0,
+            drainMs: 2000,
+          })
+        : undefined;
     const warm = await measuredPhase(lg, sys, {
       name: 'warmup',
       sendsPerSec,
@@ -214,6 +234,7 @@ async function loadTrial(sys, wName, round, { config, defs }) {
     return {
       setup: { ...ready, fanout: lay.fanout, sendsPerSec },
       warmupOk: warm.lost === 0 && warm.dup === 0 && warm.ooo === 0,
+      lone,
       fixed,
       sweep: sw,
       final,

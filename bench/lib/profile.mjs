@@ -133,9 +133,10 @@ async function profileSystem(kind, { config, infra, defs }) {
     runId: `prof${Date.now().toString(36)}`,
     redisUrl: config.redisUrl,
     infra,
+    before: config.before,
     gatewayArgs: { 0: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] },
   });
-  const first = kind === 'O' || kind === 'C' ? 'gateway1' : 'server1';
+  const first = ['O', 'C', 'P'].includes(kind) ? 'gateway1' : 'server1';
   const windows = [];
   try {
     for (const wName of workloads) {

@@ -6,17 +6,18 @@ import * as prettier from 'prettier';
 import { ROOT } from './harness.mjs';
 import { SYSTEMS } from './systems.mjs';
 
-const ORDER = ['U', 'A', 'B', 'S', 'O', 'C'];
+const ORDER = ['U', 'A', 'B', 'S', 'P', 'O', 'C'];
 const COLORS = {
   U: '#8c8c8c',
   A: '#e07b39',
   B: '#3a87c8',
   S: '#c0392b',
+  P: '#a6d8b8',
   O: '#2e9e5b',
   C: '#8e44ad',
 };
 /** The systems that are roomcast, whose batching counters the report shows. */
-const ROOMCAST = ['O', 'C'];
+const ROOMCAST = ['O', 'C', 'P'];
 
 function median(values) {
   const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
@@ -120,6 +121,13 @@ export function aggregate(trials) {
           connectMs: stat(ts, (t) => t.setup.connectMs),
           perProcessUs: perProcessMedian(ts),
         };
+        if (ts.some((t) => t.lone)) {
+          g.lone = {
+            ackP50: stat(ts, (t) => t.lone?.ack.p50 ?? null),
+            ackP99: stat(ts, (t) => t.lone?.ack.p99 ?? null),
+            sends: stat(ts, (t) => t.lone?.ack.n ?? null),
+          };
+        }
         if (ROOMCAST.includes(ts[0].system)) {
           g.fixed.batching = {
             acceptedPerSec: stat(ts, (t) => batching(t.fixed).acceptedPerSec),
@@ -464,6 +472,16 @@ export function targets(agg, config) {
       detail: `O ${f(o / 1024)} KiB vs U ${f(u / 1024)} KiB = ${f(o / u, 2)}×`,
     });
   }
+  // Issue 28: a lone send on an idle cluster acks no more than 1 ms later than before.
+  const loneO = O('W2')?.lone?.ackP50.median;
+  const loneP = get('P', 'W2')?.lone?.ackP50.median;
+  if (loneO !== null && loneO !== undefined && loneP !== null && loneP !== undefined) {
+    out.push({
+      name: 'lone send ack p50: O ≤ P (before) + 1 ms',
+      holds: loneO <= loneP + 1,
+      detail: `O ${f(loneO, 2)} ms vs P ${f(loneP, 2)} ms`,
+    });
+  }
   // Issue 28: a roomcast node carries as many deliveries per core as a Socket.IO node (B, S).
   for (const w of ['W2', 'W6']) {
     for (const other of ['B', 'S']) {
@@ -494,6 +512,78 @@ export function targets(agg, config) {
     });
   }
   return out;
+}
+
+/** Ack latency of lone sends on an idle system (W2's lone phase), every system. */
+function loneTable(agg, systems) {
+  const rows = systems.filter((s) => agg[s]?.W2?.lone);
+  if (!rows.length) return [];
+  return [
+    '',
+    '**Lone sends on an idle system** (W2, 20 sends/s before the warm-up: each send ' +
+      'alone, so batching has nothing to wait for): ack latency.',
+    '',
+    '| system | sends | ack p50 ms | ack p99 ms |',
+    '| --- | --: | --: | --: |',
+    ...rows.map((s) => {
+      const l = agg[s].W2.lone;
+      return `| ${s} | ${f(l.sends.median, 0)} | ${range(l.ackP50, (v) => f(v, 2))} | ${range(l.ackP99, (v) => f(v, 2))} |`;
+    }),
+  ];
+}
+
+/** Issue 28's measures for the --before build (P) and this one (O), from the same run. */
+function beforeAfterTable(agg, c) {
+  const rows = [];
+  const row = (name, p, o, digits = 1, fmt = f) => {
+    if (p === null || p === undefined || o === null || o === undefined) return;
+    rows.push(`| ${name} | ${fmt(p, digits)} | ${fmt(o, digits)} | ${f(o / p, 2)}× |`);
+  };
+  const kk = (v) => k(v);
+  for (const w of ['W2', 'W6']) {
+    row(
+      `highest sustained deliveries/s, ${w}`,
+      agg.P[w]?.sweep?.best.median,
+      agg.O[w]?.sweep?.best.median,
+      0,
+      kk,
+    );
+  }
+  for (const w of ['W1', 'W2', 'W3', 'W4', 'W6']) {
+    row(
+      `server CPU µs/delivery at ${k(c.rate)}/s, ${w}`,
+      agg.P[w]?.fixed?.cpuPerDelivery.median,
+      agg.O[w]?.fixed?.cpuPerDelivery.median,
+    );
+  }
+  for (const proc of ['rabbitmq', 'redis']) {
+    row(
+      `${proc} CPU µs/delivery at ${k(c.rate)}/s, W2`,
+      agg.P.W2?.fixed?.perProcessUs?.[proc],
+      agg.O.W2?.fixed?.perProcessUs?.[proc],
+    );
+  }
+  for (const w of ['W1', 'W2', 'W3', 'W4', 'W6']) {
+    row(`p99 ms at ${k(c.rate)}/s, ${w}`, agg.P[w]?.fixed?.p99.median, agg.O[w]?.fixed?.p99.median);
+  }
+  row(
+    'broker messages per chat message at the fixed load, W2',
+    agg.P.W2?.fixed?.batching?.brokerPerChat.median ?? 1,
+    agg.O.W2?.fixed?.batching?.brokerPerChat.median,
+    3,
+  );
+  row('lone send ack p50 ms', agg.P.W2?.lone?.ackP50.median, agg.O.W2?.lone?.ackP50.median, 2);
+  if (!rows.length) return [];
+  return [
+    '',
+    `**Before and after, same run**: P is the build of ${c.beforeCommit ?? 'the --before checkout'} ` +
+      '(before issue 28), O this commit; medians over the rounds. (P predates the broker ' +
+      'counters: its broker messages per chat message is 1, one per send, by construction.)',
+    '',
+    '| measure | P (before) | O (after) | O / P |',
+    '| --- | --: | --: | --: |',
+    ...rows,
+  ];
 }
 
 function gitState() {
@@ -669,6 +759,8 @@ export function markdown({ meta, agg, tgts, defs, appends }) {
       );
     }
   }
+  lines.push(...loneTable(agg, systems));
+  if (agg.P && agg.O) lines.push(...beforeAfterTable(agg, c));
   if (appends?.length) lines.push('', ...appendsTable(appends, c.appendsMs));
   if (tgts.length) {
     lines.push('', '**Targets**', '', '| target | holds | measured |', '| --- | --- | --- |');

@@ -32,10 +32,13 @@ export const SYSTEMS = {
   S: { label: 'S: Socket.IO + redis-streams-adapter, state recovery (3)', instances: 3 },
   O: { label: 'O: roomcast (3 gateways + presence + stats)', instances: 3 },
   C: { label: 'C: roomcast on a Redis Cluster of 3 masters', instances: 3 },
+  // With --before DIR only: another checkout's build of roomcast, run like O, for before/after
+  // figures from the same run.
+  P: { label: 'P: roomcast before (--before build)', instances: 3 },
 };
 
 /** The systems that are roomcast (its gateways, presence and stats), on either Redis. */
-const ROOMCAST = new Set(['O', 'C']);
+const ROOMCAST = new Set(['O', 'C', 'P']);
 /** The Redis Cluster of system C: 3 masters, no replica (a replica's CPU is not the point). */
 const REDIS_CLUSTER = { masters: 3, replicasPerMaster: 0 };
 
@@ -62,12 +65,13 @@ const COUNTER_KEYS = Object.keys(ROOMCAST_COUNTERS);
  * Presence, stats and 3 gateways (libs/testing's cluster), each under the memory probe; with
  * `redisCluster`, on a Redis Cluster the harness starts for them and stops with them.
  */
-async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster }) {
+async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root }) {
   const cluster = await startCluster({
     label: 'bench',
     prefix: id,
     gateways: 3,
     redisCluster,
+    root,
     env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir },
     // Load, not abuse: lift the per-connection and per-address limits for the run.
     gatewayEnv: {
@@ -166,7 +170,7 @@ async function dropKeys(redisUrl, prefix) {
  * processes that count as its cost ({ name, pid }), nodeProcs: the ones holding sockets (for
  * memory), counters(): broker deliveries and unused ones summed over instances, stop() }.
  */
-export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = {} }) {
+export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = {}, before }) {
   // Checked before starting anything: a system whose cost cannot be read in full is not run.
   if (kind !== 'U' && kind !== 'C' && !infra.redisPid) {
     throw new Error('redis-server process not found: CPU would be incomplete');
@@ -184,6 +188,7 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
           probeDir,
           gatewayArgs,
           redisCluster: kind === 'C' ? REDIS_CLUSTER : undefined,
+          root: kind === 'P' ? before : undefined,
         })
       : await startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs });
   } catch (err) {

@@ -81,6 +81,8 @@ export interface ClusterOptions {
   nodeArgs?: (service: string) => string[];
   /** Keep only the last N chunks of each service's output, for long runs. @default all */
   keepLogs?: number;
+  /** Run another checkout's build (the benchmark's "before" system). @default this one's */
+  root?: string;
 }
 
 /**
@@ -159,6 +161,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     startService(app, appEnv, undefined, {
       nodeArgs: options.nodeArgs?.(name),
       keepLogs: options.keepLogs,
+      root: options.root,
     });
   try {
     for (let i = 0; i < (options.presenceReplicas ?? 1); i++) {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -107,11 +108,19 @@ export interface ServiceOptions {
   /** Node options before the entry point (a preload, `--cpu-prof`). */
   nodeArgs?: string[];
   keepLogs?: number;
+  /**
+   * Another checkout whose build (`<root>/dist`) runs instead of this one's: the benchmark's
+   * "before" system. @default this repository
+   */
+  root?: string;
 }
 
-/** A built app's entry point, or a failure that says to build it. */
-export function appEntry(app: AppName): string {
-  const file = scripts.services.entry(app);
+/** A built app's entry point (of this checkout, or of `root`), or a failure that says to build it. */
+export function appEntry(app: AppName, root?: string): string {
+  const file =
+    root === undefined
+      ? scripts.services.entry(app)
+      : path.join(root, 'dist', 'apps', app, 'src', 'main.js');
   if (!existsSync(file)) throw new Error(`${file} missing: run \`npm run build\``);
   return file;
 }
@@ -124,10 +133,14 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<RunningService> {
   const port = Number(env.PORT ?? (await freePort()));
-  const proc = spawnGroup(process.execPath, [...(options.nodeArgs ?? []), appEntry(app)], {
-    env: { LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-    keepLogs: options.keepLogs,
-  });
+  const proc = spawnGroup(
+    process.execPath,
+    [...(options.nodeArgs ?? []), appEntry(app, options.root)],
+    {
+      env: { LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+      keepLogs: options.keepLogs,
+    },
+  );
   const service = { app, port, url: `http://127.0.0.1:${port}`, ...proc };
   try {
     await waitServing(service, `${service.url}/health`, timeoutMs, `${app} /health on :${port}`);
