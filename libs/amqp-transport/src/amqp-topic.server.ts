@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
 import {
   CustomTransportStrategy,
   MessageHandler,
   Server,
   type WritePacket,
 } from '@nestjs/microservices';
-import { isTopicPattern, topicMatches } from '@roomcast/contracts';
+import { isTopicPattern, topicMatcher } from '@roomcast/contracts';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { AmqpReplyCode, AmqpStatus, amqpReplyCode, REDECLARE_RETRY_MS } from './amqp.constants';
@@ -137,10 +138,24 @@ export class AmqpTopicServer
   override getHandlerByPattern(pattern: string): MessageHandler | null {
     const exact = this.messageHandlers.get(pattern);
     if (exact) return exact;
-    for (const [handlerPattern, handler] of this.messageHandlers) {
-      if (isTopicPattern(handlerPattern) && topicMatches(handlerPattern, pattern)) return handler;
+    for (const [matches, handler] of this.wildcardHandlers()) {
+      if (matches(pattern)) return handler;
     }
     return null;
+  }
+
+  /** The wildcard handlers with their patterns split once, rebuilt when handlers are added. */
+  private wildcards?: { size: number; list: [(key: string) => boolean, MessageHandler][] };
+
+  private wildcardHandlers(): [(key: string) => boolean, MessageHandler][] {
+    if (this.wildcards?.size !== this.messageHandlers.size) {
+      const list: [(key: string) => boolean, MessageHandler][] = [];
+      for (const [handlerPattern, handler] of this.messageHandlers) {
+        if (isTopicPattern(handlerPattern)) list.push([topicMatcher(handlerPattern), handler]);
+      }
+      this.wildcards = { size: this.messageHandlers.size, list };
+    }
+    return this.wildcards.list;
   }
 
   /**
@@ -357,11 +372,11 @@ export class AmqpTopicServer
       );
     }
     try {
-      await this.handleEvent(
-        pattern,
-        { pattern, data },
-        new AmqpTopicContext([msg, channel, pattern]),
-      );
+      // Straight to the handler found above (Nest's handleEvent would look it up again and wrap
+      // the call in processing hooks no transport of ours sets); an observable it returns is
+      // run to its end, so its error still nacks.
+      const result: unknown = await handler(data, new AmqpTopicContext([msg, channel, pattern]));
+      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
       settle(true);
     } catch (err) {
       this.logger.error(`handler for ${pattern} failed: ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import { topicMatches } from './topic';
+import { topicMatcher, topicMatches } from './topic';
 
 describe('topicMatches', () => {
   it.each([
@@ -17,5 +17,6 @@ describe('topicMatches', () => {
     ['a.#.z', 'a.b.c', false],
   ])('%s against %s is %s', (pattern, key, expected) => {
     expect(topicMatches(pattern, key)).toBe(expected);
+    expect(topicMatcher(pattern)(key)).toBe(expected);
   });
 });

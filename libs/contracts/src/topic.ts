@@ -6,6 +6,12 @@ export function topicMatches(pattern: string, key: string): boolean {
   return matchWords(pattern.split('.'), 0, key.split('.'), 0);
 }
 
+/** `topicMatches` with the pattern split once: for a handler that matches every delivery. */
+export function topicMatcher(pattern: string): (key: string) => boolean {
+  const words = pattern.split('.');
+  return (key) => matchWords(words, 0, key.split('.'), 0);
+}
+
 function matchWords(p: string[], i: number, k: string[], j: number): boolean {
   if (i === p.length) return j === k.length;
   if (p[i] === '#') {

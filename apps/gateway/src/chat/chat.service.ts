@@ -260,7 +260,9 @@ export class ChatService {
    * event and before those sent after it. Only the check is queued; the rest of the event runs
    * alongside what follows.
    */
-  private checkInOrder(state: SocketData, check: () => void): Promise<void> {
+  private checkInOrder(state: SocketData, check: () => void): Promise<void> | void {
+    // Nothing pending: the check's turn is now (the events sent after this one come later).
+    if (state.ops === undefined) return check();
     return this.serially(state, async () => check());
   }
 

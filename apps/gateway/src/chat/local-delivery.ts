@@ -72,7 +72,8 @@ export class LocalDelivery {
   emitRead(userId: string, notice: ReadNotice, origin?: string): void {
     const rooms = this.io?.of('/').adapter.rooms;
     const own = rooms?.get(userSocketRoom(userId));
-    if (!own) return;
+    // Most users have one connection here: the one that moved the cursor.
+    if (!own || (own.size === 1 && origin !== undefined && own.has(origin))) return;
     const members = rooms!.get(chatSocketRoom(notice.room));
     if (!members) return;
     for (const id of own) {
