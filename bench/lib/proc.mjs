@@ -76,9 +76,10 @@ export function findInfrastructure(redisUrl) {
   const redisPid =
     redis.find((p) => p.cmdline.includes(`:${port}`))?.pid ??
     (redis.length === 1 ? redis[0].pid : undefined);
-  const beamPid = all.find(
-    (p) => p.comm.startsWith('beam.smp') && / rabbit\b/.test(p.cmdline),
-  )?.pid;
+  // BENCH_BEAM_PID: the broker's pid when AMQP_URL names a RabbitMQ node of one's own.
+  const beamPid =
+    Number(process.env.BENCH_BEAM_PID) ||
+    all.find((p) => p.comm.startsWith('beam.smp') && / rabbit\b/.test(p.cmdline))?.pid;
   return { redisPid, beamPid };
 }
 
