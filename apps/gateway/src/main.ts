@@ -10,7 +10,7 @@ import {
   amqpUrls,
   ConfigError,
   loadConfig,
-  logLevels,
+  serviceLogger,
   runService,
   StartupError,
 } from '@roomcast/config';
@@ -41,7 +41,7 @@ runService('gateway', async () => {
   const app = await NestFactory.create<NestExpressApplication>(
     GatewayModule.forRoot(config, server),
     {
-      logger: logLevels(config.LOG_LEVEL),
+      logger: serviceLogger(config.LOG_LEVEL),
       // Throw start-up errors to runService, which prints one line, instead of exiting here.
       abortOnError: false,
     },

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AmqpTopicServer, probeBroker, QueueTypeMismatchError } from '@roomcast/amqp-transport';
 import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
-import { amqpUrls, loadConfig, logLevels, runService, StartupError } from '@roomcast/config';
+import { amqpUrls, loadConfig, serviceLogger, runService, StartupError } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { PresenceEnv } from './config/presence.env';
 import { PresenceModule } from './presence.module';
@@ -12,7 +12,7 @@ runService('presence', async () => {
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
   await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
   const app = await NestFactory.create(PresenceModule.forRoot(config), {
-    logger: logLevels(config.LOG_LEVEL),
+    logger: serviceLogger(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.
     abortOnError: false,
   });

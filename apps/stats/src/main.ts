@@ -3,7 +3,7 @@ import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { allowedOrigins, loadConfig, logLevels, runService } from '@roomcast/config';
+import { allowedOrigins, loadConfig, serviceLogger, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/presence-store';
 import { StatsEnv } from './config/stats.env';
 import { securityHeaders } from './security-headers';
@@ -15,7 +15,7 @@ runService('stats', async () => {
   // No broker probe: only the publish API needs it, and it answers 503 until the broker does
   // (BrokerLink), while the Stats API and /admin serve.
   const app = await NestFactory.create<NestExpressApplication>(StatsModule.forRoot(config), {
-    logger: logLevels(config.LOG_LEVEL),
+    logger: serviceLogger(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.
     abortOnError: false,
   });

@@ -43,6 +43,8 @@ export class AmqpTopicServer
   private settleStart?: (err?: unknown) => void;
   private settingUp = false;
   private retryTimer?: NodeJS.Timeout;
+  /** Consumes set up so far (the first at start, then one per reconnect). */
+  private setups = 0;
 
   constructor(options: AmqpTopicServerOptions) {
     super();
@@ -273,7 +275,10 @@ export class AmqpTopicServer
     this.connected = true;
     // Connected means consuming again with every binding restored, not merely a TCP link.
     this._status$.next(AmqpStatus.Connected);
-    this.logger.log(`consuming ${declared.queue} with ${patterns.size} binding(s)`);
+    // At start this is part of the service's one "listening" line; after a reconnect it is news.
+    const line = `consuming ${declared.queue} with ${patterns.size} binding(s)`;
+    if (this.setups++ === 0) this.logger.debug(line);
+    else this.logger.log(line);
   }
 
   private async applyBinding(pattern: string, op: 'bind' | 'unbind'): Promise<void> {

@@ -1,3 +1,4 @@
+import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError } from './load-config';
 import { redactUrl } from './redact';
 
@@ -61,4 +62,35 @@ export type LogLevel = (typeof LEVELS)[number];
 /** The Nest logger levels at and above `level`. */
 export function logLevels(level: LogLevel): LogLevel[] {
   return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
+}
+
+/**
+ * Nest's own start-up chatter (modules initialised, routes and gateways mapped, application
+ * started): one line per route is noise at start, so it is logged at `debug`.
+ */
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+  'NestMicroservice',
+  'WebSocketsController',
+]);
+
+/** The services' logger: Nest's console logger, with the framework's start-up lines at debug. */
+export class ServiceLogger extends ConsoleLogger {
+  override log(message: unknown, ...rest: unknown[]): void {
+    const context = rest.at(-1);
+    if (typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) {
+      this.debug(message, ...rest);
+      return;
+    }
+    super.log(message, ...rest);
+  }
+}
+
+/** A ServiceLogger printing the levels at and above `level` (LOG_LEVEL). */
+export function serviceLogger(level: LogLevel): ServiceLogger {
+  return new ServiceLogger({ logLevels: logLevels(level) });
 }
