@@ -777,7 +777,10 @@ export function hostilePayload(
 export interface FuzzOptions {
   /** Cases when FUZZ_RUNS is unset: keep `npm test` at a few seconds. */
   defaultRuns: number;
-  /** Stop generating (and shrinking) after this long; the summary says how many ran. */
+  /**
+   * Stop generating (and shrinking) after this long. A run cut short before its cases fails
+   * (fast-check's `failOnInterrupt`): a time limit bounds a run, it never shortens one.
+   */
   timeLimitMs?: number;
 }
 
@@ -792,9 +795,9 @@ export function fuzzRuns(defaultRuns: number): number {
 }
 
 /**
- * Runs `property` for FUZZ_RUNS (or the default) cases. On success prints
- * `[fuzz] <suite>: N cases, seed S`; on failure throws fast-check's report (seed, path,
- * shrunk counterexample) with the line that replays it.
+ * Runs `property` for FUZZ_RUNS (or the default) cases, every one of them: a run that stops
+ * short (its time limit) fails. On success prints `[fuzz] <suite>: N cases, seed S`; on failure
+ * throws fast-check's report (seed, path, shrunk counterexample) with the line that replays it.
  */
 export async function runFuzz<Ts>(
   suite: string,
@@ -806,22 +809,46 @@ export async function runFuzz<Ts>(
   const seed = seedEnv ? Number(seedEnv) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
   const path = process.env.FUZZ_PATH || undefined;
   const started = Date.now();
-  const details = await fc.check(property as fc.IRawProperty<Ts>, {
-    numRuns,
-    seed,
-    path,
-    plugins: options.timeLimitMs ? [fc.interruptAfterTimeLimit(options.timeLimitMs)] : [],
-  });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (details.failed) {
+  const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
+  let details: fc.RunDetails<Ts>;
+  try {
+    details = await fc.check(property as fc.IRawProperty<Ts>, {
+      numRuns,
+      seed,
+      path,
+      plugins: options.timeLimitMs
+        ? [fc.interruptAfterTimeLimit(options.timeLimitMs, { failOnInterrupt: true })]
+        : [],
+    });
+  } catch (err) {
+    // failOnInterrupt: fast-check throws when the limit cut short a run that had not failed.
+    if (!options.timeLimitMs || !/interrupted/.test((err as Error).message)) throw err;
     throw new Error(
-      `[fuzz] ${suite}: FAILED after ${details.numRuns} case(s) in ${seconds} s\n${report(details)}\n` +
+      `[fuzz] ${suite}: FAILED: its ${options.timeLimitMs} ms limit cut the run short after ` +
+        `${elapsed()} s, before ${numRuns} cases (seed ${seed})\n${(err as Error).message}`,
+    );
+  }
+  const seconds = elapsed();
+  // A pass is all `numRuns` cases run and passed, whatever the options (fast-check lets a run
+  // interrupted between two cases pass even with failOnInterrupt).
+  if (!details.failed && details.numRuns < numRuns) {
+    throw new Error(
+      `[fuzz] ${suite}: FAILED: only ${details.numRuns} of ${numRuns} cases ran in ${seconds} s ` +
+        `(seed ${details.seed})`,
+    );
+  }
+  if (details.failed) {
+    const cut = details.interrupted
+      ? ` (shrinking cut at its ${options.timeLimitMs} ms limit)`
+      : '';
+    throw new Error(
+      `[fuzz] ${suite}: FAILED after ${details.numRuns} of ${numRuns} case(s) in ${seconds} s` +
+        `${cut}\n${report(details)}\n` +
         `replay: FUZZ_SEED=${details.seed} FUZZ_PATH='${details.counterexamplePath}'`,
     );
   }
   process.stdout.write(
-    `[fuzz] ${suite}: ${details.numRuns} cases, seed ${details.seed}` +
-      `${details.interrupted ? ` (time limit reached before ${numRuns})` : ''}, ${seconds} s\n`,
+    `[fuzz] ${suite}: ${details.numRuns} of ${numRuns} cases, seed ${details.seed}, ${seconds} s\n`,
   );
 }
 
