@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { composeNginxConfig, writeLocalNginxConfig } from '../scripts/nginx-config';
+
+const ROOT = path.resolve(__dirname, '..');
 
 /** The value of a directive inside the `location <path>` block, or of the first one anywhere. */
 function directive(conf: string, name: string, location?: string): string | undefined {
@@ -28,7 +30,10 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
 
   afterAll(() => rmSync(prefix, { recursive: true, force: true }));
 
-  describe.each(Object.entries(configs))('%s', (_, conf) => {
+  /** Where each config's `location /` must find the build of `npm run build:web`. */
+  const WEB_ROOTS: Record<string, string> = { compose: '/usr/share/nginx/html', local: '/srv/web' };
+
+  describe.each(Object.entries(configs))('%s', (name, conf) => {
     it('has one entry port, 8080', () => {
       expect([...conf.matchAll(/^\s*listen\s+([^;]+);/gm)].map((m) => m[1])).toEqual(['8080']);
     });
@@ -47,11 +52,22 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
       expect(seconds(directive(conf, 'proxy_send_timeout', '/socket.io/'))).toBeGreaterThan(45);
     });
 
-    it('sends /stats to the Stats API and serves the web client at /', () => {
+    it('sends /stats to the Stats API', () => {
       expect(directive(conf, 'proxy_pass', '= /stats')).toBe('http://stats');
       expect(directive(conf, 'proxy_pass', '/stats/')).toBe('http://stats');
-      expect(directive(conf, 'root', '/')).toBeDefined();
-      expect(conf).toMatch(/application\/javascript\s+js/);
+    });
+
+    it('serves the web client at /: index.html and its assets from the web build', () => {
+      const webRoot = WEB_ROOTS[name];
+      expect(directive(conf, 'root', '/')).toBe(webRoot);
+      expect(directive(conf, 'root', '/assets/')).toBe(webRoot);
+      // `/` is the root directory itself ($uri/), whose index is index.html: nginx's default,
+      // which no `index` directive overrides. Anything else that is not a file is a 404.
+      expect(directive(conf, 'try_files', '/')).toBe('$uri $uri/ =404');
+      expect(conf).not.toMatch(/^\s*index\s/m);
+      // A browser refuses a module script of another type.
+      expect(conf).toMatch(/^\s*text\/html\s+html;/m);
+      expect(conf).toMatch(/^\s*application\/javascript\s+js\b/m);
     });
 
     it('sends the publish API and the operations page to stats', () => {
@@ -59,6 +75,34 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
       expect(directive(conf, 'proxy_pass', '= /admin')).toBe('http://stats');
       expect(directive(conf, 'proxy_pass', '/admin/')).toBe('http://stats');
     });
+  });
+
+  it('looks for the web client where `npm run build:web` puts it, locally and in the image', () => {
+    // Vite builds web/ (its index.html the entry) into dist/web.
+    expect(existsSync(path.join(ROOT, 'web', 'index.html'))).toBe(true);
+    expect(readFileSync(path.join(ROOT, 'web', 'vite.config.mts'), 'utf8')).toMatch(
+      /^\s*root: here\('\.'\),[\s\S]*\boutDir: here\('\.\.\/dist\/web'\)/m,
+    );
+    // A local config (npm start, the browser e2e through real nginx) serves dist/web itself.
+    const own = mkdtempSync(path.join(tmpdir(), 'roomcast-nginx-spec-'));
+    try {
+      const { conf } = writeLocalNginxConfig({
+        prefix: own,
+        gateways: ['127.0.0.1:3001'],
+        stats: '127.0.0.1:3000',
+      });
+      const text = readFileSync(conf, 'utf8');
+      expect(directive(text, 'root', '/')).toBe(path.join(ROOT, 'dist', 'web'));
+      expect(directive(text, 'root', '/assets/')).toBe(path.join(ROOT, 'dist', 'web'));
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+    // The image's web stage copies the build (made in /app) to the compose config's root.
+    const stages = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split(/^FROM /m);
+    expect(stages.find((s) => / AS build\n/.test(s))).toMatch(/^WORKDIR \/app$/m);
+    expect(stages.find((s) => / AS web\n/.test(s))).toMatch(
+      /^COPY --from=build \/app\/dist\/web \/usr\/share\/nginx\/html$/m,
+    );
   });
 
   it('sizes the compose config for 10k sockets on one worker (two connections each)', () => {
