@@ -6,8 +6,8 @@ import { snippets } from './readme-snippets';
 
 type Verify = (secret: string, rawBody: string, header: string, now?: number) => boolean;
 
-/** The README's webhook verification helper, run against the sender's signatures. */
-describe("README's webhook verification helper (verify-webhook.cjs)", () => {
+/** The docs' webhook verification helper (docs/webhooks.md), run against the sender's signatures. */
+describe('the webhook verification helper of docs/webhooks.md (verify-webhook.cjs)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'roomcast-verify-'));
   let verifyWebhook: Verify;
   const secret = 'receiver-secret-0123456789';
@@ -15,8 +15,8 @@ describe("README's webhook verification helper (verify-webhook.cjs)", () => {
   const now = 1_765_000_000_000;
 
   beforeAll(() => {
-    const snippet = snippets().find((b) => b.file === 'verify-webhook.cjs');
-    if (!snippet) throw new Error('README has no verify-webhook.cjs snippet');
+    const snippet = snippets('docs/webhooks.md').find((b) => b.file === 'verify-webhook.cjs');
+    if (!snippet) throw new Error('docs/webhooks.md has no verify-webhook.cjs snippet');
     const file = path.join(dir, 'verify-webhook.cjs');
     writeFileSync(file, snippet.code);
     // eslint-disable-next-line @typescript-eslint/no-require-imports

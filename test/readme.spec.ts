@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { checkJs, ROOT, snippets } from './readme-snippets';
+import { checkJs, markdownFiles, ROOT, snippets } from './readme-snippets';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
   engines: { node: string };
 };
-const blocks = snippets();
+const blocks = markdownFiles().flatMap((doc) => snippets(doc));
 const js = blocks.filter((b) => ['js', 'javascript', 'mjs', 'cjs'].includes(b.lang));
 const bash = blocks.filter((b) => ['bash', 'sh', 'shell'].includes(b.lang));
+const where = (b: { doc: string; line: number }) => `${b.doc}:${b.line}`;
 
 /** The commands of a bash snippet, without comments, continuation lines joined. */
 const commands = (code: string) =>
@@ -19,19 +20,33 @@ const commands = (code: string) =>
     .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
     .filter(Boolean);
 
-describe('README code snippets', () => {
-  it('has the client snippet and the shell commands', () => {
-    expect(js.map((b) => b.file)).toContain('try.mjs');
-    expect(bash.length).toBeGreaterThanOrEqual(2);
+describe('code snippets of the README and docs/', () => {
+  it('has the client snippet and the quick start commands in the README', () => {
+    const readme = blocks.filter((b) => b.doc === 'README.md');
+    expect(readme.filter((b) => b.lang === 'js').map((b) => b.file)).toContain('try.mjs');
+    const shell = readme.filter((b) => b.lang === 'bash').flatMap((b) => commands(b.code));
+    expect(shell).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^npm start\b/),
+        expect.stringMatching(/^npm test\b/),
+      ]),
+    );
+  });
+
+  it('has the webhook helper and the shell recipes in docs/', () => {
+    expect(js.filter((b) => b.doc.startsWith('docs/')).map((b) => b.file)).toContain(
+      'verify-webhook.cjs',
+    );
+    expect(bash.filter((b) => b.doc.startsWith('docs/')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('names the file of every js snippet, which says how node loads it', () => {
-    expect(js.filter((b) => !b.file).map((b) => `line ${b.line}`)).toEqual([]);
+    expect(js.filter((b) => !b.file).map(where)).toEqual([]);
   });
 
   it('parses every js snippet as the module kind its file name says', () => {
-    expect(js.map((b) => ({ line: b.line, error: checkJs(b.code, b.file!) }))).toEqual(
-      js.map((b) => ({ line: b.line, error: '' })),
+    expect(js.map((b) => ({ at: where(b), error: checkJs(b.code, b.file!) }))).toEqual(
+      js.map((b) => ({ at: where(b), error: '' })),
     );
   });
 
@@ -45,24 +60,25 @@ describe('README code snippets', () => {
     const problems: string[] = [];
     for (const b of bash) {
       const r = spawnSync('bash', ['-n'], { input: b.code, encoding: 'utf8' });
-      if (r.status !== 0) problems.push(`line ${b.line}: ${r.stderr.trim()}`);
+      if (r.status !== 0) problems.push(`${where(b)}: ${r.stderr.trim()}`);
       for (const cmd of commands(b.code)) {
         const words = cmd.split(/\s+/).filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
         if (words[0] === 'npm') {
           const script = words[1] === 'run' ? words[2] : words[1];
-          if (!pkg.scripts[script]) problems.push(`line ${b.line}: no npm script ${script}`);
+          if (!pkg.scripts[script]) problems.push(`${where(b)}: no npm script ${script}`);
         } else if (words[0] === 'node') {
-          if (!existsSync(path.join(ROOT, words[1])))
-            problems.push(`line ${b.line}: no ${words[1]}`);
+          if (!existsSync(path.join(ROOT, words[1]))) problems.push(`${where(b)}: no ${words[1]}`);
         } else if (!['apt-get', 'sudo', 'docker', 'cp', 'curl'].includes(words[0])) {
-          problems.push(`line ${b.line}: unchecked command ${words[0]}`);
+          problems.push(`${where(b)}: unchecked command ${words[0]}`);
         }
       }
     }
     expect(problems).toEqual([]);
   });
 
-  it('states the Node versions package.json accepts', () => {
-    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(`\`${pkg.engines.node}\``);
+  it('states the Node versions package.json accepts (docs/operations.md, Supported runtimes)', () => {
+    expect(readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8')).toContain(
+      `\`${pkg.engines.node}\``,
+    );
   });
 });
