@@ -8,6 +8,7 @@
 //     without it (A, B), a sender's messages not in the order it sent them.
 import { performance } from 'node:perf_hooks';
 import { io } from 'socket.io-client';
+import { summary } from './lib/stats.mjs';
 
 const TEXT_BYTES = Number(process.env.BENCH_TEXT_BYTES ?? 150);
 const PAD = 'x'.repeat(TEXT_BYTES);
@@ -249,23 +250,6 @@ function churnOne(p) {
     .finally(() => {
       c.busy = false;
     });
-}
-
-function percentile(sorted, q) {
-  if (sorted.length === 0) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
-}
-
-function summary(values) {
-  const s = Float64Array.from(values).sort();
-  return {
-    n: s.length,
-    p50: percentile(s, 0.5),
-    p99: percentile(s, 0.99),
-    p999: percentile(s, 0.999),
-    max: s.length ? s[s.length - 1] : null,
-  };
 }
 
 async function runPhase({ name, sendsPerSec, durationMs, churnPerSec = 0, drainMs = 2000 }) {

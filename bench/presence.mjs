@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AMQP_URL, connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
 import { standInGateway } from './lib/stand-in.mjs';
+import { summary as latencySummary } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -40,16 +41,10 @@ const standIn = (cluster, id) => ({
 });
 
 const log = (line) => process.stdout.write(`[presence-bench] ${line}\n`);
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const summary = (samples) => {
-  const s = [...samples].sort((a, b) => a - b);
-  const r = (x) => Math.round(x * 100) / 100;
-  return {
-    n: s.length,
-    p50: r(quantile(s, 0.5)),
-    p99: r(quantile(s, 0.99)),
-    p999: r(quantile(s, 0.999)),
-  };
+  const r = (x) => (x === null ? null : Math.round(x * 100) / 100);
+  const { n, p50, p99, p999 } = latencySummary(samples);
+  return { n, p50: r(p50), p99: r(p99), p999: r(p999) };
 };
 const timed = async (fn) => {
   const t = process.hrtime.bigint();

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connectClient, killAll, REDIS_URL, startCluster, waitFor } from './lib/harness.mjs';
 import { cpuDelta, findInfrastructure, snapshotCpu } from './lib/proc.mjs';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -23,7 +24,6 @@ const OPS = Number(args.ops);
 const INFLIGHT = Number(args.inflight);
 const ROUNDS = Number(args.rounds);
 const log = (line) => process.stdout.write(`[semantics-bench] ${line}\n`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs `count` calls of `call(i)`, `INFLIGHT` at a time; throws on a refused one. */
 async function drive(count, call) {

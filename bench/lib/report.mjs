@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { ROOT } from './harness.mjs';
+import { median, spread as spreadOf } from './stats.mjs';
 import { SYSTEMS } from './systems.mjs';
 
 const ORDER = ['U', 'A', 'B', 'S', 'P', 'O', 'C'];
@@ -19,17 +20,10 @@ const COLORS = {
 /** The systems that are roomcast, whose batching counters the report shows. */
 const ROOMCAST = ['O', 'C', 'P'];
 
-function median(values) {
-  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
-  if (v.length === 0) return null;
-  v.sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-function spread(values) {
-  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
-  return v.length ? { min: Math.min(...v), max: Math.max(...v), n: v.length } : null;
+/** min, max and count over rounds (the median comes from stat()). */
+function range3(values) {
+  const { min, max, n } = spreadOf(values);
+  return n ? { min, max, n } : null;
 }
 
 /** a / b, or null when either is 0 (a counter the build does not export reads as 0): "n/a". */
@@ -60,7 +54,7 @@ function stat(trials, get) {
       return null;
     }
   });
-  return { median: median(values), ...spread(values), values };
+  return { median: median(values), ...range3(values), values };
 }
 
 /** Medians per system and workload. */

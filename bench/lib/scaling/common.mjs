@@ -16,6 +16,7 @@ import {
   waitServing,
 } from '../harness.mjs';
 import { cpuDelta, snapshotCpu } from '../proc.mjs';
+import { spread, summary as latencySummary } from '../stats.mjs';
 
 /** Node options of a service whose memory the sweep reads (bench/probe.cjs, as `npm run bench`). */
 export const PROBE_ARGS = ['--expose-gc', '-r', join(ROOT, 'bench/probe.cjs')];
@@ -32,21 +33,13 @@ export const LIFTED_LIMITS = {
 
 export const round = (x, d = 2) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
 
-/** p50/p99/max of latency samples in ms (nearest rank). */
+/** p50/p99/max of latency samples in ms (bench/lib/stats.mjs, rounded). */
 export function summary(samples) {
-  const s = Float64Array.from(samples).sort();
-  const at = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : null);
-  return { n: s.length, p50: round(at(0.5)), p99: round(at(0.99)), max: round(at(1)) };
+  const { n, p50, p99, max } = latencySummary(samples);
+  return { n, p50: round(p50), p99: round(p99), max: round(max) };
 }
 
-/** Median, min and max of repeated figures (nulls left out). */
-export function spread(values) {
-  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
-  if (!v.length) return { median: null, min: null, max: null, n: 0, values };
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  return { median: mid, min: s[0], max: s[s.length - 1], n: v.length, values: v };
-}
+export { spread };
 
 /** Runs `fn` with the named processes' CPU read around it: { value, wallS, us: {name: µs} }. */
 export async function cpuWindow(procs, fn) {
