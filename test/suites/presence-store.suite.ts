@@ -10,7 +10,7 @@ import {
   RoomHistory,
   type RedisClient,
 } from '@roomcast/presence-store';
-import { runPrefix } from '@roomcast/testing';
+import { runFuzz, runPrefix } from '@roomcast/testing';
 import fc from 'fast-check';
 import type Redis from 'ioredis';
 
@@ -1180,7 +1180,8 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       ) as fc.Arbitrary<Op>;
 
       it('answers exactly what the acked changes imply, and a sync repairs any drift', async () => {
-        await fc.assert(
+        await runFuzz(
+          `presence model on ${label}`,
           fc.asyncProperty(fc.array(ops, { minLength: 1, maxLength: 30 }), async (run) => {
             prefix = `${runPrefix('model')}-${Math.random().toString(36).slice(2, 8)}:`;
             store = new PresenceStore(redis, prefix);
@@ -1308,7 +1309,7 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
               await del(await keysMatching(`${prefix}*`));
             }
           }),
-          { numRuns: Number(process.env.FUZZ_RUNS ?? 25) },
+          { defaultRuns: 25 },
         );
       }, 120000);
     });

@@ -1,3 +1,4 @@
+import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
 import { instanceMetrics } from './presence.service';
 
@@ -24,16 +25,19 @@ describe('instanceMetrics (a heartbeat counters as presence stores them)', () =>
     expect(instanceMetrics(raw)).toBeUndefined();
   });
 
-  it('answers either the counters as given or nothing, whatever comes over the wire', () => {
-    fc.assert(
+  it('answers either the counters as given or nothing, whatever comes over the wire', async () => {
+    await runFuzz(
+      'instance metrics, any value',
       fc.property(fc.anything(), (raw) => {
         const m = instanceMetrics(raw);
         if (m === undefined) return;
         expect(Object.keys(m).sort()).toEqual(['accepted', 'at', 'deliveries', 'unused']);
         for (const v of Object.values(m)) expect(Number.isFinite(v) && v >= 0).toBe(true);
       }),
+      { defaultRuns: 200 },
     );
-    fc.assert(
+    await runFuzz(
+      'instance metrics, valid counters',
       fc.property(
         fc.record({
           accepted: fc.nat(),
@@ -45,6 +49,7 @@ describe('instanceMetrics (a heartbeat counters as presence stores them)', () =>
           expect(instanceMetrics(raw)).toEqual(raw);
         },
       ),
+      { defaultRuns: 200 },
     );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { Message, RoomEntry } from '@roomcast/contracts';
+import { runFuzz } from '@roomcast/testing';
 import type { GatewayMetrics } from '../metrics/gateway.metrics';
 import { DeliveryController } from './delivery.controller';
 import type { LocalDelivery } from './local-delivery';
@@ -83,7 +84,8 @@ describe('DeliveryController', () => {
   });
 
   it('emits every message and update once, in seq order, however they are batched and ordered', async () => {
-    await fc.assert(
+    await runFuzz(
+      'delivery of batched entries',
       fc.asyncProperty(
         fc.integer({ min: 1, max: 40 }).chain((n) =>
           fc.record({
@@ -113,7 +115,7 @@ describe('DeliveryController', () => {
           expect(counts.unusedEntries).toBe(others);
         },
       ),
-      { numRuns: 200 },
+      { defaultRuns: 200 },
     );
   });
 });

@@ -1,3 +1,4 @@
+import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
 import { RoomOrder } from './room-order';
 
@@ -31,7 +32,7 @@ describe('RoomOrder', () => {
     expect(order.push('r', 2, 'b2', 2002)).toEqual(['b2']);
   });
 
-  it('releases every event exactly once, each room in order, whatever the arrival order (property)', () => {
+  it('releases every event exactly once, each room in order, whatever the arrival order (property)', async () => {
     // Each room's events 1..n arrive shuffled within a small window, rooms interleaved.
     const arrivals = fc
       .array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 5 })
@@ -45,7 +46,8 @@ describe('RoomOrder', () => {
           )
           .map((events) => ({ sizes, events })),
       );
-    fc.assert(
+    await runFuzz(
+      'room order',
       fc.property(arrivals, ({ sizes, events }) => {
         const order = new RoomOrder<{ room: string; seq: number }>(1000, 60_000);
         // Each room's first arrival must be its seq 1 for a strict order (a room starts at
@@ -63,7 +65,7 @@ describe('RoomOrder', () => {
           );
         expect(order.held).toBe(0);
       }),
-      { numRuns: 300 },
+      { defaultRuns: 300 },
     );
   });
 });

@@ -1,3 +1,4 @@
+import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
 import { RoomParking } from './room-parking';
 
@@ -76,8 +77,9 @@ describe('RoomParking', () => {
    * to it as the wait queue hands them back) under any pattern of refusals: each event ends
    * (delivered or dead-lettered) exactly once, in the room's order.
    */
-  it('ends every event once and in order, whatever the receiver refuses (300 runs)', () => {
-    fc.assert(
+  it('ends every event once and in order, whatever the receiver refuses (300 runs)', async () => {
+    await runFuzz(
+      'room parking',
       fc.property(
         fc.integer({ min: 1, max: 30 }),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 200 }),
@@ -108,7 +110,7 @@ describe('RoomParking', () => {
           expect(p.size).toBe(0);
         },
       ),
-      { numRuns: 300 },
+      { defaultRuns: 300 },
     );
   });
 });
