@@ -36,7 +36,7 @@ if (!upToDate && fs.lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLin
   console.log('[setup] node_modules is a symlink, so not reinstalling it: run `npm ci` yourself');
 } else if (!upToDate) {
   // `npm ci`: exactly the lock file, or a failure when package.json and the lock disagree.
-  // Errors only: the warnings left are the engine ranges some dev tools declare (see README).
+  // Errors only: the warnings left are the engine ranges some dev tools declare (see docs/operations.md, Supported runtimes).
   console.log('[setup] installing dependencies (npm ci)');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: root,

@@ -42,7 +42,7 @@ runService('stats', async () => {
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN' })
         .build(),
     );
-    // Only the publish API: the Stats API is described in the README.
+    // Only the publish API: the Stats API is described in docs/protocol.md.
     document.paths = Object.fromEntries(
       Object.entries(document.paths).filter(([route]) => route.startsWith('/api/')),
     );

@@ -110,7 +110,7 @@ export async function startWebhookReceiver(options: {
   };
 }
 
-/** The README's check, written out independently of the sender's code. */
+/** docs/webhooks.md's check, written out independently of the sender's code. */
 function verify(secret: string, body: string, header: string): boolean {
   const parts = Object.fromEntries(
     header.split(',').map((p) => p.split('=', 2) as [string, string]),
