@@ -6,7 +6,7 @@ import {
   Server,
   type WritePacket,
 } from '@nestjs/microservices';
-import { isTopicPattern, topicMatcher } from '@roomcast/contracts';
+import { isTopicPattern, topicMatcher } from './topic';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { AmqpReplyCode, AmqpStatus, amqpReplyCode, REDECLARE_RETRY_MS } from './amqp.constants';
