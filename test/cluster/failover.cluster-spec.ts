@@ -57,7 +57,6 @@ describe.each([
     while (Date.now() - killedAt < 12000) {
       const t = await timed(() => client!.get(key));
       tries.push(t);
-      expect(t.ms).toBeLessThan(3500);
       if (t.ok && replicasPerMaster > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -70,8 +69,12 @@ describe.each([
       )} ms, last error: ${failed.at(-1)?.error ?? 'none'})` +
         (replicasPerMaster > 0 ? `, first success ${firstOk} ms after the kill\n` : '\n'),
     );
+    // Every try answered within 3.5 s; with no replica, every one of 12 s of tries failed (at
+    // least 3 of them: each ends within 3.5 s).
+    expect(tries.filter((t) => t.ms >= 3500)).toEqual([]);
     if (replicasPerMaster === 0) {
-      expect(tries.every((t) => !t.ok)).toBe(true);
+      expect(tries.length).toBeGreaterThanOrEqual(3);
+      expect(tries.filter((t) => t.ok)).toEqual([]);
     } else {
       expect(tries.at(-1)!.ok).toBe(true);
       // Nothing was written while the master was down: the replica had the value (in sync).

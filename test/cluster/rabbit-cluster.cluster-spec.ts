@@ -69,6 +69,11 @@ describe('a RabbitMQ cluster of the harness', () => {
     await c.restart(node);
     const conn = await amqp.connect(node.url);
     await conn.close();
+    // Back in the cluster, as another node sees it: all three running again.
+    const status = JSON.parse(await c.ctl(c.nodes[0], 'cluster_status', '--formatter', 'json')) as {
+      running_nodes: string[];
+    };
+    expect([...status.running_nodes].sort()).toEqual(c.nodes.map((n) => n.name).sort());
   }, 120000);
 
   it('leaves no node running after stop()', async () => {
