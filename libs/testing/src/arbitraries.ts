@@ -812,14 +812,14 @@ export async function runFuzz<Ts>(
   const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
   let details: fc.RunDetails<Ts>;
   try {
-    details = await fc.check(property as fc.IRawProperty<Ts>, {
+    details = (await fc.check(property as fc.IRawProperty<Ts>, {
       numRuns,
       seed,
       path,
       plugins: options.timeLimitMs
         ? [fc.interruptAfterTimeLimit(options.timeLimitMs, { failOnInterrupt: true })]
         : [],
-    });
+    })) as fc.RunDetails<Ts>;
   } catch (err) {
     // failOnInterrupt: fast-check throws when the limit cut short a run that had not failed.
     if (!options.timeLimitMs || !/interrupted/.test((err as Error).message)) throw err;
