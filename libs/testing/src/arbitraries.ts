@@ -826,6 +826,7 @@ export async function runFuzz<Ts>(
     throw new Error(
       `[fuzz] ${suite}: FAILED: its ${options.timeLimitMs} ms limit cut the run short after ` +
         `${elapsed()} s, before ${numRuns} cases (seed ${seed})\n${(err as Error).message}`,
+      { cause: err },
     );
   }
   const seconds = elapsed();
