@@ -39,10 +39,10 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     await redis?.quit();
   });
 
-  function setup() {
+  function setup(retention?: { maxMessages: number; maxAgeMs: number }) {
     const prefix = `${runPrefix('chat')}-${Math.random().toString(36).slice(2, 6)}:`;
     const store = new PresenceQueries(redis, prefix);
-    const log = new RoomHistory(redis, prefix);
+    const log = new RoomHistory(redis, prefix, retention);
     const config = Object.assign(new GatewayEnv(), { INSTANCE_ID: 'g1' });
     const metrics = new GatewayMetrics(new Registry());
     const delivery = new LocalDelivery(metrics);
@@ -233,6 +233,39 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
     expect(tail).toMatchObject({ more: false, complete: true });
     // A seq from before the room's counter (Redis lost the room): not complete.
     expect(await t.join(bob, { room: 'r', sinceSeq: 5 })).toMatchObject({ complete: false });
+    await t.cleanup();
+  });
+
+  it('says not complete when retention dropped an update between sinceSeq and the counter', async () => {
+    // HISTORY_MAX 50: the log keeps 50 updates apart from its messages, so an edit followed by
+    // 50 reactions is trimmed while the messages around it stay.
+    const t = setup({ maxMessages: 50, maxAgeMs: 3_600_000 });
+    const ann = t.socket('s1', 'Ann');
+    await t.join(ann, { room: 'r' });
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const ack = await t.chat.send(t.server.asChat(ann), 'r', `m${i}`);
+      ids.push(ack.id);
+      seqs.push(ack.seq);
+    }
+    const held = seqs[9];
+    await t.chat.edit(t.server.asChat(ann), { room: 'r', id: ids[2], text: 'edited' });
+    const bob = t.socket('s2', 'Bob');
+    expect(await t.join(bob, { room: 'r', sinceSeq: held })).toMatchObject({ complete: true });
+    for (let i = 0; i < 50; i++) {
+      const reactor = t.socket(`r${i}`, `R${i}`);
+      await t.join(reactor, { room: 'r' });
+      await t.chat.react(t.server.asChat(reactor), {
+        room: 'r',
+        id: ids[10],
+        emoji: 'x',
+        on: true,
+      });
+    }
+    const rejoin = await t.join(bob, { room: 'r', sinceSeq: held });
+    expect(rejoin.updates.some((u) => u.kind === 'edit')).toBe(false);
+    expect(rejoin).toMatchObject({ more: false, complete: false });
     await t.cleanup();
   });
 

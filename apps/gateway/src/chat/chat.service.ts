@@ -193,7 +193,16 @@ export class ChatService {
       history,
       more,
       updates,
-      complete: !updatesCut && isComplete(since, first, seq),
+      complete:
+        !updatesCut &&
+        isComplete(since, first, seq) &&
+        // With sinceSeq, nothing missing in between either: retention caps updates apart from
+        // messages, so a trimmed update can leave a hole after the first entry.
+        (dto.sinceSeq === undefined ||
+          holdsEverySeq(Math.max(since, seq.gen), more ? history.at(-1)!.seq : seq.current, [
+            history,
+            all,
+          ])),
       readSeq: cursor.readSeq,
       unread: cursor.unread,
       mine,
@@ -515,4 +524,22 @@ export function isComplete(since: number, first: number, seq: SeqState): boolean
   if (since > 0 && since < seq.gen) return false;
   const from = Math.max(since, seq.gen);
   return Number.isFinite(first) ? first === from + 1 : seq.current <= since;
+}
+
+/**
+ * Whether `entries` (messages and updates, which share the room's seqs: every seq is one or the
+ * other) hold every seq in (from, upTo]: a join ack with a hole there lacks an entry the log no
+ * longer has, so it is not complete.
+ */
+export function holdsEverySeq(
+  from: number,
+  upTo: number,
+  entries: readonly (readonly { seq: number }[])[],
+): boolean {
+  if (upTo <= from) return true;
+  const held = new Set<number>();
+  for (const list of entries) {
+    for (const { seq } of list) if (seq > from && seq <= upTo) held.add(seq);
+  }
+  return held.size === upTo - from;
 }

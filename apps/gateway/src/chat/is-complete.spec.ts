@@ -1,7 +1,7 @@
 import type { SeqState } from '@roomcast/presence-store';
 import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
-import { isComplete } from './chat.service';
+import { holdsEverySeq, isComplete } from './chat.service';
 
 /** A generation that started at Redis's clock in microseconds (_log.lua's nextSeq). */
 const GEN = 1_733_000_000_000_000;
@@ -103,5 +103,22 @@ describe('isComplete: whether a join ack leaves the client nothing it can no lon
       }),
       { defaultRuns: 1000 },
     );
+  });
+});
+
+describe('holdsEverySeq: no hole between sinceSeq and the end of what a join ack covers', () => {
+  const at = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
+  it('holds a range covered by messages and updates together, whatever their order', () => {
+    expect(holdsEverySeq(10, 14, [at(11, 13), at(14, 12)])).toBe(true);
+  });
+  it('finds a hole in the middle, not only at the start', () => {
+    expect(holdsEverySeq(10, 14, [at(11, 13), at(14)])).toBe(false);
+  });
+  it('ignores what lies outside the range and counts a seq held twice once', () => {
+    expect(holdsEverySeq(10, 12, [at(9, 11, 12, 15), at(11)])).toBe(true);
+    expect(holdsEverySeq(10, 13, [at(11, 11, 12)])).toBe(false);
+  });
+  it('holds an empty range', () => {
+    expect(holdsEverySeq(10, 10, [])).toBe(true);
   });
 });
