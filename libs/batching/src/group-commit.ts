@@ -47,14 +47,6 @@ export class GroupCommit<I, R = void> {
     if (!(options.maxWaitMs >= 0)) throw new RangeError('maxWaitMs must not be negative');
   }
 
-  /** Batches committed so far, and the items they carried (for metrics and tests). */
-  readonly stats = { batches: 0, items: 0 };
-
-  /** Items waiting for a batch. */
-  get pending(): number {
-    return this.waiting.length;
-  }
-
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
@@ -98,8 +90,6 @@ export class GroupCommit<I, R = void> {
     }
     this.inFlight++;
     if (this.waiting.length > 0) this.armTimer();
-    this.stats.batches++;
-    this.stats.items += batch.length;
     let running: Promise<ItemOutcome<R>[]>;
     try {
       running = this.commit(batch.map((w) => w.item));

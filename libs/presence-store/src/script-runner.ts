@@ -51,27 +51,11 @@ export class ScriptRunner {
     this.command(script);
     let commit = commits.get(this.redis);
     if (!commit) {
-      commit = new GroupCommit((calls) => this.pipeline(calls), settings.get(this.redis));
+      const redis = this.redis;
+      commit = new GroupCommit((calls) => pipeline(redis, calls), settings.get(redis));
       commits.set(this.redis, commit);
     }
     return commit.submit({ script, keys, args });
-  }
-
-  private async pipeline(calls: Call[]): Promise<PromiseSettledResult<Reply>[]> {
-    if (calls.length === 1) {
-      const [c] = calls;
-      return [await settled(this.run(c.script, c.keys, c.args))];
-    }
-    const pipeline = this.redis.pipeline() as unknown as Record<string, ScriptCommand> & {
-      exec(): Promise<[Error | null, Reply][] | null>;
-    };
-    for (const c of calls)
-      void pipeline[commandName(c.script)](c.keys.length, ...c.keys, ...c.args);
-    const results = await pipeline.exec();
-    return calls.map((_, i) => {
-      const [err, reply] = results?.[i] ?? [new Error('no reply in the pipeline'), null];
-      return err ? { status: 'rejected', reason: err } : { status: 'fulfilled', value: reply };
-    });
   }
 
   private command(script: LuaScript): ScriptCommand {
@@ -90,6 +74,27 @@ export class ScriptRunner {
 /** The ioredis command a script is defined as. */
 function commandName(script: LuaScript): string {
   return `roomcast_${script.name.replace(/-/g, '_')}`;
+}
+
+/**
+ * One batch of calls whose scripts are already defined on `redis`: a lone call as itself, more
+ * as one pipeline; an outcome per call.
+ */
+async function pipeline(redis: RedisClient, calls: Call[]): Promise<PromiseSettledResult<Reply>[]> {
+  if (calls.length === 1) {
+    const [c] = calls;
+    const client = redis as unknown as Record<string, ScriptCommand>;
+    return [await settled(client[commandName(c.script)](c.keys.length, ...c.keys, ...c.args))];
+  }
+  const batch = redis.pipeline() as unknown as Record<string, ScriptCommand> & {
+    exec(): Promise<[Error | null, Reply][] | null>;
+  };
+  for (const c of calls) void batch[commandName(c.script)](c.keys.length, ...c.keys, ...c.args);
+  const results = await batch.exec();
+  return calls.map((_, i) => {
+    const [err, reply] = results?.[i] ?? [new Error('no reply in the pipeline'), null];
+    return err ? { status: 'rejected', reason: err } : { status: 'fulfilled', value: reply };
+  });
 }
 
 function settled<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {

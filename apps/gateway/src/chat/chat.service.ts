@@ -286,14 +286,7 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
     });
-    const wait = this.limiter.take(socket.id);
-    if (wait > 0) {
-      throw new ChatError(
-        ErrorCode.RateLimited,
-        `at most ${this.config.RATE_LIMIT_PER_SEC} messages per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
-        wait,
-      );
-    }
+    this.spendSendBudget(socket, 'messages');
     const draft: Omit<Message, 'seq'> = {
       id: randomUUID(),
       room,
@@ -303,17 +296,10 @@ export class ChatService {
       serverId: this.config.INSTANCE_ID,
       ...(clientId !== undefined ? { clientId } : {}),
     };
-    let accepted: { ack: SendResult; duplicate: boolean };
-    try {
-      accepted = await this.writer.accept(draft, {
-        floorSeq: this.sequencer.lastSeq(room),
-        origin: socket.id,
-      });
-    } catch (err) {
-      if (err instanceof WriteUnavailable) throw this.unavailable(err.dependency, room, err.cause);
-      throw err;
-    }
-    const { ack, duplicate } = accepted;
+    const { ack, duplicate } = await this.written(
+      room,
+      this.writer.accept(draft, { floorSeq: this.sequencer.lastSeq(room), origin: socket.id }),
+    );
     if (!duplicate) this.metrics.accepted.inc();
     return ack;
   }
@@ -391,17 +377,27 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
     });
+    this.spendSendBudget(socket, 'messages and changes');
+    const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
+    return this.written(room, this.writer.acceptUpdate(draft, this.sequencer.lastSeq(room)));
+  }
+
+  /** Sends, edits, deletions and reactions share one budget per connection (RATE_LIMIT_*). */
+  private spendSendBudget(socket: ChatSocket, what: string): void {
     const wait = this.limiter.take(socket.id);
     if (wait > 0) {
       throw new ChatError(
         ErrorCode.RateLimited,
-        `at most ${this.config.RATE_LIMIT_PER_SEC} messages and changes per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
+        `at most ${this.config.RATE_LIMIT_PER_SEC} ${what} per second (burst ${this.config.RATE_LIMIT_BURST}); slow down`,
         wait,
       );
     }
-    const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
+  }
+
+  /** A write's outcome; a dependency that failed it is UNAVAILABLE naming that dependency. */
+  private async written<T>(room: string, write: Promise<T>): Promise<T> {
     try {
-      return await this.writer.acceptUpdate(draft, this.sequencer.lastSeq(room));
+      return await write;
     } catch (err) {
       if (err instanceof WriteUnavailable) throw this.unavailable(err.dependency, room, err.cause);
       throw err;
