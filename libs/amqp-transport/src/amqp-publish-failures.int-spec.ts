@@ -178,4 +178,43 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
     }
     await waitFor(() => client.reopens === 2, 3000, 'a fresh channel after the retry time');
   }, 45000);
+
+  it('replaces a channel whose confirmed requests to one destination go unanswered in a row', async () => {
+    server = new AmqpTopicServer({
+      urls: [AMQP_URL],
+      exchange,
+      queue: `${exchange}.svc`,
+      durable: false,
+      bindings: ['svc.#'],
+      prefetch: 10,
+    });
+    queues.push(`${exchange}.svc`);
+    // Answers when asked to, else never: a reply lost on the way looks the same to the client.
+    server.addHandler('svc.maybe', (d: { answer: boolean }) =>
+      d.answer ? Promise.resolve('ok') : new Promise(() => undefined),
+    );
+    await new Promise<void>((resolve, reject) =>
+      server!.listen((err?: unknown) => (err ? reject(err) : resolve())),
+    );
+    const reasons: string[] = [];
+    client.onReopen((reason) => reasons.push(reason));
+    const ask = (answer: boolean) => client.request('svc.maybe', { answer }, 300);
+
+    // An answer between failures ends the run: two, an answer, two more: no new channel.
+    await Promise.all([ask(false), ask(false)].map((p) => expect(p).rejects.toThrow('no answer')));
+    await expect(ask(true)).resolves.toBe('ok');
+    await Promise.all([ask(false), ask(false)].map((p) => expect(p).rejects.toThrow('no answer')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.reopens).toBe(0);
+
+    // A third in a row: the channel is replaced, and requests are answered on the fresh one.
+    await expect(ask(false)).rejects.toThrow('no answer');
+    await waitFor(() => client.reopens === 1, 3000, 'a fresh channel');
+    expect(reasons).toEqual([
+      expect.stringContaining(
+        '3 requests in a row to svc.* failed, the last (svc.maybe) confirmed but unanswered',
+      ),
+    ]);
+    await expect(ask(true)).resolves.toBe('ok');
+  }, 20000);
 });

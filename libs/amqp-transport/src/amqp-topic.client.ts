@@ -22,6 +22,9 @@ type AmqpClientEvents = {
   disconnect: (arg: { err: Error }) => void;
 };
 
+/** The part of a routing key that failures are counted by: `presence`, `room`, ... */
+const destinationOf = (routingKey: string): string => routingKey.split('.', 1)[0];
+
 /** The body of a reply: Nest's WritePacket, as the topic server answers a request. */
 export interface AmqpReply {
   response?: unknown;
@@ -41,9 +44,10 @@ export interface AmqpReply {
  *
  * A message published `mandatory` that no queue takes comes back (`basic.return`, which the
  * broker sends before the message's confirm): its publish or request fails at once with an
- * UnroutableError. A destination that nacks `reopenAfterNacks` publishes in a row gets a fresh
- * channel (see DEFAULT_REOPEN_AFTER_NACKS); the old one is closed once the requests sent on it
- * are answered or timed out, and `onReopen` listeners are told.
+ * UnroutableError. A destination that fails `reopenAfterNacks` times in a row (a nack, or a
+ * confirmed request that gets no answer) gets a fresh channel (see DEFAULT_REOPEN_AFTER_NACKS);
+ * the old one is closed once the requests sent on it are answered or timed out, and `onReopen`
+ * listeners are told.
  */
 export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private readonly logger = new Logger(AmqpTopicClient.name);
@@ -56,9 +60,12 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   private readonly sentOn = new Map<string, ChannelWrapper>();
   /** Message ids of mandatory publishes the broker returned, until their confirm comes. */
   private readonly returned = new Set<string>();
-  /** Nacks in a row per destination (a routing key's first word). */
-  private readonly nacks = new Map<string, number>();
-  /** What was done for a destination's nacks since its last confirm: 1 new channel, 2 reconnect. */
+  /**
+   * Failures in a row per destination (a routing key's first word): nacks, and requests the
+   * broker confirmed that got no answer. A confirmed event or an answered request ends a run.
+   */
+  private readonly failures = new Map<string, number>();
+  /** What was done for a destination's failures since its last success: 1 new channel, 2 reconnect. */
   private readonly reopenedFor = new Map<string, number>();
   private reopening = false;
   private lastReopenAt = 0;
@@ -115,17 +122,22 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
   ): Promise<T> {
     const ms = timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const correlationId = randomUUID();
+    const destination = destinationOf(routingKey);
     let failed: unknown;
     const reply = new Promise<AmqpReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         this.sentOn.delete(correlationId);
+        // Confirmed (or it would have failed before) yet unanswered: the channel's replies may
+        // be stuck after a node loss, which only a fresh channel or connection repairs.
+        if (failed === undefined) this.failedTo(destination, routingKey, 'unanswered');
         reject(new Error(`no answer to ${routingKey} within ${ms} ms`));
       }, ms);
       this.pending.set(correlationId, (r) => {
         clearTimeout(timer);
         this.pending.delete(correlationId);
         this.sentOn.delete(correlationId);
+        if (failed === undefined) this.succeeded(destination);
         resolve(r);
       });
     });
@@ -189,7 +201,7 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
     }
     const messageId = options.mandatory ? randomUUID() : undefined;
     if (properties.correlationId) this.sentOn.set(properties.correlationId, channel);
-    const destination = routingKey.split('.', 1)[0];
+    const destination = destinationOf(routingKey);
     let failure: unknown;
     try {
       await channel.publish(this.options.exchange, routingKey, Buffer.from(JSON.stringify(data)), {
@@ -205,26 +217,32 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
     // A return comes before its message's confirm (or nack): seen by now if it came.
     if (messageId && this.returned.delete(messageId)) throw new UnroutableError(routingKey);
     if (failure !== undefined) {
-      if (isNack(failure)) this.nacked(destination, routingKey);
+      if (isNack(failure)) this.failedTo(destination, routingKey, 'nacked');
       throw failure;
     }
-    this.nacks.delete(destination);
+    // A request succeeds when it is answered, not when it is confirmed.
+    if (!properties.correlationId) this.succeeded(destination);
+  }
+
+  private succeeded(destination: string): void {
+    this.failures.delete(destination);
     this.reopenedFor.delete(destination);
   }
 
   /**
-   * One more nack for `destination`: at `reopenAfterNacks` in a row the channel is replaced; when
-   * that did not help (as many nacks again with no confirm between) the connection is, which
+   * One more failure for `destination` (a nack, or a confirmed request left unanswered): at
+   * `reopenAfterNacks` in a row the channel is replaced; when that did not help (as many failures
+   * again with no success between) the connection is, which
    * also moves it to the next node of a cluster; after that nothing more until the destination
    * confirms again or REOPEN_RETRY_MS have passed, when it starts over. So a queue that refuses
    * by design (`reject-publish` when full) costs one channel and one reconnect per 30 s, not one
    * every few seconds, and a gateway is never cut off from a destination for good.
    */
-  private nacked(destination: string, routingKey: string): void {
+  private failedTo(destination: string, routingKey: string, how: 'nacked' | 'unanswered'): void {
     const limit = this.options.reopenAfterNacks ?? DEFAULT_REOPEN_AFTER_NACKS;
     if (limit <= 0) return;
-    const n = (this.nacks.get(destination) ?? 0) + 1;
-    this.nacks.set(destination, n);
+    const n = (this.failures.get(destination) ?? 0) + 1;
+    this.failures.set(destination, n);
     let stage = this.reopenedFor.get(destination) ?? 0;
     if (n < limit) return;
     if (stage >= 2) {
@@ -232,9 +250,12 @@ export class AmqpTopicClient extends ClientProxy<AmqpClientEvents, AmqpStatus> {
       stage = 0;
     }
     if (this.reopening || Date.now() - this.lastReopenAt < REOPEN_MIN_INTERVAL_MS) return;
-    this.nacks.delete(destination);
+    this.failures.delete(destination);
     this.reopenedFor.set(destination, stage + 1);
-    const reason = `the broker nacked ${n} publishes in a row to ${destination}.* (last ${routingKey})`;
+    const reason =
+      how === 'nacked'
+        ? `the broker nacked ${n} publishes in a row to ${destination}.* (last ${routingKey})`
+        : `${n} requests in a row to ${destination}.* failed, the last (${routingKey}) confirmed but unanswered`;
     if (stage === 1) {
       this.lastReopenAt = Date.now();
       this.logger.warn(`${reason} on a fresh channel too; reconnecting`);
