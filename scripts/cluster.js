@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: a local cluster (presence, stats, 3 gateways, and nginx in front of them when it is
+// `npm start`: a local cluster (presence, the api service, 3 gateways, and nginx in front of them when it is
 // installed) until Ctrl-C, logs prefixed by service.
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
@@ -65,15 +65,15 @@ const services = clusterServices();
 const gateways = services
   .filter((s) => s.app === 'gateway')
   .map((s) => `http://127.0.0.1:${s.env.PORT}`);
-const stats = services.find((s) => s.name === 'stats');
+const api = services.find((s) => s.name === 'api');
 const nginx = findNginx();
-const { gateways: upstream, stats: statsUpstream, port } = nginxUpstreams(services);
+const { gateways: upstream, api: apiUpstream, port } = nginxUpstreams(services);
 let entryUrl;
 if (nginx) {
   // Config under .run/nginx, rendered from the same template as the docker compose one.
   const { args } = writeLocalNginxConfig({
     gateways: upstream,
-    stats: statsUpstream,
+    api: apiUpstream,
     listen: port,
   });
   services.push({
@@ -86,7 +86,7 @@ if (nginx) {
 }
 services.forEach(start);
 console.log(
-  `roomcast: gateways ${gateways.join(' ')}; stats http://127.0.0.1:${stats.env.PORT}/stats; Ctrl-C stops all`,
+  `roomcast: gateways ${gateways.join(' ')}; api http://127.0.0.1:${api.env.PORT}/stats; Ctrl-C stops all`,
 );
 if (entryUrl) void announce(entryUrl, gateways);
 else {

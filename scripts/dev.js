@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run start:dev -- <gateway|presence|stats>`: rebuilds on change and restarts the service.
+// `npm run start:dev -- <gateway|presence|api>`: rebuilds on change and restarts the service.
 const { spawn, execSync } = require('node:child_process');
 const { root, entry } = require('./services');
 
 const app = process.argv[2];
-if (!['gateway', 'presence', 'stats'].includes(app)) {
-  console.error('usage: npm run start:dev -- <gateway|presence|stats>');
+if (!['gateway', 'presence', 'api'].includes(app)) {
+  console.error('usage: npm run start:dev -- <gateway|presence|api>');
   process.exit(2);
 }
 execSync('node scripts/ensure-built.js', { cwd: root, stdio: 'inherit' });

@@ -5,7 +5,7 @@ export interface RenderOptions {
   /** `host:port` of each gateway. */
   gateways: string[];
   /** `host:port` of the Stats API. */
-  stats: string;
+  api: string;
   /** nginx `listen` value: a port or `address:port`. */
   listen: number | string;
   webRoot: string;
@@ -19,14 +19,14 @@ export interface RenderOptions {
 export interface LocalOptions {
   prefix?: string;
   gateways: string[];
-  stats: string;
+  api: string;
   listen?: number | string;
   webRoot?: string;
   workerProcesses?: number | 'auto';
   accessLog?: string;
 }
 
-export const COMPOSE: { gateways: string[]; stats: string; port: number };
+export const COMPOSE: { gateways: string[]; api: string; port: number };
 export const COMPOSE_CONF: string;
 export const LOCAL_PREFIX: string;
 export function renderNginxConfig(opts: RenderOptions): string;

@@ -23,12 +23,12 @@ const MAX_CONNECTIONS = 32768;
 /** The docker compose services nginx fronts (docker-compose.yml must define the same). */
 const COMPOSE = {
   gateways: ['gateway-1:3001', 'gateway-2:3001', 'gateway-3:3001'],
-  stats: 'stats:3000',
+  api: 'api:3000',
   port: 8080,
 };
 
 /**
- * Fills the template. `gateways` and `stats` are `host:port`; `tempDir`, when set, holds nginx's
+ * Fills the template. `gateways` and `api` are `host:port`; `tempDir`, when set, holds nginx's
  * temp files (the compiled-in ones are root-owned system paths).
  */
 function renderNginxConfig(opts) {
@@ -43,7 +43,7 @@ function renderNginxConfig(opts) {
       ? TEMP_DIRS.map((d) => `  ${d}_temp_path ${path.join(opts.tempDir, d)};\n`).join('')
       : '',
     gateway_servers: opts.gateways.map((g) => `    server ${g};`).join('\n'),
-    stats_server: opts.stats,
+    api_server: opts.api,
     listen: String(opts.listen),
     web_root: opts.webRoot,
   };
@@ -59,7 +59,7 @@ function composeNginxConfig() {
   return renderNginxConfig({
     target: 'compose',
     gateways: COMPOSE.gateways,
-    stats: COMPOSE.stats,
+    api: COMPOSE.api,
     listen: COMPOSE.port,
     webRoot: '/usr/share/nginx/html',
     pid: '/var/run/nginx.pid',
@@ -74,7 +74,7 @@ function composeNginxConfig() {
 function writeLocalNginxConfig({
   prefix = LOCAL_PREFIX,
   gateways,
-  stats,
+  api,
   listen = 8080,
   webRoot = path.join(root, 'dist', 'web'),
   workerProcesses = 'auto',
@@ -90,7 +90,7 @@ function writeLocalNginxConfig({
   const text = renderNginxConfig({
     target: 'local',
     gateways,
-    stats,
+    api,
     listen,
     webRoot,
     workerProcesses,
@@ -156,8 +156,8 @@ if (require.main === module) {
     }
   } else if (mode === 'local') {
     const { clusterServices, nginxUpstreams } = require('./services');
-    const { gateways, stats, port } = nginxUpstreams(clusterServices());
-    const { conf, args } = writeLocalNginxConfig({ prefix: arg, gateways, stats, listen: port });
+    const { gateways, api, port } = nginxUpstreams(clusterServices());
+    const { conf, args } = writeLocalNginxConfig({ prefix: arg, gateways, api, listen: port });
     console.log(`wrote ${conf}; run: ${findNginx() ?? 'nginx'} ${args.map(quote).join(' ')}`);
   } else {
     console.error('usage: node scripts/nginx-config.js compose [--check] | local [prefix]');

@@ -2,7 +2,7 @@
 
 export interface ClusterService {
   name: string;
-  app?: 'gateway' | 'presence' | 'stats';
+  app?: 'gateway' | 'presence' | 'api';
   env?: Record<string, string>;
   /** Another program than a built app (nginx), with its arguments. */
   command?: string;
@@ -18,4 +18,4 @@ export function clusterServices(env?: NodeJS.ProcessEnv, gateways?: number): Clu
 export function nginxUpstreams(
   services: ClusterService[],
   env?: NodeJS.ProcessEnv,
-): { gateways: string[]; stats: string; port: number };
+): { gateways: string[]; api: string; port: number };

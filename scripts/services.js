@@ -22,7 +22,7 @@ function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)
   const basePort = Number(env.GATEWAY_BASE_PORT ?? 3001);
   const services = [
     { name: 'presence', app: 'presence', env: { PORT: env.PRESENCE_PORT ?? '3010' } },
-    { name: 'stats', app: 'stats', env: { PORT: env.STATS_PORT ?? '3000' } },
+    { name: 'api', app: 'api', env: { PORT: env.API_PORT ?? env.STATS_PORT ?? '3000' } },
   ];
   for (let i = 0; i < gateways; i++) {
     services.push({
@@ -38,7 +38,7 @@ function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)
 function nginxUpstreams(services, env = process.env) {
   return {
     gateways: services.filter((s) => s.app === 'gateway').map((s) => `127.0.0.1:${s.env.PORT}`),
-    stats: `127.0.0.1:${services.find((s) => s.app === 'stats').env.PORT}`,
+    api: `127.0.0.1:${services.find((s) => s.app === 'api').env.PORT}`,
     port: Number(env.NGINX_PORT ?? 8080),
   };
 }

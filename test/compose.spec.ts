@@ -22,7 +22,7 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
 };
 const services = compose.services;
 const GATEWAYS = ['gateway-1', 'gateway-2', 'gateway-3'];
-const APPS = ['presence', 'stats', ...GATEWAYS];
+const APPS = ['presence', 'api', ...GATEWAYS];
 
 const portOf = (name: string) => Number(services[name].environment?.PORT);
 /** The ports a service listens on inside its container. */
@@ -50,7 +50,7 @@ function problems(check: (name: string, service: Service) => (string | boolean)[
 }
 
 describe('docker-compose.yml', () => {
-  it('runs RabbitMQ (with management), Redis, 3 gateways, presence, stats and nginx', () => {
+  it('runs RabbitMQ (with management), Redis, 3 gateways, presence, the api service and nginx', () => {
     expect(Object.keys(services).sort()).toEqual(['rabbitmq', 'redis', 'nginx', ...APPS].sort());
     expect(services.rabbitmq.image).toMatch(/^rabbitmq:[\w.-]*management/);
     expect(services.redis.image).toMatch(/^redis:/);
@@ -126,7 +126,7 @@ describe('docker-compose.yml', () => {
     }
     for (const name of GATEWAYS) expect(services[name].depends_on).toHaveProperty('presence');
     expect(Object.keys(services.nginx.depends_on ?? {}).sort()).toEqual(
-      [...GATEWAYS, 'stats'].sort(),
+      [...GATEWAYS, 'api'].sort(),
     );
   });
 
@@ -145,10 +145,10 @@ describe('docker-compose.yml', () => {
     expect(new Set(GATEWAYS.map((g) => services[g].environment?.INSTANCE_ID)).size).toBe(3);
   });
 
-  it('points nginx at exactly the compose gateways and stats, on the ports they listen on', () => {
+  it('points nginx at exactly the compose gateways and the api service, on the ports they listen on', () => {
     const conf = read('nginx/nginx.conf');
     expect(upstream(conf, 'gateways').sort()).toEqual(GATEWAYS.map((g) => `${g}:${portOf(g)}`));
-    expect(upstream(conf, 'stats')).toEqual([`stats:${portOf('stats')}`]);
+    expect(upstream(conf, 'api')).toEqual([`api:${portOf('api')}`]);
     expect(services.nginx.volumes).toContain('./nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
   });
 

@@ -9,7 +9,7 @@ const declared = [
   'libs/config/src/common.env.ts',
   'apps/gateway/src/config/gateway.env.ts',
   'apps/presence/src/config/presence.env.ts',
-  'apps/stats/src/config/stats.env.ts',
+  'apps/api/src/config/api.env.ts',
 ].flatMap((file) => [...read(file).matchAll(/^ {2}([A-Z][A-Z0-9_]+)[?!]?:/gm)].map((m) => m[1]));
 
 describe('configuration docs', () => {

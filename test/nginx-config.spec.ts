@@ -22,7 +22,7 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
   const local = writeLocalNginxConfig({
     prefix,
     gateways: ['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'],
-    stats: '127.0.0.1:3000',
+    api: '127.0.0.1:3000',
     listen: 8080,
     webRoot: '/srv/web',
   });
@@ -53,8 +53,8 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
     });
 
     it('sends /stats to the Stats API', () => {
-      expect(directive(conf, 'proxy_pass', '= /stats')).toBe('http://stats');
-      expect(directive(conf, 'proxy_pass', '/stats/')).toBe('http://stats');
+      expect(directive(conf, 'proxy_pass', '= /stats')).toBe('http://api');
+      expect(directive(conf, 'proxy_pass', '/stats/')).toBe('http://api');
     });
 
     it('serves the web client at /: index.html and its assets from the web build', () => {
@@ -70,10 +70,10 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
       expect(conf).toMatch(/^\s*application\/javascript\s+js\b/m);
     });
 
-    it('sends the publish API and the operations page to stats', () => {
-      expect(directive(conf, 'proxy_pass', '/api/')).toBe('http://stats');
-      expect(directive(conf, 'proxy_pass', '= /admin')).toBe('http://stats');
-      expect(directive(conf, 'proxy_pass', '/admin/')).toBe('http://stats');
+    it('sends the publish API and the operations page to the api service', () => {
+      expect(directive(conf, 'proxy_pass', '/api/')).toBe('http://api');
+      expect(directive(conf, 'proxy_pass', '= /admin')).toBe('http://api');
+      expect(directive(conf, 'proxy_pass', '/admin/')).toBe('http://api');
     });
   });
 
@@ -89,7 +89,7 @@ describe('nginx config (nginx/nginx.conf.template)', () => {
       const { conf } = writeLocalNginxConfig({
         prefix: own,
         gateways: ['127.0.0.1:3001'],
-        stats: '127.0.0.1:3000',
+        api: '127.0.0.1:3000',
       });
       const text = readFileSync(conf, 'utf8');
       expect(directive(text, 'root', '/')).toBe(path.join(ROOT, 'dist', 'web'));

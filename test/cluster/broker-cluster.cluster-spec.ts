@@ -231,7 +231,7 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
       const watchPresence = (async () => {
         while (watching) {
           const s = await cluster.getStats().catch(() => undefined);
-          const room = await fetch(`${cluster.stats.url}/stats/rooms/${ROOM}`)
+          const room = await fetch(`${cluster.api.url}/stats/rooms/${ROOM}`)
             .then((r) => r.json() as Promise<{ users?: number }>)
             .catch(() => undefined);
           if (s?.connections !== expected.connections || room?.users !== expected.users) {
@@ -349,7 +349,7 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
           members,
           bindings: await bindings(),
           unused,
-          dead: [...cluster.gateways, ...cluster.presences, cluster.stats]
+          dead: [...cluster.gateways, ...cluster.presences, cluster.api]
             .filter((s) => !alive(s))
             .map((s) => `${s.app}:${s.port}`),
         };

@@ -1,4 +1,4 @@
-import { RedisKeys } from '@roomcast/presence-store';
+import { RedisKeys } from '@roomcast/store';
 import {
   connectClient,
   startCluster,
@@ -143,7 +143,7 @@ describe('a Redis master killed under a busy room (3 masters, 1 replica each)', 
       expect(got.every((seq, i) => i === 0 || seq > got[i - 1])).toBe(true);
     }
     // Nothing crashed: every gateway, presence and stats still serves.
-    for (const s of [...cluster.gateways, ...cluster.presences, cluster.stats]) {
+    for (const s of [...cluster.gateways, ...cluster.presences, cluster.api]) {
       expect(alive(s)).toBe(true);
       expect((await fetch(`${s.url}/health`)).status).toBe(200);
     }

@@ -1,4 +1,4 @@
-import { createRedisClient, redisReady, type RedisClient } from '@roomcast/presence-store';
+import { createRedisClient, redisReady, type RedisClient } from '@roomcast/store';
 import { runPrefix, startRedisCluster, waitFor, type RedisCluster } from '@roomcast/testing';
 import type { Cluster } from 'ioredis';
 

@@ -1,11 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { StartupError } from '@roomcast/config';
-import {
-  createRedisClient,
-  probeRedis,
-  redisReady,
-  type RedisClient,
-} from '@roomcast/presence-store';
+import { createRedisClient, probeRedis, redisReady, type RedisClient } from '@roomcast/store';
 import {
   REDIS_URL,
   requireServices,

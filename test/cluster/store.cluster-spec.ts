@@ -1,9 +1,9 @@
-import { createRedisClient, redisReady } from '@roomcast/presence-store';
+import { createRedisClient, redisReady } from '@roomcast/store';
 import { startRedisCluster } from '@roomcast/testing';
 import { Cluster } from 'ioredis';
-import { describeStore } from '../suites/presence-store.suite';
+import { describeStore } from '../suites/store.suite';
 
-// The store's suite (as on the machine's Redis, libs/presence-store) on a Redis Cluster of 3
+// The store's suite (as on the machine's Redis, test/int/store.int-spec.ts) on a Redis Cluster of 3
 // masters the harness starts: every script's keys share a slot, or the cluster refuses them.
 describeStore('a Redis Cluster of 3 masters', async () => {
   const cluster = await startRedisCluster({ masters: 3 });

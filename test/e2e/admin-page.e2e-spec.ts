@@ -33,7 +33,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     await requireServices('redis', 'rabbitmq');
-    cluster = await startCluster({ label: 'admin', gateways: 2, statsEnv: { STATS_TOKEN: TOKEN } });
+    cluster = await startCluster({ label: 'admin', gateways: 2, apiEnv: { STATS_TOKEN: TOKEN } });
   }, 60000);
 
   afterAll(async () => {
@@ -69,17 +69,17 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
 
   it('asks for the token: 401 with a Basic challenge, also for the state', async () => {
     for (const route of ['/admin', '/admin/state']) {
-      const res = await fetch(`${cluster.stats.url}${route}`);
+      const res = await fetch(`${cluster.api.url}${route}`);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="roomcast admin"/);
       const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`;
       expect(
-        (await fetch(`${cluster.stats.url}${route}`, { headers: { authorization: wrong } })).status,
+        (await fetch(`${cluster.api.url}${route}`, { headers: { authorization: wrong } })).status,
       ).toBe(401);
     }
     // A browser that knows no password cannot answer the challenge; a wrong one gets 401.
     const anonymous = await browser!.newContext();
-    await expect((await anonymous.newPage()).goto(`${cluster.stats.url}/admin`)).rejects.toThrow(
+    await expect((await anonymous.newPage()).goto(`${cluster.api.url}/admin`)).rejects.toThrow(
       /ERR_INVALID_AUTH_CREDENTIALS/,
     );
     await anonymous.close();
@@ -87,7 +87,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
       httpCredentials: { username: 'admin', password: 'not-the-token' },
     });
     const tab = await wrong.newPage();
-    expect((await tab.goto(`${cluster.stats.url}/admin`))?.status()).toBe(401);
+    expect((await tab.goto(`${cluster.api.url}/admin`))?.status()).toBe(401);
     expect(await tab.locator('#instances').count()).toBe(0);
     await wrong.close();
   });
@@ -99,7 +99,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
     page = await context.newPage();
     page.setDefaultTimeout(10000);
     page.on('pageerror', (err) => errors.push(err.message));
-    const res = await page.goto(`${cluster.stats.url}/admin`);
+    const res = await page.goto(`${cluster.api.url}/admin`);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['cache-control']).toBe('no-store');
     const [g1, g2] = [cluster.gatewayId(0), cluster.gatewayId(1)];

@@ -147,7 +147,7 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     await requireServices('redis', 'rabbitmq');
     services.push(await startService('presence', env));
     const started = await Promise.all([
-      startService('stats', env),
+      startService('api', env),
       startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g1` }),
       startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g2` }),
     ]);
@@ -155,7 +155,7 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     [stats, ...gateways] = started;
     nginx = await startNginx({
       gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
-      stats: `127.0.0.1:${stats.port}`,
+      api: `127.0.0.1:${stats.port}`,
     });
   }, 60000);
 

@@ -1,5 +1,5 @@
 import type { JoinResult, ReadResult, UnreadResult } from '@roomcast/contracts';
-import { MAX_CURSOR_ROOMS, RedisKeys, RoomHistory } from '@roomcast/presence-store';
+import { MAX_CURSOR_ROOMS, RedisKeys, RoomHistory } from '@roomcast/store';
 import {
   connectClient,
   hostileString,

@@ -943,8 +943,8 @@ class CaseRun {
 
   /** (e) every process still runs and both gateways answer /health. */
   private async checkProcesses(): Promise<void> {
-    const { gateways, presence, stats } = this.cluster;
-    for (const svc of [...gateways, presence, stats]) {
+    const { gateways, presence, api } = this.cluster;
+    for (const svc of [...gateways, presence, api]) {
       if (svc.child.exitCode !== null || svc.child.signalCode !== null) {
         this.fail(
           `${svc.app} on :${svc.port} exited (${svc.child.exitCode ?? svc.child.signalCode}): ` +

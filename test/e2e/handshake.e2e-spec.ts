@@ -131,7 +131,7 @@ describe('connection cap behind nginx (TRUST_PROXY=true, cap 3)', () => {
     });
     nginx = await startNginx({
       gateways: [`127.0.0.1:${cluster.gateways[0].port}`],
-      stats: `127.0.0.1:${cluster.stats.port}`,
+      api: `127.0.0.1:${cluster.api.port}`,
     });
   }, 60000);
 

@@ -11,7 +11,7 @@ import {
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-import { PresenceQueries, PresenceStore, RedisKeys } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore, RedisKeys } from '@roomcast/store';
 import Redis from 'ioredis';
 import { readFileSync } from 'node:fs';
 
@@ -267,7 +267,7 @@ describe('guarantees against hostile clients (3 gateways)', () => {
     await bob.ack('room:join', { room: 'resync' });
     const users = async () =>
       (
-        (await (await fetch(`${cluster.stats.url}/stats/rooms/resync`)).json()) as {
+        (await (await fetch(`${cluster.api.url}/stats/rooms/resync`)).json()) as {
           users: number;
         }
       ).users;

@@ -1,5 +1,5 @@
 import type { SendResult } from '@roomcast/contracts';
-import { RedisKeys } from '@roomcast/presence-store';
+import { RedisKeys } from '@roomcast/store';
 import {
   connectClient,
   requireServices,

@@ -1,5 +1,5 @@
 import { gatewayQueueName, type User } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore } from '@roomcast/store';
 import {
   AMQP_URL,
   connectClient,
@@ -78,14 +78,14 @@ describe('member pages and the routing map (3 gateways, 1,000 members)', () => {
       expect(acks.every((a) => a.ok)).toBe(true);
     }
   };
-  const getJson = async <T>(path: string, service = cluster.stats): Promise<T> => {
+  const getJson = async <T>(path: string, service = cluster.api): Promise<T> => {
     const headers: Record<string, string> =
       service === tokenStats ? { authorization: `Bearer ${TOKEN}` } : {};
     const res = await fetch(`${service.url}${path}`, { headers });
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status}`);
     return (await res.json()) as T;
   };
-  const routing = async (service = cluster.stats) =>
+  const routing = async (service = cluster.api) =>
     Object.fromEntries(
       (await getJson<RoutingBody>('/stats/routing', service)).rooms.map((r) => [
         r.room,
@@ -157,7 +157,7 @@ describe('member pages and the routing map (3 gateways, 1,000 members)', () => {
       // 1,000 loopback clients share one source address.
       gatewayEnv: { MAX_CONNECTIONS_PER_IP: '2000' },
     });
-    tokenStats = await startService('stats', { ...cluster.env, STATS_TOKEN: TOKEN });
+    tokenStats = await startService('api', { ...cluster.env, STATS_TOKEN: TOKEN });
   }, 60000);
 
   afterAll(async () => {

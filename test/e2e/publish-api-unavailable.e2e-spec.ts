@@ -42,7 +42,7 @@ describe('server publish API: Redis or broker down', () => {
       label: 'pub503',
       gateways: 1,
       env: { REDIS_URL: redis.url },
-      statsEnv: {
+      apiEnv: {
         API_TOKEN: TOKEN,
         AMQP_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
         PUBLISH_TIMEOUT_MS: '2000',
@@ -58,7 +58,7 @@ describe('server publish API: Redis or broker down', () => {
     await redis?.stop();
   }, 30000);
 
-  const post = (room: string, text: string, key?: string, url = cluster.stats.url) =>
+  const post = (room: string, text: string, key?: string, url = cluster.api.url) =>
     fetch(`${url}/api/rooms/${room}/messages`, {
       method: 'POST',
       headers: {
@@ -89,7 +89,7 @@ describe('server publish API: Redis or broker down', () => {
       message: expect.stringMatching(/broker/),
     });
     expect(Date.now() - started).toBeLessThan(8000);
-    expect((await fetch(`${cluster.stats.url}/health`)).status).toBe(200);
+    expect((await fetch(`${cluster.api.url}/health`)).status).toBe(200);
 
     proxy.restore();
     let retried: Awaited<ReturnType<typeof answer>> | undefined;
@@ -117,7 +117,7 @@ describe('server publish API: Redis or broker down', () => {
       Number(new URL(process.env.AMQP_URL ?? 'amqp://127.0.0.1:5672').port || 5672),
     );
     away.cut();
-    const stats = await startService('stats', {
+    const stats = await startService('api', {
       ...cluster.env,
       API_TOKEN: TOKEN,
       AMQP_URL: `amqp://guest:guest@127.0.0.1:${away.port}`,
@@ -168,7 +168,7 @@ describe('server publish API: Redis or broker down', () => {
       message: expect.stringMatching(/Redis/),
     });
     expect(Date.now() - started).toBeLessThan(8000);
-    expect((await fetch(`${cluster.stats.url}/health`)).status).toBe(200);
+    expect((await fetch(`${cluster.api.url}/health`)).status).toBe(200);
 
     await redis.start();
     await waitFor(

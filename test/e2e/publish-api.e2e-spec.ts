@@ -24,7 +24,7 @@ describe('server publish API (stats, 3 gateways)', () => {
 
   beforeAll(async () => {
     await requireServices('redis', 'rabbitmq');
-    cluster = await startCluster({ label: 'pub', gateways: 3, statsEnv: { API_TOKEN: TOKEN } });
+    cluster = await startCluster({ label: 'pub', gateways: 3, apiEnv: { API_TOKEN: TOKEN } });
   }, 60000);
 
   afterAll(async () => {
@@ -33,7 +33,7 @@ describe('server publish API (stats, 3 gateways)', () => {
   }, 30000);
 
   const post = (room: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${cluster.stats.url}/api/rooms/${room}/messages`, {
+    fetch(`${cluster.api.url}/api/rooms/${room}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
       body: JSON.stringify(body),
@@ -184,7 +184,7 @@ describe('server publish API (stats, 3 gateways)', () => {
   });
 
   it('describes the API with OpenAPI at /api/docs', async () => {
-    const spec = (await (await fetch(`${cluster.stats.url}/api/docs-json`)).json()) as {
+    const spec = (await (await fetch(`${cluster.api.url}/api/docs-json`)).json()) as {
       openapi: string;
       paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
     };
@@ -198,14 +198,14 @@ describe('server publish API (stats, 3 gateways)', () => {
       '422',
       '503',
     ]);
-    const page = await fetch(`${cluster.stats.url}/api/docs`);
+    const page = await fetch(`${cluster.api.url}/api/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger');
   });
 
   it('has no route when API_TOKEN is unset', async () => {
     const env = Object.fromEntries(Object.entries(cluster.env).filter(([k]) => k !== 'API_TOKEN'));
-    const stats = await startService('stats', env);
+    const stats = await startService('api', env);
     try {
       const res = await fetch(`${stats.url}/api/rooms/r/messages`, {
         method: 'POST',

@@ -60,7 +60,7 @@ describe('read-your-writes for joins and leaves (3 gateways, 200 rounds)', () =>
     const [anns, bobs, readers] = [await on('Ann'), await on('Bob'), await on('Reader')];
     const annId = (await anns[0].ack<JoinAck>('room:join', { room: 'ids' })).members[0].id;
     const roomStats = async (room: string) =>
-      (await (await fetch(`${cluster.stats.url}/stats/rooms/${room}`)).json()) as RoomStatsBody;
+      (await (await fetch(`${cluster.api.url}/stats/rooms/${room}`)).json()) as RoomStatsBody;
     const stale: string[] = [];
     const check = (round: number, what: string, ok: boolean) => {
       if (!ok) stale.push(`round ${round}: ${what}`);

@@ -71,7 +71,7 @@ describe('security and hostile input (JWT mode, limits, STATS_TOKEN)', () => {
         MAX_ROOMS_PER_CONNECTION: '3',
         TYPING_MIN_INTERVAL_MS: '1000',
       },
-      statsEnv: { STATS_TOKEN },
+      apiEnv: { STATS_TOKEN },
     });
   }, 60000);
 
@@ -155,7 +155,7 @@ describe('security and hostile input (JWT mode, limits, STATS_TOKEN)', () => {
     });
 
     // The Stats API needs the token for every route but /health.
-    const stats = cluster.stats.url;
+    const stats = cluster.api.url;
     for (const route of ['/stats', '/stats/rooms', '/stats/rooms/lobby', '/ready', '/metrics']) {
       expect((await fetch(`${stats}${route}`)).status).toBe(401);
     }
@@ -200,12 +200,12 @@ describe('security and hostile input (JWT mode, limits, STATS_TOKEN)', () => {
     });
     clients.push(allowed);
     expect(allowed.socket.connected).toBe(true);
-    const preflight = await fetch(`${cluster.stats.url}/stats`, {
+    const preflight = await fetch(`${cluster.api.url}/stats`, {
       method: 'OPTIONS',
       headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'GET' },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
-    const evil = await fetch(`${cluster.stats.url}/health`, {
+    const evil = await fetch(`${cluster.api.url}/health`, {
       headers: { origin: 'http://evil.test' },
     });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();

@@ -1,4 +1,4 @@
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore } from '@roomcast/store';
 import {
   exited,
   runPrefix,
@@ -62,7 +62,7 @@ describe('stats: bounded routing map and /admin/state, page headers, sign-in thr
         }),
       );
     }
-    stats = await startService('stats', {
+    stats = await startService('api', {
       REDIS_URL: redis.url,
       REDIS_PREFIX: prefix,
       STATS_TOKEN: TOKEN,

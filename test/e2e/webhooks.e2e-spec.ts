@@ -1,5 +1,5 @@
 import amqplib from 'amqplib';
-import { webhookQueues, type DeadLetter } from '@roomcast/amqp-transport';
+import { webhookQueues, type DeadLetter } from '@roomcast/delivery';
 import {
   AMQP_URL,
   connectClient,
@@ -165,7 +165,7 @@ const API_TOKEN = 'api-token-0123456789abcdef';
 /** Posts messages into a room through the server API, one after the other (each a webhook). */
 async function post(cluster: TestCluster, room: string, texts: string[]): Promise<void> {
   for (const text of texts) {
-    const res = await fetch(`${cluster.stats.url}/api/rooms/${room}/messages`, {
+    const res = await fetch(`${cluster.api.url}/api/rooms/${room}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ text, user: { id: 'u1', name: 'Ann' } }),
@@ -188,7 +188,7 @@ describe('webhooks: a failing room, redirects', () => {
       label: 'hookiso',
       gateways: 1,
       env: { WEBHOOK_MESSAGES: 'true' },
-      statsEnv: { API_TOKEN },
+      apiEnv: { API_TOKEN },
       // A window of 10 events: a room with more than 10 refused events filled it before.
       presenceEnv: {
         WEBHOOK_URL: receiver.url,
@@ -260,7 +260,7 @@ describe('webhooks: dead letters, the backlog limit, a removed URL', () => {
   let started = false;
   let broker: amqplib.ChannelModel;
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${cluster.stats.url}/api/webhooks/dead-letters${path}`, {
+    fetch(`${cluster.api.url}/api/webhooks/dead-letters${path}`, {
       ...init,
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
     });
@@ -301,7 +301,7 @@ describe('webhooks: dead letters, the backlog limit, a removed URL', () => {
       label: 'hookdlq',
       gateways: 1,
       env: { WEBHOOK_MESSAGES: 'true' },
-      statsEnv: { API_TOKEN },
+      apiEnv: { API_TOKEN },
       presenceEnv: {
         WEBHOOK_URL: `${receiver.url},${other.url}`,
         WEBHOOK_SECRET: SECRET,
@@ -353,7 +353,7 @@ describe('webhooks: dead letters, the backlog limit, a removed URL', () => {
     const bad = await api('?limit=0');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_PAYLOAD');
-    const noToken = await fetch(`${cluster.stats.url}/api/webhooks/dead-letters`);
+    const noToken = await fetch(`${cluster.api.url}/api/webhooks/dead-letters`);
     expect(noToken.status).toBe(401);
     // Replayed (the receiver accepts again): delivered in order, the queue empty.
     receiver.answer(undefined);

@@ -285,7 +285,7 @@ describe('Redis restarted empty', () => {
 
     await redis.stop();
     await waitFor(
-      async () => (await fetch(`${cluster.stats.url}/ready`)).status === 503,
+      async () => (await fetch(`${cluster.api.url}/ready`)).status === 503,
       5000,
       'stats /ready 503',
     );
@@ -306,7 +306,7 @@ describe('Redis restarted empty', () => {
     await waitFor(
       async () => {
         const s = await cluster.getStats();
-        const room = (await (await fetch(`${cluster.stats.url}/stats/rooms/durable`)).json()) as {
+        const room = (await (await fetch(`${cluster.api.url}/stats/rooms/durable`)).json()) as {
           users: number;
         };
         return s.online === 3 && s.connections === 3 && room.users === 2;
@@ -316,7 +316,7 @@ describe('Redis restarted empty', () => {
       200,
     );
     report('redis: presence rebuilt after restart (ms)', Date.now() - restartedAt);
-    expect((await fetch(`${cluster.stats.url}/ready`)).status).toBe(200);
+    expect((await fetch(`${cluster.api.url}/ready`)).status).toBe(200);
     // The first send after the restart comes from a user on the gateway that had no member of
     // the room: it has no floor to pass, and Redis has no counter.
     const cat = await connectClient(cluster.gateways[2].url, 'Cat');

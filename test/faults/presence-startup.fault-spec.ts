@@ -38,7 +38,7 @@ describe('a gateway started before presence', () => {
 
   beforeAll(async () => {
     await requireServices('redis', 'rabbitmq');
-    stats = await startService('stats', env);
+    stats = await startService('api', env);
     services.push(stats);
     gateway = await startService('gateway', {
       ...env,

@@ -79,7 +79,7 @@ describe('a gateway with 3,000 sockets dies and they all reconnect elsewhere', (
   const stats = {
     all: () => cluster.getStats(),
     room: async (room: string) =>
-      (await (await fetch(`${cluster.stats.url}/stats/rooms/${room}`)).json()) as RoomStats,
+      (await (await fetch(`${cluster.api.url}/stats/rooms/${room}`)).json()) as RoomStats,
   };
 
   it('converges to exact counts within 2 s of the last reconnect, with no false leave notice', async () => {

@@ -29,7 +29,7 @@ export function chatSuite(deployment: Deployment, more?: (ctx: ChatSuiteContext)
     const getStats = () => cluster.getStats();
     const { clients, client } = suiteCluster(deployment, { label: 'e2e' }, (started) => {
       cluster = started;
-      ({ gateways, stats, prefix } = cluster);
+      ({ gateways, api: stats, prefix } = cluster);
     });
 
     it('delivers every message across instances exactly once, sender included, in seq order', async () => {

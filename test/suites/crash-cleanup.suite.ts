@@ -36,7 +36,7 @@ export function crashCleanupSuite(deployment: Deployment): void {
       }
     };
     const roomStats = async (room: string) =>
-      (await (await fetch(`${cluster.stats.url}/stats/rooms/${room}`)).json()) as RoomStats;
+      (await (await fetch(`${cluster.api.url}/stats/rooms/${room}`)).json()) as RoomStats;
     const names = (r: RoomStats) => r.members.map((m) => m.name).sort();
     const leaves = (c: TestClient) =>
       c.presence

@@ -1,23 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
+import type { AmqpTopicServer } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceQueries, PresenceStoreModule, RoomHistory } from '@roomcast/presence-store';
-import { ChatGateway } from './chat/chat.gateway';
-import { Handshake } from './chat/handshake';
-import { EventLimiter, SendLimiter, UnreadLimiter } from './chat/rate-limits';
-import { SlowConsumers } from './chat/slow-consumers';
-import { ChatService } from './chat/chat.service';
-import { DeliveryController } from './chat/delivery.controller';
-import { HeartbeatService } from './chat/heartbeat.service';
-import { LocalDelivery } from './chat/local-delivery';
-import { RoomRegistry } from './chat/room-registry';
-import { RoomSequencer } from './chat/room-sequencer';
-import { PresenceLink } from './chat/presence-link';
-import { BrokerRecovery } from './broker/broker-recovery';
-import { AmqpPresenceEvents, AmqpRoomTraffic } from './broker/amqp-ports';
-import { PresenceEvents, RoomTraffic } from './broker/ports';
-import { RoomBindings } from './broker/room-bindings';
-import { amqpUrls, batchOptions } from '@roomcast/config';
+import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
+import { ChatGateway } from './socket/chat.gateway';
+import { Handshake } from './socket/handshake';
+import { EventLimiter, SendLimiter, UnreadLimiter } from './socket/rate-limits';
+import { SlowConsumers } from './socket/slow-consumers';
+import { ChatService } from './membership/chat.service';
+import { DeliveryController } from './fanout/delivery.controller';
+import { HeartbeatService } from './presence/heartbeat.service';
+import { LocalDelivery } from './fanout/local-delivery';
+import { RoomRegistry } from './membership/room-registry';
+import { RoomSequencer } from './fanout/room-sequencer';
+import { PresenceLink } from './presence/presence-link';
+import { BrokerRecovery } from './fanout/broker-recovery';
+import { brokerProviders } from './broker/broker.providers';
+import { BrokerLink, RoomTraffic } from './broker/ports';
+import { RoomBindings } from './membership/room-bindings';
 import { GATEWAY_CONFIG, type GatewayEnv } from './config/gateway.env';
 import { GatewayMetrics } from './metrics/gateway.metrics';
 
@@ -29,25 +28,12 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
-        PresenceStoreModule.forRoot({
-          url: config.REDIS_URL,
-          cluster: config.REDIS_CLUSTER,
-          prefix: config.REDIS_PREFIX,
-          batching: batchOptions(config),
-          retention: { maxMessages: config.HISTORY_MAX, maxAgeMs: config.HISTORY_MAX_AGE_MS },
-          webhooks: { messages: config.WEBHOOK_MESSAGES },
-        }),
+        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES })),
       ],
       controllers: [OpsController, DeliveryController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
-        { provide: AmqpTopicServer, useValue: server },
-        provideAmqpTopicClient({
-          urls: amqpUrls(config.AMQP_URL),
-          name: `${config.INSTANCE_ID}/publish`,
-          exchange: config.EXCHANGE,
-          publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-        }),
+        ...brokerProviders(config, server),
         {
           provide: RoomSequencer,
           inject: [RoomHistory, LocalDelivery, GatewayMetrics],
@@ -63,24 +49,6 @@ export class GatewayModule {
             }),
         },
         {
-          provide: RoomTraffic,
-          inject: [AmqpTopicClient, GatewayMetrics],
-          useFactory: (client: AmqpTopicClient, metrics: GatewayMetrics) =>
-            new AmqpRoomTraffic(client, server, batchOptions(config), (entries) => {
-              metrics.publishedMessages.inc();
-              metrics.publishedEntries.inc(entries);
-            }),
-        },
-        {
-          provide: PresenceEvents,
-          inject: [AmqpTopicClient],
-          useFactory: (client: AmqpTopicClient) =>
-            new AmqpPresenceEvents(client, {
-              requestMs: config.PRESENCE_TIMEOUT_MS,
-              syncMs: config.PRESENCE_SYNC_TIMEOUT_MS,
-            }),
-        },
-        {
           provide: RoomRegistry,
           inject: [RoomTraffic, RoomSequencer, GatewayMetrics],
           useFactory: (traffic: RoomTraffic, sequencer: RoomSequencer, metrics: GatewayMetrics) =>
@@ -88,10 +56,10 @@ export class GatewayModule {
         },
         {
           provide: READINESS_CHECKS,
-          inject: [PresenceQueries, AmqpTopicClient],
-          useFactory: (store: PresenceQueries, broker: AmqpTopicClient): ReadinessCheck[] => [
+          inject: [PresenceQueries, BrokerLink],
+          useFactory: (store: PresenceQueries, broker: BrokerLink): ReadinessCheck[] => [
             { name: 'redis', check: () => store.ping() },
-            { name: 'rabbitmq', check: () => broker.isConnected && server.isConnected },
+            { name: 'rabbitmq', check: () => broker.connected },
           ],
         },
         GatewayMetrics,

@@ -14,9 +14,9 @@ import {
   runService,
   StartupError,
 } from '@roomcast/config';
-import { probeRedis } from '@roomcast/presence-store';
+import { probeRedis } from '@roomcast/store';
 import { GatewayEnv, unsafeConfig } from './config/gateway.env';
-import { GatewayIoAdapter } from './io.adapter';
+import { GatewayIoAdapter } from './socket/io.adapter';
 import { GatewayModule } from './gateway.module';
 
 runService('gateway', async () => {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AmqpTopicServer, probeBroker, QueueTypeMismatchError } from '@roomcast/amqp-transport';
 import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
 import { amqpUrls, loadConfig, serviceLogger, runService, StartupError } from '@roomcast/config';
-import { probeRedis } from '@roomcast/presence-store';
+import { probeRedis } from '@roomcast/store';
 import { PresenceEnv } from './config/presence.env';
 import { PresenceModule } from './presence.module';
 

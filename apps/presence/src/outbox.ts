@@ -1,7 +1,7 @@
-import { AmqpTopicClient, RoomFanout } from '@roomcast/amqp-transport';
+import { AmqpTopicClient } from '@roomcast/amqp-transport';
 import type { GroupCommitOptions } from '@roomcast/batching';
 import { type PresenceNotice, type WebhookEnvelope } from '@roomcast/contracts';
-import { webhookPublisher, type WebhookPublish } from '@roomcast/presence-store';
+import { RoomFanout, webhookPublisher, type WebhookPublish } from '@roomcast/delivery';
 
 /**
  * What the presence service sends out: a room's members told that a user arrived or left for

@@ -5,7 +5,7 @@ import {
   provideAmqpTopicClient,
 } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { PresenceStore, PresenceStoreModule } from '@roomcast/presence-store';
+import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
 import { amqpUrls, batchOptions } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
@@ -24,13 +24,7 @@ export class PresenceModule {
       module: PresenceModule,
       imports: [
         OpsModule.forRoot({ service: 'presence', instance: config.INSTANCE_ID }),
-        PresenceStoreModule.forRoot({
-          url: config.REDIS_URL,
-          cluster: config.REDIS_CLUSTER,
-          prefix: config.REDIS_PREFIX,
-          batching: batchOptions(config),
-          webhooks: { members: webhooks },
-        }),
+        StoreModule.forRoot(storeOptions(config, { members: webhooks })),
       ],
       controllers: [OpsController, PresenceController],
       providers: [

@@ -1,4 +1,4 @@
-import { PresenceQueries, PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore } from '@roomcast/store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { MemoryPresenceOutbox } from './outbox';

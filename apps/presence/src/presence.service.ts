@@ -6,7 +6,8 @@ import type {
   SyncEvent,
   User,
 } from '@roomcast/contracts';
-import { memberWebhooks, PresenceStore, type RoomDeparture } from '@roomcast/presence-store';
+import { PresenceStore, type RoomDeparture } from '@roomcast/store';
+import { memberWebhooks } from '@roomcast/delivery';
 import { PresenceOutbox } from './outbox';
 
 const COUNTERS = ['accepted', 'deliveries', 'unused', 'at'] as const;

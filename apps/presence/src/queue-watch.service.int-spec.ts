@@ -1,7 +1,7 @@
 import { AmqpQueueProbe, openConnection } from '@roomcast/amqp-transport';
 import { loadConfig } from '@roomcast/config';
 import { gatewayQueueName } from '@roomcast/contracts';
-import { PresenceQueries, PresenceStore } from '@roomcast/presence-store';
+import { PresenceQueries, PresenceStore } from '@roomcast/store';
 import { AMQP_URL, REDIS_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import Redis from 'ioredis';

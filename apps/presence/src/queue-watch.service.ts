@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { AmqpQueueProbe, type QueueState } from '@roomcast/amqp-transport';
 import { gatewayQueueName } from '@roomcast/contracts';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore } from '@roomcast/store';
 import { PRESENCE_CONFIG, PresenceEnv, queueGoneGraceMs } from './config/presence.env';
 import { PresenceService } from './presence.service';
 

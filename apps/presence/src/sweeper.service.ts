@@ -5,7 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { PresenceStore } from '@roomcast/presence-store';
+import { PresenceStore } from '@roomcast/store';
 import { PRESENCE_CONFIG, PresenceEnv } from './config/presence.env';
 import { PresenceService } from './presence.service';
 

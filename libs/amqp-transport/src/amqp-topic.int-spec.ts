@@ -1,9 +1,8 @@
-import { UnreachableError } from '@roomcast/config';
 import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { AmqpTopicClient } from './amqp-topic.client';
 import { AmqpTopicServer } from './amqp-topic.server';
-import { QueueInUseError, QueueTypeMismatchError } from './amqp.errors';
+import { BrokerUnreachableError, QueueInUseError, QueueTypeMismatchError } from './amqp.errors';
 import { openConnection } from './connection';
 
 describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
@@ -123,7 +122,7 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
       exchange,
       connectTimeoutMs: 1000,
     }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UnreachableError);
+    expect(err).toBeInstanceOf(BrokerUnreachableError);
     expect((err as Error).message).toBe('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
   });
 
@@ -148,7 +147,7 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
         exchange,
         connectTimeoutMs: 3000,
       }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UnreachableError);
+      expect(err).toBeInstanceOf(BrokerUnreachableError);
       const message = (err as Error).message;
       expect(message).toMatch(/^cannot reach RabbitMQ at any of 2 URLs \(/);
       expect(message).toContain('amqp://guest:***@127.0.0.1:1: connect ECONNREFUSED');

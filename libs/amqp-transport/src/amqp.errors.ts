@@ -49,3 +49,29 @@ export class UnroutableError extends Error {
 export function isNack(err: unknown): boolean {
   return err instanceof Error && err.message === 'message nacked';
 }
+
+/** A URL as it may be printed: its password, if any, replaced by `***`. */
+export const withoutPassword = (url: string): string =>
+  url.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+
+/**
+ * No URL of the broker answered when connecting (start-up): the message names each URL, without
+ * its password, and what it answered when there are several.
+ */
+export class BrokerUnreachableError extends Error {
+  constructor(
+    readonly urls: string[],
+    readonly answers: string[],
+    cause?: unknown,
+  ) {
+    super(
+      urls.length > 1
+        ? `cannot reach RabbitMQ at any of ${urls.length} URLs (${urls
+            .map((u, i) => `${withoutPassword(u)}: ${answers[i]}`)
+            .join('; ')})`
+        : `cannot reach RabbitMQ at ${withoutPassword(urls[0] ?? '')}`,
+      { cause },
+    );
+    this.name = 'BrokerUnreachableError';
+  }
+}

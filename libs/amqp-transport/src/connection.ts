@@ -1,4 +1,3 @@
-import { redactUrl, UnreachableError, START_HINTS } from '@roomcast/config';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import {
   CLUSTER_RECONNECT_SECONDS,
@@ -6,6 +5,7 @@ import {
   DEFAULT_HEARTBEAT_SECONDS,
   DEFAULT_RECONNECT_SECONDS,
 } from './amqp.constants';
+import { BrokerUnreachableError } from './amqp.errors';
 import type { AmqpConnectionOptions } from './amqp.interfaces';
 
 /**
@@ -36,17 +36,11 @@ export async function openConnection(
   } catch (err) {
     await connection.close().catch(() => undefined);
     // One line naming every URL and what each answered (a URL never reached: 'not tried').
-    const tried = options.urls.map((u) => `${redactUrl(u)}: ${failures.get(u) ?? 'not tried'}`);
-    const error = new UnreachableError(
-      'RabbitMQ',
-      options.urls.join(','),
-      START_HINTS.rabbitmq,
+    throw new BrokerUnreachableError(
+      options.urls,
+      options.urls.map((u) => failures.get(u) ?? 'not tried'),
       err,
     );
-    if (options.urls.length > 1) {
-      error.message = `cannot reach RabbitMQ at any of ${options.urls.length} URLs (${tried.join('; ')})`;
-    }
-    throw error;
   }
   return connection;
 }

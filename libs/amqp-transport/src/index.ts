@@ -6,6 +6,3 @@ export * from './amqp-topic.server';
 export * from './amqp-topic.client';
 export * from './amqp-queue.probe';
 export { openConnection, probeBroker } from './connection';
-export * from './names';
-export * from './webhook-queues';
-export * from './room-fanout';

@@ -34,6 +34,10 @@ export const START_HINTS = {
   rabbitmq: 'start it with: rabbitmq-server -detached (or set AMQP_URL)',
 } as const;
 
+/** The transport's BrokerUnreachableError, known by name: the transport imports no app config. */
+const isBrokerUnreachable = (err: unknown): err is Error =>
+  err instanceof Error && err.name === 'BrokerUnreachableError';
+
 /**
  * Runs a service's start-up and turns the failures a user can fix (bad config, a dependency that
  * is down) into one clear line and exit code 1, instead of a hang or a wall of stack traces.
@@ -43,9 +47,15 @@ export function runService(service: string, start: () => Promise<unknown>): void
     if (
       err instanceof ConfigError ||
       err instanceof UnreachableError ||
-      err instanceof StartupError
+      err instanceof StartupError ||
+      isBrokerUnreachable(err)
     ) {
-      const hint = err instanceof UnreachableError ? `; ${err.hint}` : '';
+      const hint =
+        err instanceof UnreachableError
+          ? `; ${err.hint}`
+          : isBrokerUnreachable(err)
+            ? `; ${START_HINTS.rabbitmq}`
+            : '';
       process.stderr.write(`[${service}] ${err.message}${hint}\n`);
     } else {
       process.stderr.write(

@@ -140,6 +140,32 @@ export class CommonEnv {
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
 
+/**
+ * Settings of the services that append to rooms' logs (the gateways, and the server API's
+ * publish): one definition, so every writer applies the same retention.
+ */
+export class WriterEnv extends CommonEnv {
+  /** Messages kept per room for history and recovery. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(100000)
+  HISTORY_MAX: number = 1000;
+
+  /** Messages older than this leave the history (ms; default 24 h). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60000)
+  HISTORY_MAX_AGE_MS: number = 24 * 3600 * 1000;
+
+  /** A publish the broker has not confirmed by then fails the write with UNAVAILABLE. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  PUBLISH_TIMEOUT_MS: number = 4000;
+}
+
 /** The group commit settings of a service's writes. */
 export function batchOptions(config: CommonEnv): { maxItems: number; maxWaitMs: number } {
   return { maxItems: config.BATCH_MAX_ITEMS, maxWaitMs: config.BATCH_MAX_WAIT_MS };

@@ -116,3 +116,10 @@ export function entryRoom(entry: RoomEntry): string {
       return entry.typing.room;
   }
 }
+
+/** A room's log entry: a message, or an update (which has a `kind`). */
+export type LogEntry = Message | Update;
+
+export function isUpdate(entry: LogEntry): entry is Update {
+  return 'kind' in entry;
+}

@@ -5,7 +5,10 @@ import {
   Inject,
   Module,
   ServiceUnavailableException,
+  UseGuards,
+  type CanActivate,
   type DynamicModule,
+  type Type,
 } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -16,41 +19,52 @@ export interface ReadinessCheck {
 }
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
-/** Declare in the app module, beside a READINESS_CHECKS provider. */
-@Controller()
-export class OpsController {
-  constructor(
-    private readonly registry: Registry,
-    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
-  ) {}
+/**
+ * GET /metrics, /health and /ready, with `guards` on /metrics and /ready (/health stays open, for
+ * load balancers). Declare it in the app module, beside a READINESS_CHECKS provider.
+ */
+export function opsController(...guards: Type<CanActivate>[]): Type<unknown> {
+  @Controller()
+  class OpsRoutes {
+    constructor(
+      @Inject(Registry) private readonly registry: Registry,
+      @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    ) {}
 
-  @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  metrics(): Promise<string> {
-    return this.registry.metrics();
-  }
+    @Get('metrics')
+    @UseGuards(...guards)
+    @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+    metrics(): Promise<string> {
+      return this.registry.metrics();
+    }
 
-  /** 200 while the process lives. */
-  @Get('health')
-  health() {
-    return { status: 'ok' };
-  }
+    /** 200 while the process lives. */
+    @Get('health')
+    health() {
+      return { status: 'ok' };
+    }
 
-  /** 200 when every dependency answers, else 503 naming the ones that do not. */
-  @Get('ready')
-  async ready() {
-    const results = await Promise.all(
-      this.checks.map(async (c) => ({
-        name: c.name,
-        ok: await Promise.resolve(c.check()).catch(() => false),
-      })),
-    );
-    const down = results.filter((r) => !r.ok).map((r) => r.name);
-    if (down.length > 0)
-      throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
-    return { status: 'ready' };
+    /** 200 when every dependency answers, else 503 naming the ones that do not. */
+    @Get('ready')
+    @UseGuards(...guards)
+    async ready() {
+      const results = await Promise.all(
+        this.checks.map(async (c) => ({
+          name: c.name,
+          ok: await Promise.resolve(c.check()).catch(() => false),
+        })),
+      );
+      const down = results.filter((r) => !r.ok).map((r) => r.name);
+      if (down.length > 0)
+        throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
+      return { status: 'ready' };
+    }
   }
+  return OpsRoutes;
 }
+
+/** The operations endpoints with no guard (the gateway and presence). */
+export const OpsController = opsController();
 
 /**
  * Per-process operations endpoints: GET /metrics (a Prometheus registry with default process

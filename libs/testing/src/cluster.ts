@@ -2,7 +2,7 @@ import {
   webhookDeadLetterQueue,
   webhookQueues as webhookQueueNames,
   webhookRegistryQueue,
-} from '@roomcast/amqp-transport';
+} from '@roomcast/delivery';
 import { dropRunState } from './cleanup';
 import type { TestClient } from './clients';
 import { exited, startService, stopService, type AppName, type RunningService } from './processes';
@@ -26,7 +26,7 @@ export interface TestCluster {
   presence: RunningService;
   /** Every presence replica (`presenceReplicas` of them). */
   presences: RunningService[];
-  stats: RunningService;
+  api: RunningService;
   /** The Redis Cluster the services run on, when `redisCluster` was given (for kill, masterFor). */
   redisCluster?: RedisCluster;
   /** The RabbitMQ cluster the services run on, when `rabbitCluster` was given. */
@@ -76,8 +76,8 @@ export interface ClusterOptions {
   /** Settings for one kind of service only. */
   gatewayEnv?: Record<string, string>;
   presenceEnv?: Record<string, string>;
-  statsEnv?: Record<string, string>;
-  /** Node options per service, by name: 'presence', 'presence2'..., 'stats', 'gateway1'... */
+  apiEnv?: Record<string, string>;
+  /** Node options per service, by name: 'presence', 'presence2'..., 'api', 'gateway1'... */
   nodeArgs?: (service: string) => string[];
   /** Keep only the last N chunks of each service's output, for long runs. @default all */
   keepLogs?: number;
@@ -86,7 +86,7 @@ export interface ClusterOptions {
 }
 
 /**
- * Presence, stats and N gateways as real processes, on an exchange, presence queue and Redis
+ * Presence, the api service and N gateways as real processes, on an exchange, presence queue and Redis
  * prefix of their own; `stop()` kills them and removes what the run created.
  */
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
@@ -116,12 +116,12 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     rabbitCluster: options.rabbitCluster,
     gatewayId: (i: number) => `${prefix}-g${i + 1}`,
   } as TestCluster;
-  const statsHeaders: Record<string, string> = options.statsEnv?.STATS_TOKEN
-    ? { authorization: `Bearer ${options.statsEnv.STATS_TOKEN}` }
+  const statsHeaders: Record<string, string> = options.apiEnv?.STATS_TOKEN
+    ? { authorization: `Bearer ${options.apiEnv.STATS_TOKEN}` }
     : {};
   cluster.getStats = async () =>
     (await (
-      await fetch(`${cluster.stats.url}/stats`, { headers: statsHeaders })
+      await fetch(`${cluster.api.url}/stats`, { headers: statsHeaders })
     ).json()) as ClusterStats;
   cluster.closeClients = async (clients) => {
     for (const c of clients.splice(0)) c.close();
@@ -175,8 +175,8 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       cluster.presences.push(replica);
     }
     cluster.presence = cluster.presences[0];
-    cluster.stats = await start('stats', 'stats', { ...env, ...options.statsEnv });
-    started.push(cluster.stats);
+    cluster.api = await start('api', 'api', { ...env, ...options.apiEnv });
+    started.push(cluster.api);
     for (let i = 0; i < (options.gateways ?? 3); i++) {
       const gw = await start('gateway', `gateway${i + 1}`, {
         ...env,

@@ -10,7 +10,7 @@ export interface NginxOptions {
   /** `host:port` of each gateway. */
   gateways: string[];
   /** `host:port` of the Stats API. */
-  stats: string;
+  api: string;
   /** Default: a free port. Pass the previous one to restart on the same address. */
   port?: number;
   /** Where the config, pid and temp files go. Default: a new temp directory. */
@@ -52,7 +52,7 @@ export async function startNginx(opts: NginxOptions, timeoutMs = 10000): Promise
   const { args } = scripts.nginxConfig.writeLocalNginxConfig({
     prefix: options.prefix,
     gateways: options.gateways,
-    stats: options.stats,
+    api: options.api,
     listen: `127.0.0.1:${options.port}`,
     workerProcesses: 1,
     accessLog: 'off',

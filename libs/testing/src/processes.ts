@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { ROOT, scripts } from './root';
 import { waitFor } from './wait';
 
-export type AppName = 'gateway' | 'presence' | 'stats';
+export type AppName = 'gateway' | 'presence' | 'api';
 
 /** A process that leads a process group of its own, so `killGroup` reaches its children too. */
 export interface GroupProcess {

@@ -1,4 +1,9 @@
-import { AmqpTopicClient, AmqpTopicServer, RoomFanout } from '@roomcast/amqp-transport';
+import {
+  AmqpStatus,
+  AmqpTopicClient,
+  AmqpTopicServer,
+  UnroutableError,
+} from '@roomcast/amqp-transport';
 import type { GroupCommitOptions } from '@roomcast/batching';
 import {
   roomRoutingKey,
@@ -9,8 +14,8 @@ import {
   type RoomEnvelope,
   type WebhookEnvelope,
 } from '@roomcast/contracts';
-import { webhookPublisher } from '@roomcast/presence-store';
-import { PresenceEvents, RoomTraffic } from './ports';
+import { RoomFanout, webhookPublisher } from '@roomcast/delivery';
+import { BrokerLink, NoPresenceReplica, PresenceEvents, RoomTraffic } from './ports';
 
 /**
  * Room traffic on the topic exchange: routing key `room.<name>`, bound on this instance's queue.
@@ -72,7 +77,7 @@ export class AmqpPresenceEvents extends PresenceEvents {
   }
 
   publish<E extends PresenceEvent>(event: E, payload: PresenceEventMap[E]): Promise<void> {
-    return this.client.publishEvent(event, payload, { mandatory: true });
+    return this.client.publishEvent(event, payload, { mandatory: true }).catch(noReplica);
   }
 
   request<E extends PresenceRequest>(
@@ -80,6 +85,47 @@ export class AmqpPresenceEvents extends PresenceEvents {
     payload: PresenceEventMap[E],
   ): Promise<PresenceAnswerMap[E]> {
     const ms = event === 'presence.sync' ? this.timeouts.syncMs : this.timeouts.requestMs;
-    return this.client.request<PresenceAnswerMap[E]>(event, payload, ms, { mandatory: true });
+    return this.client
+      .request<PresenceAnswerMap[E]>(event, payload, ms, { mandatory: true })
+      .catch(noReplica);
+  }
+}
+
+/** A returned mandatory presence message: no replica has bound the queue. */
+function noReplica(err: unknown): never {
+  if (err instanceof UnroutableError) throw new NoPresenceReplica(err.message, err);
+  throw err;
+}
+
+/** The link's state from the transport: the consuming server's status and the publisher's. */
+export class AmqpBrokerLink extends BrokerLink {
+  constructor(
+    private readonly server: AmqpTopicServer,
+    private readonly client: AmqpTopicClient,
+  ) {
+    super();
+  }
+
+  onRestored(listener: () => void): void {
+    let wasDown = false;
+    this.server.status.subscribe((status) => {
+      if (status === AmqpStatus.Disconnected) wasDown = true;
+      else if (status === AmqpStatus.Connected && wasDown) {
+        wasDown = false;
+        listener();
+      }
+    });
+  }
+
+  onPublisherReplaced(listener: (reason: string) => void): void {
+    this.client.onReopen(listener);
+  }
+
+  get publisherConnected(): boolean {
+    return this.client.isConnected;
+  }
+
+  get connected(): boolean {
+    return this.client.isConnected && this.server.isConnected;
   }
 }

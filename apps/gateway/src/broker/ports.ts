@@ -33,3 +33,26 @@ export abstract class PresenceEvents {
     payload: PresenceEventMap[E],
   ): Promise<PresenceAnswerMap[E]>;
 }
+
+/**
+ * A presence event no presence replica could take: none has bound the presence queue yet
+ * (presence not started). Fails at once, instead of being dropped.
+ */
+export class NoPresenceReplica extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'NoPresenceReplica';
+  }
+}
+
+/** The state of this instance's broker link, for recovery and readiness. */
+export abstract class BrokerLink {
+  /** Calls `listener` each time the link comes back after a loss (queue and bindings restored). */
+  abstract onRestored(listener: () => void): void;
+  /** Calls `listener` when the publisher replaced a channel the broker kept failing. */
+  abstract onPublisherReplaced(listener: (reason: string) => void): void;
+  /** The publishing side is connected. */
+  abstract get publisherConnected(): boolean;
+  /** Both sides (this instance's queue, and publishing) are connected. */
+  abstract get connected(): boolean;
+}

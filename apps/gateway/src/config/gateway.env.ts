@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
-import { amqpUrls, CommonEnv, ToBoolean } from '@roomcast/config';
+import { amqpUrls, WriterEnv, ToBoolean } from '@roomcast/config';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
-export class GatewayEnv extends CommonEnv {
+export class GatewayEnv extends WriterEnv {
   override PORT: number = 3001;
 
   /** `open`: the handshake's `name` is the identity (development); `jwt`: an HS256 token. */
@@ -95,19 +95,6 @@ export class GatewayEnv extends CommonEnv {
   @IsBoolean()
   ALLOW_GUEST_BROKER_IN_PRODUCTION: boolean = false;
 
-  /** Messages kept per room for history and recovery. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(50)
-  @Max(100000)
-  HISTORY_MAX: number = 1000;
-
-  /** Messages older than this leave the history (ms; default 24 h). */
-  @Type(() => Number)
-  @IsInt()
-  @Min(60000)
-  HISTORY_MAX_AGE_MS: number = 24 * 3600 * 1000;
-
   /** How long a gap in a room's seq may stay open before it is filled from history (ms). */
   @Type(() => Number)
   @IsInt()
@@ -135,13 +122,6 @@ export class GatewayEnv extends CommonEnv {
   @Min(1000)
   @Max(600000)
   PRESENCE_SYNC_TIMEOUT_MS: number = 60000;
-
-  /** A publish the broker has not confirmed by then fails the send with UNAVAILABLE. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  @Max(60000)
-  PUBLISH_TIMEOUT_MS: number = 4000;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

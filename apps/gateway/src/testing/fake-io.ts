@@ -1,5 +1,5 @@
 import { chatSocketRoom, type Message, type SocketData } from '@roomcast/contracts';
-import type { ChatServer, ChatSocket } from '../chat/chat-socket';
+import type { ChatServer, ChatSocket } from '../socket/chat-socket';
 
 /**
  * Just enough of a Socket.IO server: rooms of sockets, `to(...).except(...).emit(...)`,

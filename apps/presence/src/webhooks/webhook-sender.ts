@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
+import { openConnection } from '@roomcast/amqp-transport';
 import {
   declareWebhookQueues,
-  openConnection,
   publishConfirmed,
   WebhookHeader,
   webhookQueues,
   type WebhookQueueNames,
-} from '@roomcast/amqp-transport';
+} from '@roomcast/delivery';
 import { ALL_WEBHOOKS_PATTERN, type WebhookEnvelope } from '@roomcast/contracts';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';

@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { openConnection, unbindRemovedWebhookQueues } from '@roomcast/amqp-transport';
+import { openConnection } from '@roomcast/amqp-transport';
+import { unbindRemovedWebhookQueues } from '@roomcast/delivery';
 import { amqpUrls } from '@roomcast/config';
 import { ALL_WEBHOOKS_PATTERN } from '@roomcast/contracts';
 import { Counter, Gauge, Registry } from 'prom-client';

@@ -1,0 +1,82 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { opsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
+import { amqpUrls, batchOptions } from '@roomcast/config';
+import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
+import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
+import { ApiTokenGuard } from './server-api/api-token.guard';
+import { BrokerLink } from './server-api/broker-link';
+import { PublishController } from './server-api/publish.controller';
+import { DeadLettersController } from './server-api/dead-letters.controller';
+import { API_CONFIG, type ApiEnv } from './config/api.env';
+import { SignInThrottle } from './auth/sign-in-throttle';
+import { StatsTokenGuard } from './stats/stats-token.guard';
+import { StatsController } from './stats/stats.controller';
+import { AdminController } from './ops-page/admin.controller';
+import { OpsPageGuard } from './ops-page/ops-page.guard';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: ApiEnv): DynamicModule {
+    // The publish API exists only with API_TOKEN set: then the service also publishes on the
+    // broker, which it does not need to start or to serve anything else.
+    const api = config.API_TOKEN
+      ? {
+          controllers: [PublishController, DeadLettersController],
+          providers: [
+            ApiTokenGuard,
+            {
+              // Opened in the background: stats serves without the broker (BrokerLink).
+              provide: BrokerLink,
+              useFactory: () =>
+                new BrokerLink({
+                  urls: amqpUrls(config.AMQP_URL),
+                  name: `${config.INSTANCE_ID}/publish`,
+                  exchange: config.EXCHANGE,
+                  publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+                }),
+            },
+            {
+              provide: RoomWriter,
+              inject: [RoomHistory, BrokerLink],
+              useFactory: (log: RoomHistory, broker: BrokerLink) =>
+                new RoomWriter(
+                  log,
+                  new RoomFanout(
+                    (key, body, options) => broker.publish(key, body, options),
+                    batchOptions(config),
+                  ),
+                  webhookPublisher((key, data) => broker.publish(key, data)),
+                ),
+            },
+          ],
+        }
+      : { controllers: [], providers: [] };
+    return {
+      module: ApiModule,
+      imports: [
+        OpsModule.forRoot({ service: 'api', instance: config.INSTANCE_ID }),
+        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES })),
+      ],
+      controllers: [
+        opsController(StatsTokenGuard),
+        StatsController,
+        AdminController,
+        ...api.controllers,
+      ],
+      providers: [
+        ...api.providers,
+        { provide: API_CONFIG, useValue: config },
+        SignInThrottle,
+        StatsTokenGuard,
+        OpsPageGuard,
+        {
+          provide: READINESS_CHECKS,
+          inject: [PresenceQueries],
+          useFactory: (store: PresenceQueries): ReadinessCheck[] => [
+            { name: 'redis', check: () => store.ping() },
+          ],
+        },
+      ],
+    };
+  }
+}

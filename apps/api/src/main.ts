@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { allowedOrigins, loadConfig, serviceLogger, runService } from '@roomcast/config';
+import { probeRedis } from '@roomcast/store';
+import { ApiEnv } from './config/api.env';
+import { securityHeaders } from './security-headers';
+import { ApiModule } from './api.module';
+
+runService('api', async () => {
+  const config = loadConfig(ApiEnv);
+  await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
+  // No broker probe: only the publish API needs it, and it answers 503 until the broker does
+  // (BrokerLink), while the Stats API and /admin serve.
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
+    logger: serviceLogger(config.LOG_LEVEL),
+    // Throw start-up errors to runService, which prints one line, instead of exiting here.
+    abortOnError: false,
+  });
+  // No framework banner; no MIME sniffing and no framing of any answer (the operations page is
+  // the one HTML page, and its CSP also says frame-ancestors 'none').
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      stopAtFirstError: true,
+    }),
+  );
+  app.enableCors({ origin: allowedOrigins(config) ?? true });
+  if (config.API_TOKEN) {
+    // The publish API's OpenAPI description: a page at /api/docs, the JSON at /api/docs-json.
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('roomcast server API')
+        .setDescription('Publish into a room from an application backend (PROTOCOL.md).')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN' })
+        .build(),
+    );
+    // Only the publish API: the Stats API is described in docs/protocol.md.
+    document.paths = Object.fromEntries(
+      Object.entries(document.paths).filter(([route]) => route.startsWith('/api/')),
+    );
+    SwaggerModule.setup('api/docs', app, document);
+  }
+  app.enableShutdownHooks();
+  await app.listen(config.PORT, '0.0.0.0');
+  process.stdout.write(`[api] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
+});

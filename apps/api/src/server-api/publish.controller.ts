@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Inject,
+  Logger,
+  Param,
+  Post,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ChatError,
+  ErrorCode,
+  isValidRoomName,
+  PublishMessageDto,
+  validatePayload,
+  type SendResult,
+} from '@roomcast/contracts';
+import { ClientIdConflict } from '@roomcast/store';
+import { RoomWriter, WriteUnavailable } from '@roomcast/delivery';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+} from '@nestjs/swagger';
+import { API_CONFIG, type ApiEnv } from '../config/api.env';
+import { ApiTokenGuard } from './api-token.guard';
+import { BrokerLink } from './broker-link';
+
+/**
+ * The server publish API (PROTOCOL.md, "Server API and webhooks"): an application backend posts
+ * a message into a room as one of its users. It goes through RoomWriter, the path of a socket's
+ * `message:send` (seq, history, publish, the same clientId retries), and is answered 201 only
+ * once it is accepted for good.
+ */
+@Controller('api')
+@UseGuards(ApiTokenGuard)
+export class PublishController {
+  private readonly logger = new Logger(PublishController.name);
+
+  constructor(
+    private readonly writer: RoomWriter,
+    private readonly broker: BrokerLink,
+    @Inject(API_CONFIG) private readonly config: ApiEnv,
+  ) {}
+
+  @Post('rooms/:room/messages')
+  @HttpCode(201)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "Publish a message into a room, as a socket's message:send" })
+  @ApiParam({ name: 'room', description: 'matches ^[A-Za-z0-9_-]{1,64}$ (private rooms allowed)' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'acts as clientId (1-64 characters): a retry with the same body gets the first answer; the same key with another body is 422',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['text', 'user'],
+      additionalProperties: false,
+      properties: {
+        text: { type: 'string', description: '1-4000 characters after trimming' },
+        user: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { id: { type: 'string' }, name: { type: 'string', maxLength: 32 } },
+        },
+        clientId: { type: 'string', maxLength: 64 },
+      },
+    },
+  })
+  @ApiResponse({
+    status: 201,
+    description: 'accepted for good (in history, confirmed by the broker)',
+    schema: {
+      type: 'object',
+      properties: { id: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' } },
+    },
+  })
+  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
+  @ApiResponse({ status: 401, description: 'no or wrong API_TOKEN' })
+  @ApiResponse({
+    status: 422,
+    description:
+      '{ error: { code: "INVALID_PAYLOAD", message } }: the Idempotency-Key (clientId) was used with another body',
+  })
+  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  async publish(
+    @Param('room') room: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<SendResult> {
+    if (!isValidRoomName(room)) {
+      throw new BadRequestException({
+        error: { code: ErrorCode.InvalidPayload, message: 'room must match ^[A-Za-z0-9_-]{1,64}$' },
+      });
+    }
+    let dto: PublishMessageDto;
+    try {
+      const payload =
+        idempotencyKey !== undefined && typeof body === 'object' && body !== null
+          ? { ...body, clientId: idempotencyKey }
+          : body;
+      dto = validatePayload(PublishMessageDto, payload);
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      throw new BadRequestException({ error: { code: err.code, message: err.message } });
+    }
+    // A broker known to be unreachable: 503 before the append, so nothing is stored for a
+    // message answered 503 (one whose confirm fails after the append may still be delivered).
+    if (!this.broker.connected)
+      throw this.unavailable(room, 'the message broker', 'the broker link is down');
+    try {
+      const { ack } = await this.writer.accept({
+        id: randomUUID(),
+        room,
+        text: dto.text,
+        user: { id: dto.user.id, name: dto.user.name },
+        ts: Date.now(),
+        serverId: this.config.INSTANCE_ID,
+        ...(dto.clientId !== undefined ? { clientId: dto.clientId } : {}),
+      });
+      return ack;
+    } catch (err) {
+      if (err instanceof ClientIdConflict) {
+        // The IETF draft on Idempotency-Key: a key reused with another payload is 422.
+        throw new UnprocessableEntityException({
+          error: {
+            code: err.code,
+            message: `Idempotency-Key (clientId) ${JSON.stringify(err.clientId)} was used with another body: a retry sends the same body, a new message a new key`,
+          },
+        });
+      }
+      if (!(err instanceof WriteUnavailable)) throw err;
+      throw this.unavailable(room, err.dependency, err.message);
+    }
+  }
+
+  private unavailable(room: string, dependency: string, why: string) {
+    this.logger.warn(`publish into ${room}: ${why}`);
+    return new ServiceUnavailableException({
+      error: {
+        code: ErrorCode.Unavailable,
+        message: `${dependency} is not answering; retry later`,
+      },
+    });
+  }
+}

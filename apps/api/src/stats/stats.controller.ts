@@ -1,0 +1,66 @@
+import {
+  UseGuards,
+  BadRequestException,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+} from '@nestjs/common';
+import { isPrivateRoom } from '@roomcast/contracts';
+import { decodeRoutingCursor, PresenceQueries } from '@roomcast/store';
+import { showsPrivateRooms, API_CONFIG, type ApiEnv } from '../config/api.env';
+import { StatsTokenGuard } from './stats-token.guard';
+import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto, RoutingQueryDto } from './stats.dto';
+
+@Controller('stats')
+@UseGuards(StatsTokenGuard)
+export class StatsController {
+  /** Private rooms show only to callers who had to present the token. */
+  private readonly includePrivate: boolean;
+
+  constructor(
+    private readonly store: PresenceQueries,
+    @Inject(API_CONFIG) config: ApiEnv,
+  ) {
+    this.includePrivate = showsPrivateRooms(config);
+  }
+
+  /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */
+  @Get()
+  async cluster() {
+    const stats = await this.store.clusterStats(this.includePrivate);
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    return { ...stats, instances: stats.instances.map(({ metrics, ...instance }) => instance) };
+  }
+
+  @Get('rooms')
+  async rooms(@Query() q: RoomsQueryDto) {
+    return { rooms: await this.store.topRooms(q.limit, this.includePrivate) };
+  }
+
+  /**
+   * Which gateway instances are bound to each room's routing key now, a page at a time: `{ rooms:
+   * [{ room, instances }], next? }`, private rooms only to token holders (as in /stats/rooms).
+   * A page costs O(limit) whatever the number of rooms (PresenceQueries.routing).
+   * A gateway binds its queue to `room.<name>` exactly while it has a local member in the room,
+   * and tells presence of a join after binding and of a leave after unbinding; presence records
+   * the instance in the same script as the membership. So this map is the bindings, as of the
+   * last join and leave presence applied (an unbind that failed, which the gateway logs, stays
+   * until its broker link comes back, while the map no longer lists it).
+   */
+  @Get('routing')
+  async routing(@Query() q: RoutingQueryDto) {
+    if (q.cursor !== undefined && !decodeRoutingCursor(q.cursor))
+      throw new BadRequestException('cursor must be the next of an earlier page');
+    return this.store.routing(this.includePrivate, { cursor: q.cursor, limit: q.limit });
+  }
+
+  @Get('rooms/:room')
+  room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
+    if (isPrivateRoom(p.room) && !this.includePrivate)
+      throw new NotFoundException(`no room ${p.room}`);
+    return this.store.roomStats(p.room, { cursor: q.cursor, limit: q.limit });
+  }
+}

@@ -1,0 +1,5 @@
+export * from './room-writer';
+export * from './room-fanout';
+export * from './webhook-events';
+export * from './webhook-queues';
+export * from './names';
