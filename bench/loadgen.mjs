@@ -281,22 +281,7 @@ async function runPhase({ name, sendsPerSec, durationMs, churnPerSec = 0, drainM
   reply({ type: 'window-end' });
   // Drain: wait for every fixed member's copy and every ack of this phase's messages.
   const drainStart = performance.now();
-  const outstanding = () => {
-    let missing = 0;
-    let unacked = 0;
-    for (const r of p.records) {
-      if (r.acked === 0) unacked++;
-      if (r.acked !== -1) missing += Math.max(0, r.expected - r.got);
-    }
-    return { missing, unacked };
-  };
-  while (performance.now() - drainStart < drainMs) {
-    const o = outstanding();
-    if (o.missing === 0 && o.unacked === 0) break;
-    await sleep(20);
-  }
-  const { missing, unacked } = outstanding();
-  const expected = p.records.reduce((a, r) => a + (r.acked !== -1 ? r.expected : 0), 0);
+  const { missing, unacked, expected } = await drain(p.records, drainMs);
   const result = {
     name,
     windowMs,
@@ -342,26 +327,31 @@ async function connectIdle({ tag, members, concurrency = 200 }) {
   return { connectMs: performance.now() - t0, clients: clients.length };
 }
 
+/**
+ * Waits up to `ms` for every copy of `recs` (sends not refused) to reach the members present
+ * throughout and every ack: { missing, unacked, ackErrors, expected } then.
+ */
+async function drain(recs, ms) {
+  const start = performance.now();
+  for (;;) {
+    const t = { missing: 0, unacked: 0, ackErrors: 0, expected: 0 };
+    for (const r of recs) {
+      if (r.acked === 0) t.unacked++;
+      if (r.acked === -1) t.ackErrors++;
+      else {
+        t.missing += Math.max(0, r.expected - r.got);
+        t.expected += r.expected;
+      }
+    }
+    if ((t.missing === 0 && t.unacked === 0) || performance.now() - start >= ms) return t;
+    await sleep(20);
+  }
+}
+
 /** After the last phase: waits for stragglers, then totals every check over the whole trial. */
 async function final({ waitMs = 5000 }) {
-  const start = performance.now();
   const phases = new Set(records.map((r) => r.phase));
-  const tally = () => {
-    let missing = 0;
-    let unacked = 0;
-    let ackErrors = 0;
-    for (const r of records) {
-      if (r.acked === 0) unacked++;
-      if (r.acked === -1) ackErrors++;
-      else missing += Math.max(0, r.expected - r.got);
-    }
-    return { missing, unacked, ackErrors };
-  };
-  let t = tally();
-  while ((t.missing > 0 || t.unacked > 0) && performance.now() - start < waitMs) {
-    await sleep(50);
-    t = tally();
-  }
+  const t = await drain(records, waitMs);
   let dup = 0;
   let ooo = 0;
   let churnErrors = 0;
@@ -370,10 +360,9 @@ async function final({ waitMs = 5000 }) {
     ooo += p.ooo;
     churnErrors += p.churnErrors;
   }
-  const expected = records.reduce((a, r) => a + (r.acked !== -1 ? r.expected : 0), 0);
   return {
     sent: records.length,
-    expected,
+    expected: t.expected,
     lost: t.missing,
     unacked: t.unacked,
     ackErrors: t.ackErrors,

@@ -12,9 +12,11 @@
 //          and size
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { LIFTED_LIMITS } from './lib/constants.mjs';
 import { AMQP_URL, connectClient, killAll, startCluster, waitFor } from './lib/harness.mjs';
+import { log, runMain } from './lib/log.mjs';
 import { standInGateway } from './lib/stand-in.mjs';
-import { summary as latencySummary } from './lib/stats.mjs';
+import { roundedSummary as summary } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -40,12 +42,6 @@ const standIn = (cluster, id) => ({
   inflight: INFLIGHT,
 });
 
-const log = (line) => process.stdout.write(`[presence-bench] ${line}\n`);
-const summary = (samples) => {
-  const r = (x) => (x === null ? null : Math.round(x * 100) / 100);
-  const { n, p50, p99, p999 } = latencySummary(samples);
-  return { n, p50: r(p50), p99: r(p99), p999: r(p999) };
-};
 const timed = async (fn) => {
   const t = process.hrtime.bigint();
   const value = await fn();
@@ -158,7 +154,7 @@ async function main() {
   const cluster = await startCluster({
     label: 'bench-presence',
     gateways: 3,
-    gatewayEnv: { RATE_LIMIT_EVENTS_PER_SEC: '100000', RATE_LIMIT_EVENTS_BURST: '100000' },
+    gatewayEnv: LIFTED_LIMITS,
   });
   try {
     const latency = {};
@@ -187,14 +183,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (err) => {
-    process.stderr.write(`[presence-bench] ${err?.stack ?? err}\n`);
-    killAll();
-    process.exit(2);
-  },
-);
+runMain(main, killAll);

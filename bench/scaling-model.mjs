@@ -18,6 +18,7 @@
 //      cluster's binding changes, one Redis group) with how much of each the load uses.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { medianOf as med } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -114,7 +115,6 @@ function loadBudget(file) {
     } else used[key] = value;
   };
   const b = json?.budget ?? {};
-  const med = (s) => s?.median ?? null;
   // Memory per connection: the larger of heap and RSS growth (RSS can grow less than the heap
   // where the allocator had pages to spare before the connections came).
   pick(

@@ -12,11 +12,13 @@
 // started for the run (startRabbitCluster) and stopped after it, also on failure.
 // Then `npm run bench:model` (bench/scaling-model.mjs) sizes a deployment from the JSON.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureAppends } from './lib/appends.mjs';
+import { DOCS_DIR, P99_LIMIT_MS } from './lib/constants.mjs';
+import { machine as machineMeta, shortHead } from './lib/meta.mjs';
 import {
   AMQP_URL,
   REDIS_URL,
@@ -25,9 +27,10 @@ import {
   requireServices,
   startRabbitCluster,
 } from './lib/harness.mjs';
-import { fail, log } from './lib/log.mjs';
+import { fail, log, runMain } from './lib/log.mjs';
 import { findInfrastructure } from './lib/proc.mjs';
-import { deriveBudget } from './lib/scaling/budget.mjs';
+import { writePretty } from './lib/report/write.mjs';
+import { deriveBudget, rebudget } from './lib/scaling/budget.mjs';
 import { measureChurn } from './lib/scaling/churn.mjs';
 import { clusterBeams } from './lib/scaling/common.mjs';
 import { measureConnections } from './lib/scaling/conns.mjs';
@@ -49,8 +52,9 @@ const USAGE = `usage: npm run bench:scaling -- [options]
   --no-control            skip the churn control (joins into rooms that stay bound)
   --no-cluster            skip the 3-node RabbitMQ cluster
   --bench-results FILE    a results.json of \`npm run bench\` (O with W1,W2,W3) instead of a run
- --summary FILE          print FILE's figures as Markdown tables (no measuring)
-  --rebudget FILE         derive FILE's budget again from its raw measures (no measuring)
+  --summary FILE          print FILE's figures as Markdown tables (no measuring)
+  --rebudget FILE         derive FILE's delivery part and budget again from its raw measures
+                          (no measuring; node bench/report.mjs does it for docs/benchmarks)
   --out FILE              default docs/benchmarks/scaling.json (quick: a temp file)
   --time-limit-s N        abort after N s (default 2400; quick 900)
 `;
@@ -82,9 +86,8 @@ if (args.help) {
 }
 if (args.summary || args.rebudget) {
   const file = resolve(args.summary ?? args.rebudget);
-  const result = JSON.parse(readFileSync(file, 'utf8'));
-  result.budget = deriveBudget(result);
-  if (args.rebudget) writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  const result = rebudget(JSON.parse(readFileSync(file, 'utf8')));
+  if (args.rebudget) await writePretty(file, JSON.stringify(result, null, 2));
   else process.stdout.write(summaryMarkdown(result));
   process.exit(0);
 }
@@ -100,7 +103,7 @@ const config = {
   chatDeliveriesPerSec: num(args['chat-rate'], 2000),
   chatMeasureMs: quick ? 3000 : 8000,
   churnRates: nums(args['churn-rates'], quick ? [50, 200, 800] : [50, 100, 200, 400, 800, 1600]),
-  p99LimitMs: num(args['p99-limit-ms'], 50),
+  p99LimitMs: num(args['p99-limit-ms'], P99_LIMIT_MS),
   churnStepMs: quick ? 2000 : 5000,
   rawBindMs: quick ? 1000 : 3000,
   queueMs: quick ? 2000 : 4000,
@@ -111,24 +114,12 @@ const config = {
   benchResults: args['bench-results'] ? resolve(args['bench-results']) : null,
   timeLimitS: num(args['time-limit-s'], quick ? 900 : 2400),
   out: resolve(
-    args.out ?? (quick ? join(tmpdir(), 'roomcast-scaling.json') : 'docs/benchmarks/scaling.json'),
+    args.out ?? (quick ? join(tmpdir(), 'roomcast-scaling.json') : join(DOCS_DIR, 'scaling.json')),
   ),
 };
 for (const p of config.parts) if (!PARTS.includes(p)) fail(`unknown part ${p}`);
 
 let rabbitCluster;
-/** Every process the run started leads its own group; the cluster's nodes are killed too. */
-const exit = async (code) => {
-  killAll();
-  await rabbitCluster?.stop().catch(() => undefined);
-  process.exit(code);
-};
-process.on('SIGINT', () => exit(130));
-process.on('SIGTERM', () => exit(143));
-setTimeout(() => {
-  process.stderr.write(`[scaling] time limit of ${config.timeLimitS} s reached: aborting\n`);
-  exit(3);
-}, config.timeLimitS * 1000).unref();
 
 /** A part's measure, or { error } when it failed: one failed part does not lose the others. */
 async function attempt(what, fn) {
@@ -137,14 +128,6 @@ async function attempt(what, fn) {
   } catch (err) {
     log(`  ${what}: ERROR ${err.message}`);
     return { label: what, error: String(err?.stack ?? err) };
-  }
-}
-
-function git() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  } catch {
-    return null;
   }
 }
 
@@ -157,22 +140,17 @@ async function main() {
   const has = (p) => config.parts.includes(p);
   const result = {
     meta: {
-      startedAt: new Date().toISOString(),
-      git: git(),
-      node: process.version,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memGiB: Math.round(totalmem() / 2 ** 30),
+      ...machineMeta(),
+      git: shortHead(),
       fdLimit: Number(execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()),
-      loadavgStart: loadavg(),
       config: { ...config, out: undefined },
     },
   };
   /** Writes what is measured so far, so an abort later loses nothing before it. */
-  const checkpoint = () => {
+  const checkpoint = async () => {
     result.budget = deriveBudget(result);
     mkdirSync(dirname(config.out), { recursive: true });
-    writeFileSync(config.out, JSON.stringify(result, null, 2) + '\n');
+    await writePretty(config.out, JSON.stringify(result, null, 2));
   };
   const machine = { key: 'one', label: 'machine broker (1 node)' };
   const machineBroker = [{ name: 'rabbit', pid: infra.beamPid }];
@@ -201,7 +179,7 @@ async function main() {
       infra,
       runId,
     });
-    checkpoint();
+    await checkpoint();
   }
   const churnCfg = {
     prefix,
@@ -230,25 +208,31 @@ async function main() {
         churnCfg,
       ),
     );
-    checkpoint();
+    await checkpoint();
   }
-  if (has('presence')) {
+  /** The presence measure, `config.repeats` times; `target` names its broker and node URLs. */
+  const presenceRounds = async (what, tag, target) => {
     for (let r = 0; r < config.repeats; r++) {
       result.presence.push(
-        await attempt('presence on the machine broker', () =>
+        await attempt(`presence on the ${what}`, () =>
           measurePresenceRate({
-            label: `${machine.label}, quorum queue (1 replica)`,
-            prefix: `${prefix}-pr${r}`,
-            presenceUrl: AMQP_URL,
-            standInUrl: AMQP_URL,
-            cleanupAmqpUrl: AMQP_URL,
-            brokerProcs: machineBroker,
+            ...target,
+            prefix: `${prefix}-${tag}${r}`,
             redisPid: infra.redisPid,
             sockets: config.presenceSockets,
           }),
         ),
       );
     }
+  };
+  if (has('presence')) {
+    await presenceRounds('machine broker', 'pr', {
+      label: `${machine.label}, quorum queue (1 replica)`,
+      presenceUrl: AMQP_URL,
+      standInUrl: AMQP_URL,
+      cleanupAmqpUrl: AMQP_URL,
+      brokerProcs: machineBroker,
+    });
   }
   const queueTargets = [
     {
@@ -260,6 +244,15 @@ async function main() {
       brokerProcs: machineBroker,
     },
   ];
+  const measureAllQueues = async () => {
+    log('queue throughput...');
+    result.queues = await measureQueues({
+      targets: queueTargets,
+      repeats: config.repeats,
+      durationMs: config.queueMs,
+      prefix,
+    });
+  };
   const clusterParts = ['churn', 'queues', 'presence'].filter(has);
   if (config.cluster && clusterParts.length) {
     log('starting a 3-node RabbitMQ cluster...');
@@ -289,22 +282,13 @@ async function main() {
         );
       }
       if (has('presence')) {
-        for (let r = 0; r < config.repeats; r++) {
-          result.presence.push(
-            await attempt('presence on the cluster', () =>
-              measurePresenceRate({
-                label: `${cluster.label}, quorum queue (3 replicas)`,
-                prefix: `${prefix}-cp${r}`,
-                presenceUrl: rc.urlFrom(0),
-                standInUrl: rc.nodes[1].url,
-                cleanupAmqpUrl: rc.nodes[0].url,
-                brokerProcs: beams,
-                redisPid: infra.redisPid,
-                sockets: config.presenceSockets,
-              }),
-            ),
-          );
-        }
+        await presenceRounds('cluster', 'cp', {
+          label: `${cluster.label}, quorum queue (3 replicas)`,
+          presenceUrl: rc.urlFrom(0),
+          standInUrl: rc.nodes[1].url,
+          cleanupAmqpUrl: rc.nodes[0].url,
+          brokerProcs: beams,
+        });
       }
       queueTargets.push(
         {
@@ -332,28 +316,13 @@ async function main() {
           brokerProcs: beams,
         },
       );
-      if (has('queues')) {
-        log('queue throughput...');
-        result.queues = await measureQueues({
-          targets: queueTargets,
-          repeats: config.repeats,
-          durationMs: config.queueMs,
-          prefix,
-        });
-      }
+      if (has('queues')) await measureAllQueues();
     } finally {
       await rabbitCluster.stop();
       rabbitCluster = undefined;
       log('cluster stopped');
     }
-  } else if (has('queues')) {
-    result.queues = await measureQueues({
-      targets: queueTargets,
-      repeats: config.repeats,
-      durationMs: config.queueMs,
-      prefix,
-    });
-  }
+  } else if (has('queues')) await measureAllQueues();
   if (has('appends')) {
     log('appends per Redis master...');
     result.appends = [];
@@ -363,15 +332,14 @@ async function main() {
   }
   result.meta.finishedAt = new Date().toISOString();
   result.meta.loadavgEnd = loadavg();
-  checkpoint();
+  await checkpoint();
   log(`wrote ${config.out}`);
   log(`budget: ${JSON.stringify(result.budget.figures)}`);
 }
 
-main().then(
-  () => exit(0),
-  (err) => {
-    process.stderr.write(`[scaling] ${err?.stack ?? err}\n`);
-    exit(2);
-  },
-);
+// Every process the run started leads its own group; the cluster's nodes are killed too.
+const cleanUp = async () => {
+  killAll();
+  await rabbitCluster?.stop().catch(() => undefined);
+};
+runMain(main, cleanUp, config.timeLimitS);

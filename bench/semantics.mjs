@@ -5,11 +5,12 @@
 // RabbitMQ, one room with a member on each gateway, `--ops` calls of each kind from those
 // members, `--inflight` at a time. CPU is utime + stime from /proc of every server process
 // (gateways, presence, stats, redis-server, RabbitMQ) over each phase, divided by its calls.
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DOCS_DIR, LIFTED_LIMITS } from './lib/constants.mjs';
 import { connectClient, killAll, REDIS_URL, startCluster, waitFor } from './lib/harness.mjs';
+import { log, runMain } from './lib/log.mjs';
 import { cpuDelta, findInfrastructure, snapshotCpu } from './lib/proc.mjs';
-import { median } from './lib/stats.mjs';
+import { writeSemantics } from './lib/report/semantics.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -17,13 +18,12 @@ const { values: args } = parseArgs({
     ops: { type: 'string', default: '3000' },
     inflight: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
-    out: { type: 'string', default: 'docs/benchmarks' },
+    out: { type: 'string', default: DOCS_DIR },
   },
 });
 const OPS = Number(args.ops);
 const INFLIGHT = Number(args.inflight);
 const ROUNDS = Number(args.rounds);
-const log = (line) => process.stdout.write(`[semantics-bench] ${line}\n`);
 
 /** Runs `count` calls of `call(i)`, `INFLIGHT` at a time; throws on a refused one. */
 async function drive(count, call) {
@@ -39,16 +39,11 @@ async function drive(count, call) {
 }
 
 async function main() {
+  const startedAt = new Date().toISOString();
   const cluster = await startCluster({
     label: 'bench-sem',
     gateways: 3,
-    gatewayEnv: {
-      RATE_LIMIT_PER_SEC: '100000',
-      RATE_LIMIT_BURST: '100000',
-      RATE_LIMIT_EVENTS_PER_SEC: '100000',
-      RATE_LIMIT_EVENTS_BURST: '100000',
-      RATE_LIMIT_UNREAD_PER_10S: '1000000',
-    },
+    gatewayEnv: LIFTED_LIMITS,
   });
   const clients = [];
   try {
@@ -112,50 +107,12 @@ async function main() {
     }
     const messages = clients.reduce((n, c) => n + c.messages.length, 0);
     await waitFor(() => clients.every((c) => c.updates.length > 0), 5000, 'updates delivered');
-    const groups = ['gateways', 'presence', 'stats', 'redis', 'rabbitmq'];
-    const rows = Object.entries(results).map(([name, rs]) => ({
-      name,
-      usPerOp: median(rs.map((r) => r.usPerOp)),
-      perSec: median(rs.map((r) => r.perSec)),
-      groups: Object.fromEntries(groups.map((g) => [g, median(rs.map((r) => r.groups[g] ?? 0))])),
-    }));
-    const send = rows.find((r) => r.name === 'message:send').usPerOp;
-    const f = (x) => x.toFixed(1);
-    const md = [
-      '# What reads, edits and reactions cost beside a send',
-      '',
-      `\`npm run bench:semantics\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: three gateways, presence and stats on the machine's Redis and RabbitMQ; one room with one member on each gateway (so a send or an update is delivered to 3 sockets on 3 gateways); ${OPS} calls of each kind, ${INFLIGHT} in flight, ${ROUNDS} rounds, medians. Server CPU is utime + stime of every server process over the phase divided by its calls (${messages} messages received in all).`,
-      '',
-      '| call | server CPU µs per call | × a send | gateways | presence | stats | Redis | RabbitMQ | calls/s |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...rows.map(
-        (r) =>
-          `| \`${r.name}\` | ${f(r.usPerOp)} | ${(r.usPerOp / send).toFixed(2)} | ${groups.map((g) => f(r.groups[g])).join(' | ')} | ${Math.round(r.perSec)} |`,
-      ),
-      '',
-      "The `room:read` calls here find the cursor already at the room's last seq (the members' own sends put it there): the cost of the cursor script and the ack. A read that moves the cursor adds one publish of a `read` notice on the room's key, as a send's publish, delivered to the user's other connections. An update is a send's path with a heavier script (the message is found by id and rewritten in its new state) and the same publish, ordering and fan-out. `rooms:unread` is one script per room the user has a cursor in (here one) and a read of the user's index.",
-      '',
-    ].join('\n');
-    writeFileSync(`${args.out}/semantics.md`, md);
-    writeFileSync(
-      `${args.out}/semantics.json`,
-      JSON.stringify({ ops: OPS, inflight: INFLIGHT, rounds: ROUNDS, results }, null, 2) + '\n',
-    );
-    log(`wrote ${args.out}/semantics.md`);
+    const result = { startedAt, ops: OPS, inflight: INFLIGHT, rounds: ROUNDS, messages, results };
+    log(`wrote ${(await writeSemantics(args.out, result)).join(', ')}`);
   } finally {
     for (const c of clients) c.close();
     await cluster.stop();
   }
 }
 
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (err) => {
-    process.stderr.write(`[semantics-bench] ${err?.stack ?? err}\n`);
-    killAll();
-    process.exit(2);
-  },
-);
+runMain(main, killAll);

@@ -1,13 +1,14 @@
 // The command line: options, usage, and the run's configuration with its defaults (a full run or
 // a smoke run). The configuration is written into results.json as it is.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DOCS_DIR, P99_LIMIT_MS, SYSTEMS } from './constants.mjs';
+import { shortHead } from './meta.mjs';
 import { AMQP_URL, REDIS_URL } from './harness.mjs';
 import { fail } from './log.mjs';
-import { SYSTEMS } from './systems.mjs';
+import { beforeLabel } from './report/write.mjs';
 import { FULL, SMOKE } from './workloads.mjs';
 
 const OPTIONS = {
@@ -72,8 +73,12 @@ export function parseCli(argv) {
   const list = (v, d) => (v === undefined ? d : v.split(',').filter(Boolean));
   const config = {
     smoke,
-    systems: list(args.systems, ['U', 'A', 'B', 'S', 'O', 'C']),
-    workloads: list(args.workloads, ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']),
+    // Every system, P only with --before (it is that build).
+    systems: list(
+      args.systems,
+      Object.keys(SYSTEMS).filter((s) => s !== 'P' || args.before !== undefined),
+    ),
+    workloads: list(args.workloads, Object.keys(FULL)),
     repeats: num(args.repeats, smoke ? 1 : 3),
     rate: num(args.rate, smoke ? 1000 : 10000),
     // Smoke phases are short enough for 6 systems × 5 load workloads in about two minutes.
@@ -85,15 +90,14 @@ export function parseCli(argv) {
     sweepStart: num(args['sweep-start'], smoke ? 1000 : 5000),
     sweepFactor: num(args['sweep-factor'], 1.5),
     sweepMax: num(args['sweep-max'], smoke ? 1500 : 150000),
-    p99LimitMs: num(args['p99-limit-ms'], 50),
+    p99LimitMs: num(args['p99-limit-ms'], P99_LIMIT_MS),
     idlePerInstance: args['idle-per-instance'] ? Number(args['idle-per-instance']) : undefined,
     appendsMs: num(args['appends-ms'], smoke ? 800 : 5000),
     // A full run takes about 40 min (6 systems, 3 rounds, sweeps of W2 and W6); a smoke run about
     // 2 min on a quiet machine, 165 s on one busy with other tests (load average 6 on 2 cores).
     timeLimitS: num(args['time-limit-s'], smoke ? 240 : 3600),
     out: resolve(
-      args.out ??
-        (smoke ? mkdtempSync(join(tmpdir(), 'roomcast-bench-smoke-')) : 'docs/benchmarks'),
+      args.out ?? (smoke ? mkdtempSync(join(tmpdir(), 'roomcast-bench-smoke-')) : DOCS_DIR),
     ),
     redisUrl: REDIS_URL,
     amqpUrl: AMQP_URL,
@@ -102,9 +106,8 @@ export function parseCli(argv) {
   if (config.before !== undefined) {
     if (!existsSync(join(config.before, 'dist/apps/gateway/src/main.js')))
       fail(`--before ${config.before}: no build there (run npm ci and npm run build in it)`);
-    config.beforeCommit = commitOf(config.before);
-    SYSTEMS.P.label = `P: roomcast before, ${config.beforeCommit} (3 gateways + presence + stats)`;
-    if (args.systems === undefined) config.systems.splice(config.systems.indexOf('O'), 0, 'P');
+    config.beforeCommit = shortHead(config.before);
+    SYSTEMS.P.label = beforeLabel(config.beforeCommit);
   }
   if (config.systems.includes('P') && config.before === undefined)
     fail('system P is the --before build: give --before DIR');
@@ -114,13 +117,4 @@ export function parseCli(argv) {
   // A profile compares the closest peer with roomcast unless told which systems to profile.
   if (args.profile && args.systems === undefined) config.systems = ['B', 'O'];
   return { config, defs, profile: args.profile };
-}
-
-/** The short commit of a checkout (for P's label), or 'unknown'. */
-function commitOf(dir) {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
 }

@@ -62,3 +62,23 @@ export function startLoadgen() {
     },
   };
 }
+
+/** Runs `fn(lg)` with a load generator that has said hello; it exits after, whatever happened. */
+export async function withLoadgen(fn) {
+  const lg = startLoadgen();
+  try {
+    await lg.next('hello');
+    return await fn(lg);
+  } finally {
+    await lg.exit();
+  }
+}
+
+/**
+ * Connects `members` ([{ url, room }]) and joins each to its room ('setup', with `churn`'s
+ * clients) or only connects them ('idle'); resolves with its 'ready' ({ connectMs, joinMs }).
+ */
+export function connectMembers(lg, type, { tag, members, churn }, ms = 300000) {
+  lg.send({ type, tag, members, churn });
+  return lg.next('ready', ms);
+}

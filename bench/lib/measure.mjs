@@ -30,6 +30,8 @@ export async function measuredPhase(lg, sys, params) {
   const m0 = machineMicros();
   const self0 = process.cpuUsage();
   const t0 = performance.now();
+  // On the monotonic clock every process shares (a --cpu-prof profile's timestamps, µs).
+  const windowStartUs = Number(process.hrtime.bigint() / 1000n);
   await lg.next('window-end', params.durationMs + 60000);
   const cpu1 = snapshotCpu(who);
   const m1 = machineMicros();
@@ -47,6 +49,7 @@ export async function measuredPhase(lg, sys, params) {
   return {
     ...result,
     cpu: {
+      windowStartUs,
       wallUs,
       serverUs,
       serverSysUs,
@@ -66,6 +69,24 @@ export async function measuredPhase(lg, sys, params) {
       accepted: result.sent - result.ackErrors - result.unacked,
     },
   };
+}
+
+/** The warm-up and the measured window at the run's fixed load (`config.rate` deliveries/s). */
+export async function fixedLoad(lg, sys, lay, config) {
+  const load = { sendsPerSec: config.rate / lay.fanout, churnPerSec: lay.churn?.perSec ?? 0 };
+  const warm = await measuredPhase(lg, sys, {
+    name: 'warmup',
+    ...load,
+    durationMs: config.warmupMs,
+    drainMs: 2000,
+  });
+  const fixed = await measuredPhase(lg, sys, {
+    name: 'fixed',
+    ...load,
+    durationMs: config.measureMs,
+    drainMs: 3000,
+  });
+  return { warm, fixed };
 }
 
 /** A sweep step holds when p99 is within the limit and nearly all the offered load arrived. */

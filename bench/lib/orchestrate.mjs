@@ -1,17 +1,19 @@
 // Orchestration: rounds of systems × workloads, one trial per pair, each trial with a load
 // generator of its own; then the report and the verdict.
 import { mkdirSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { measureAppends } from './appends.mjs';
+import { SYSTEMS } from './constants.mjs';
 import { requireServices } from './harness.mjs';
-import { startLoadgen } from './loadgen-client.mjs';
+import { connectMembers, withLoadgen } from './loadgen-client.mjs';
 import { elapsedS, fail, fmt, fmtRate, log } from './log.mjs';
-import { finalCheck, measuredPhase, settle, sweep } from './measure.mjs';
+import { machine } from './meta.mjs';
+import { finalCheck, fixedLoad, measuredPhase, settle, sweep } from './measure.mjs';
 import { findInfrastructure } from './proc.mjs';
 import { runProfile } from './profile.mjs';
-import { writeReport } from './report.mjs';
-import { SYSTEMS, startSystem } from './systems.mjs';
+import { writeReport } from './report/write.mjs';
+import { startSystem } from './systems.mjs';
 import { layout } from './workloads.mjs';
 
 /**
@@ -35,15 +37,7 @@ export async function runBenchmark({ config, defs, profile }) {
 
   mkdirSync(config.out, { recursive: true });
   const runId = Date.now().toString(36);
-  const meta = {
-    startedAt: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    loadavgStart: loadavg(),
-    config: { ...config, out: undefined },
-  };
+  const meta = { ...machine(), config: { ...config, out: undefined } };
   const trials = [];
   const ctx = { config, defs };
   const loadWorkloads = config.workloads.filter((w) => !defs[w].idlePerInstance);
@@ -153,54 +147,43 @@ function summarise(t) {
 async function idleTrial(sys, wName, round, { config, defs }) {
   const w = { ...defs[wName] };
   if (config.idlePerInstance) w.idlePerInstance = config.idlePerInstance;
+  const tag = `${sys.kind}${round}${wName}`;
   const lay = layout(w, sys.urls, `${sys.id}-${round}${wName}`);
   await settle(sys);
-  const before = await sys.memory(sys.nodeProcs);
+  const before = await sys.memory();
   const redis0 = await sys.redisMemory();
-  const lg = startLoadgen();
-  try {
-    await lg.next('hello');
-    lg.send({ type: 'idle', tag: `${sys.kind}${round}${wName}`, members: lay.members });
-    const ready = await lg.next('ready', 300000);
+  return withLoadgen(async (lg) => {
+    const ready = await connectMembers(lg, 'idle', { tag, members: lay.members });
     await sleep(1000);
     await settle(sys);
-    const after = await sys.memory(sys.nodeProcs);
+    const after = await sys.memory();
     const redis1 = await sys.redisMemory();
     const n = lay.members.length;
-    const sum = (arr, k) => arr.reduce((a, m) => a + m[k], 0);
-    const final = await finalCheck(lg);
+    const grew = (k) => after.reduce((a, m) => a + m[k], 0) - before.reduce((a, m) => a + m[k], 0);
     return {
       connections: n,
       perInstance: w.idlePerInstance,
       connectMs: ready.connectMs,
-      heapPerConn: (sum(after, 'heapUsed') - sum(before, 'heapUsed')) / n,
-      rssPerConn: (sum(after, 'rss') - sum(before, 'rss')) / n,
+      heapPerConn: grew('heapUsed') / n,
+      rssPerConn: grew('rss') / n,
       redisPerConn: (redis1 - redis0) / n,
       before,
       after,
-      final,
+      final: await finalCheck(lg),
     };
-  } finally {
-    await lg.exit();
-  }
+  });
 }
 
-/** Warm-up, the fixed load, the sweep where asked, then the end-of-trial delivery check. */
 /** Sends per second of the lone-send phase: one every 50 ms, far apart from each other. */
 const LONE_SENDS_PER_SEC = 20;
 
+/** The lone sends (W2), warm-up, the fixed load, the sweep where asked, then the final check. */
 async function loadTrial(sys, wName, round, { config, defs }) {
-  const w = defs[wName];
   const tag = `${sys.kind}${round}${wName}`;
-  const lay = layout(w, sys.urls, tag);
+  const lay = layout(defs[wName], sys.urls, tag);
   await settle(sys);
-  const lg = startLoadgen();
-  try {
-    await lg.next('hello');
-    lg.send({ type: 'setup', tag, members: lay.members, churn: lay.churn });
-    const ready = await lg.next('ready', 300000);
-    const churnPerSec = lay.churn?.perSec ?? 0;
-    const sendsPerSec = config.rate / lay.fanout;
+  return withLoadgen(async (lg) => {
+    const ready = await connectMembers(lg, 'setup', { tag, ...lay });
     // Lone sends on an idle system (W2 only): a few per second, each alone in the pipeline, so
     // their ack latency is what batching may not slow down.
     const lone =
@@ -213,35 +196,20 @@ async function loadTrial(sys, wName, round, { config, defs }) {
             drainMs: 2000,
           })
         : undefined;
-    const warm = await measuredPhase(lg, sys, {
-      name: 'warmup',
-      sendsPerSec,
-      durationMs: config.warmupMs,
-      churnPerSec,
-      drainMs: 2000,
-    });
-    const fixed = await measuredPhase(lg, sys, {
-      name: 'fixed',
-      sendsPerSec,
-      durationMs: config.measureMs,
-      churnPerSec,
-      drainMs: 3000,
-    });
+    const { warm, fixed } = await fixedLoad(lg, sys, lay, config);
     const sw = config.sweep.includes(wName)
-      ? await sweep(lg, sys, lay, churnPerSec, config)
+      ? await sweep(lg, sys, lay, lay.churn?.perSec ?? 0, config)
       : undefined;
     const final = await finalCheck(lg);
     return {
-      setup: { ...ready, fanout: lay.fanout, sendsPerSec },
+      setup: { ...ready, fanout: lay.fanout, sendsPerSec: config.rate / lay.fanout },
       warmupOk: warm.lost === 0 && warm.dup === 0 && warm.ooo === 0,
       lone,
       fixed,
       sweep: sw,
       final,
     };
-  } finally {
-    await lg.exit();
-  }
+  });
 }
 
 /** What makes a trial fail the run: a harness error or any loss, duplicate or reordering. */

@@ -1,17 +1,18 @@
-// Reading CPU time and memory of processes from /proc, and finding the broker and Redis.
+// Reading CPU time of processes from /proc, and finding the broker and Redis.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
-let ticks = 100;
-try {
-  ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-} catch {
-  // Linux's usual USER_HZ
-}
-export const CLK_TCK = ticks;
+/** Clock ticks per second of /proc's CPU times (Linux's usual USER_HZ when getconf fails). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 /** utime and stime of one process (all its threads), in µs; null when it is gone. */
-export function cpuTimes(pid) {
+function cpuTimes(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
@@ -38,16 +39,6 @@ export function machineMicros() {
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = v[3] + (v[4] ?? 0);
   return { busy: ((total - idle) * 1e6) / CLK_TCK, total: (total * 1e6) / CLK_TCK };
-}
-
-/** Resident set size in bytes (VmRSS), or null. */
-export function rssBytes(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 function processes() {
@@ -103,3 +94,9 @@ export function cpuDelta(before, after) {
   }
   return { per, total, sys };
 }
+
+/** Sum of the µs of the processes whose name starts with `prefix` (of cpuDelta's `per`). */
+export const sumUs = (us, prefix) =>
+  Object.entries(us)
+    .filter(([n]) => n.startsWith(prefix))
+    .reduce((a, [, v]) => a + v, 0);

@@ -4,17 +4,16 @@
 // (samples are cut to the window by timestamp, so start-up, connecting and joining do not dilute
 // the shares). Writes docs/benchmarks/profile.md and profile.json; the raw
 // .cpuprofile stays in a temp dir (open it in Chrome DevTools or speedscope).
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as prettier from 'prettier';
-import { startLoadgen } from './loadgen-client.mjs';
-import { log } from './log.mjs';
-import { measuredPhase } from './measure.mjs';
+import { connectMembers, withLoadgen } from './loadgen-client.mjs';
+import { log, utcMinute } from './log.mjs';
+import { fixedLoad } from './measure.mjs';
+import { writePretty } from './report/write.mjs';
+import { ROOMCAST } from './constants.mjs';
 import { startSystem } from './systems.mjs';
 import { layout } from './workloads.mjs';
-
-const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Where a frame's code lives: a package, a roomcast file, Node internals or a V8 pseudo-frame. */
 function area(frame) {
@@ -136,57 +135,37 @@ async function profileSystem(kind, { config, infra, defs }) {
     before: config.before,
     gatewayArgs: { 0: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] },
   });
-  const first = ['O', 'C', 'P'].includes(kind) ? 'gateway1' : 'server1';
+  const first = ROOMCAST.includes(kind) ? 'gateway1' : 'server1';
   const windows = [];
   try {
     for (const wName of workloads) {
-      const lay = layout(defs[wName], sys.urls, `P${kind}${wName}`);
-      const lg = startLoadgen();
-      try {
-        await lg.next('hello');
-        lg.send({ type: 'setup', tag: `P${kind}${wName}`, members: lay.members, churn: lay.churn });
-        await lg.next('ready', 300000);
-        const sendsPerSec = config.rate / lay.fanout;
-        const churnPerSec = lay.churn?.perSec ?? 0;
-        await measuredPhase(lg, sys, {
-          name: 'warmup',
-          sendsPerSec,
-          durationMs: config.warmupMs,
-          churnPerSec,
-        });
-        const from = nowMicros();
-        const r = await measuredPhase(lg, sys, {
-          name: 'fixed',
-          sendsPerSec,
-          durationMs: config.measureMs,
-          churnPerSec,
-          drainMs: 3000,
-        });
-        const to = from + r.windowMs * 1000;
-        windows.push({
-          system: kind,
-          process: first,
-          workload: wName,
-          from,
-          to,
-          deliveriesPerSec: r.deliveriesPerSec,
-          p99: r.latency.p99,
-          processCores: r.cpu.perProcessUs[first] / r.cpu.wallUs,
-          // The profiled process handles its share of the deliveries: µs per delivery it made.
-          processUsPerDelivery: r.cpu.perProcessUs[first] / r.deliveries,
-          serverUsPerDelivery: r.cpu.serverUsPerDelivery,
-          perProcessUsPerDelivery: Object.fromEntries(
-            Object.entries(r.cpu.perProcessUs).map(([k, v]) => [k, v / r.deliveries]),
-          ),
-        });
-        log(
-          `  profile ${kind} ${wName}: ${r.deliveriesPerSec.toFixed(0)}/s, p99 ${r.latency.p99?.toFixed(1)} ms, ${first} ${(
-            r.cpu.perProcessUs[first] / r.cpu.wallUs
-          ).toFixed(2)} cores`,
-        );
-      } finally {
-        await lg.exit();
-      }
+      const tag = `P${kind}${wName}`;
+      const lay = layout(defs[wName], sys.urls, tag);
+      const r = await withLoadgen(async (lg) => {
+        await connectMembers(lg, 'setup', { tag, ...lay });
+        return (await fixedLoad(lg, sys, lay, config)).fixed;
+      });
+      const from = r.cpu.windowStartUs;
+      const cores = r.cpu.perProcessUs[first] / r.cpu.wallUs;
+      windows.push({
+        system: kind,
+        process: first,
+        workload: wName,
+        from,
+        to: from + r.windowMs * 1000,
+        deliveriesPerSec: r.deliveriesPerSec,
+        p99: r.latency.p99,
+        processCores: cores,
+        // The profiled process handles its share of the deliveries: µs per delivery it made.
+        processUsPerDelivery: r.cpu.perProcessUs[first] / r.deliveries,
+        serverUsPerDelivery: r.cpu.serverUsPerDelivery,
+        perProcessUsPerDelivery: Object.fromEntries(
+          Object.entries(r.cpu.perProcessUs).map(([k, v]) => [k, v / r.deliveries]),
+        ),
+      });
+      log(
+        `  profile ${kind} ${wName}: ${r.deliveriesPerSec.toFixed(0)}/s, p99 ${r.latency.p99?.toFixed(1)} ms, ${first} ${cores.toFixed(2)} cores`,
+      );
     }
     await sys.exitCleanly(first);
   } finally {
@@ -210,7 +189,7 @@ export async function runProfile({ config, infra, defs }) {
   const lines = [
     '# Where the CPU of a gateway goes, beside a Socket.IO node',
     '',
-    `\`npm run bench -- --profile\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ` +
+    `\`npm run bench -- --profile\`, ${utcMinute()} UTC: ` +
       `instance 1 of each system (${config.systems.join(', ')}) under \`node --cpu-prof\` (200 µs ` +
       `sampling), ${config.rate} deliveries/s for ${config.measureMs} ms per workload; the ` +
       'samples are cut to the measured window. Shares are of the samples in which the process ' +
@@ -262,12 +241,8 @@ export async function runProfile({ config, infra, defs }) {
   const out = config.out;
   mkdirSync(out, { recursive: true });
   const md = join(out, 'profile.md');
-  const options = (await prettier.resolveConfig(md)) ?? {};
-  writeFileSync(md, await prettier.format(lines.join('\n'), { ...options, filepath: md }));
   const json = join(out, 'profile.json');
-  writeFileSync(
-    json,
-    await prettier.format(JSON.stringify({ results }), { ...options, filepath: json }),
-  );
+  await writePretty(md, lines.join('\n'));
+  await writePretty(json, JSON.stringify({ results }));
   log(`wrote ${md}, ${json}`);
 }

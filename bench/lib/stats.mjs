@@ -1,11 +1,11 @@
 // The one definition of every percentile and median the benchmarks compute and publish: the
-// load generator's latencies, the presence and semantics benches, and the medians over rounds.
+// load generator's latencies, the presence, semantics and scaling benches, the medians over rounds.
+
+const finite = (x) => x !== null && x !== undefined && Number.isFinite(x);
 
 /** The finite numbers of `values` (nulls, undefined and NaN left out), ascending. */
 function sortedFinite(values) {
-  return Float64Array.from(
-    [...values].filter((x) => x !== null && x !== undefined && Number.isFinite(x)),
-  ).sort();
+  return Float64Array.from([...values].filter(finite)).sort();
 }
 
 /**
@@ -23,11 +23,12 @@ export function median(values) {
   return percentile(sortedFinite(values), 0.5);
 }
 
-/** Median, min and max of repeated figures (rounds), with how many there were. */
+/** Median, min and max of repeated figures (rounds), with how many there were and which. */
 export function spread(values) {
-  const s = sortedFinite(values);
-  if (s.length === 0) return { median: null, min: null, max: null, n: 0 };
-  return { median: percentile(s, 0.5), min: s[0], max: s[s.length - 1], n: s.length };
+  const v = [...values].filter(finite);
+  const s = sortedFinite(v);
+  if (s.length === 0) return { median: null, min: null, max: null, n: 0, values: v };
+  return { median: percentile(s, 0.5), min: s[0], max: s[s.length - 1], n: s.length, values: v };
 }
 
 /** Count, p50, p99, p99.9 and max of samples (latencies). */
@@ -40,4 +41,17 @@ export function summary(values) {
     p999: percentile(s, 0.999),
     max: s.length ? s[s.length - 1] : null,
   };
+}
+
+/** The median of a spread, or null when there is none (a part not run). */
+export const medianOf = (s) => s?.median ?? null;
+
+/** `x` to `d` decimals as a number (for the stored figures); null stays null. */
+export const round = (x, d = 2) =>
+  x === null || x === undefined ? null : Number(Number(x).toFixed(d));
+
+/** summary() with every figure rounded to `d` decimals (latencies in ms, as stored). */
+export function roundedSummary(values, d = 2) {
+  const s = summary(values);
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'n' ? v : round(v, d)]));
 }

@@ -16,29 +16,25 @@ import {
   waitFor,
   waitServing,
 } from './harness.mjs';
+import { LIFTED_LIMITS, PROBE_ARGS, ROOMCAST, SYSTEMS } from './constants.mjs';
 import { redisUsedMemory } from './measure.mjs';
 
-const PROBE = join(ROOT, 'bench/probe.cjs');
 const SERVER = join(ROOT, 'bench/server.mjs');
-/** Node options of every server process: the memory probe, with a GC it can force. */
-const PROBE_ARGS = ['--expose-gc', '-r', PROBE];
 /** Enough of a server's output to say why it died, without growing over a long run. */
 const KEEP_LOGS = 200;
 
-export const SYSTEMS = {
-  U: { label: 'U: Socket.IO, in-memory adapter (1 process)', instances: 1 },
-  A: { label: 'A: Socket.IO + redis-adapter createAdapter (3)', instances: 3 },
-  B: { label: 'B: Socket.IO + createShardedAdapter dynamic (3)', instances: 3 },
-  S: { label: 'S: Socket.IO + redis-streams-adapter, state recovery (3)', instances: 3 },
-  O: { label: 'O: roomcast (3 gateways + presence + stats)', instances: 3 },
-  C: { label: 'C: roomcast on a Redis Cluster of 3 masters', instances: 3 },
-  // With --before DIR only: another checkout's build of roomcast, run like O, for before/after
-  // figures from the same run.
-  P: { label: 'P: roomcast before (--before build)', instances: 3 },
-};
+/**
+ * Full-GC memoryUsage() of a process started under bench/probe.cjs (PROBE_ARGS) with
+ * BENCH_PROBE_DIR=dir: SIGWINCH asks for it, the probe writes it to dir/<pid>.mem.json.
+ */
+export async function probeMemory(pid, dir) {
+  const file = join(dir, `${pid}.mem.json`);
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGWINCH');
+  await waitFor(() => existsSync(file), 20000, `memory probe of pid ${pid}`);
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
 
-/** The systems that are roomcast (its gateways, presence and stats), on either Redis. */
-const ROOMCAST = new Set(['O', 'C', 'P']);
 /** The Redis Cluster of system C: 3 masters, no replica (a replica's CPU is not the point). */
 const REDIS_CLUSTER = { masters: 3, replicasPerMaster: 0 };
 
@@ -61,6 +57,12 @@ const ROOMCAST_COUNTERS = {
 /** What counters() sums: ROOMCAST_COUNTERS' keys (0 for a Socket.IO system but the first two). */
 const COUNTER_KEYS = Object.keys(ROOMCAST_COUNTERS);
 
+/** One gateway's ROOMCAST_COUNTERS, by key (0 for one its build does not export). */
+export async function roomcastCounters(url) {
+  const c = await readMetrics(url, Object.values(ROOMCAST_COUNTERS));
+  return Object.fromEntries(COUNTER_KEYS.map((key) => [key, c[ROOMCAST_COUNTERS[key]] || 0]));
+}
+
 /**
  * Presence, stats and 3 gateways (libs/testing's cluster), each under the memory probe; with
  * `redisCluster`, on a Redis Cluster the harness starts for them and stops with them.
@@ -73,14 +75,7 @@ async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root }) 
     redisCluster,
     root,
     env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir },
-    // Load, not abuse: lift the per-connection and per-address limits for the run.
-    gatewayEnv: {
-      RATE_LIMIT_PER_SEC: '100000',
-      RATE_LIMIT_BURST: '200000',
-      RATE_LIMIT_EVENTS_PER_SEC: '100000',
-      RATE_LIMIT_EVENTS_BURST: '200000',
-      MAX_CONNECTIONS_PER_IP: '1000000',
-    },
+    gatewayEnv: LIFTED_LIMITS,
     nodeArgs: (name) => [
       ...PROBE_ARGS,
       ...(name.startsWith('gateway') ? (gatewayArgs[Number(name.slice(7)) - 1] ?? []) : []),
@@ -167,22 +162,22 @@ async function dropKeys(redisUrl, prefix) {
 
 /**
  * Starts system `kind` (U, A, B, S, O or C). Returns { kind, urls: one per instance, procs: the
- * processes that count as its cost ({ name, pid }), nodeProcs: the ones holding sockets (for
- * memory), counters(): broker deliveries and unused ones summed over instances, stop() }.
+ * processes that count as its cost ({ name, pid }), memory(): the socket-holding processes',
+ * counters(): broker deliveries and unused ones summed over instances, stop() }.
  */
 export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = {}, before }) {
   // Checked before starting anything: a system whose cost cannot be read in full is not run.
   if (kind !== 'U' && kind !== 'C' && !infra.redisPid) {
     throw new Error('redis-server process not found: CPU would be incomplete');
   }
-  if (ROOMCAST.has(kind) && !infra.beamPid) {
+  if (ROOMCAST.includes(kind) && !infra.beamPid) {
     throw new Error('RabbitMQ (beam.smp) not found: CPU would be incomplete');
   }
   const probeDir = mkdtempSync(join(tmpdir(), `roomcast-bench-probe-`));
   const id = `bench-${runId}-${kind}`;
   let started;
   try {
-    started = ROOMCAST.has(kind)
+    started = ROOMCAST.includes(kind)
       ? await startRoomcast({
           id,
           probeDir,
@@ -200,15 +195,13 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
   const costProcs = procs.map(({ name, pid }) => ({ name, pid }));
   if (kind === 'C') costProcs.push(...redisNodes.map(({ name, pid }) => ({ name, pid })));
   else if (kind !== 'U') costProcs.push({ name: 'redis', pid: infra.redisPid });
-  if (ROOMCAST.has(kind)) costProcs.push({ name: 'rabbitmq', pid: infra.beamPid });
+  if (ROOMCAST.includes(kind)) costProcs.push({ name: 'rabbitmq', pid: infra.beamPid });
 
   return {
     kind,
     id,
     urls: instances.map((i) => i.url),
     procs: costProcs,
-    nodeProcs: instances.map(({ name, pid }) => ({ name, pid })),
-    allNodeProcs: procs.map(({ name, pid }) => ({ name, pid })),
     logs: () => procs.map((p) => `--- ${p.name}\n${p.logs.join('').slice(-3000)}`).join('\n'),
     alive: () => procs.every((p) => p.child.exitCode === null && p.child.signalCode === null),
 
@@ -219,9 +212,9 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
     async counters() {
       const sum = Object.fromEntries(COUNTER_KEYS.map((key) => [key, 0]));
       for (const inst of instances) {
-        if (ROOMCAST.has(kind)) {
-          const c = await readMetrics(inst.url, Object.values(ROOMCAST_COUNTERS));
-          for (const key of COUNTER_KEYS) sum[key] += c[ROOMCAST_COUNTERS[key]] || 0;
+        if (ROOMCAST.includes(kind)) {
+          const c = await roomcastCounters(inst.url);
+          for (const key of COUNTER_KEYS) sum[key] += c[key];
         } else {
           const c = await (await fetch(`${inst.url}/bench`)).json();
           sum.deliveries += c.brokerDeliveries;
@@ -242,15 +235,10 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
     },
 
     /** Full-GC memory of the socket-holding processes: [{ name, rss, heapUsed, ... }]. */
-    async memory(which = instances) {
+    async memory() {
       const out = [];
-      for (const p of which) {
-        const file = join(probeDir, `${p.pid}.mem.json`);
-        rmSync(file, { force: true });
-        process.kill(p.pid, 'SIGWINCH');
-        await waitFor(() => existsSync(file), 10000, `memory probe of ${p.name}`);
-        out.push({ name: p.name, ...JSON.parse(readFileSync(file, 'utf8')) });
-      }
+      for (const p of instances)
+        out.push({ name: p.name, ...(await probeMemory(p.pid, probeDir)) });
       return out;
     },
 

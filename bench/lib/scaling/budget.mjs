@@ -1,9 +1,12 @@
 // The per-instance budget: the figures docs/scaling.md tables and bench/scaling-model.mjs sizes a
 // deployment with, derived from the sweep's raw measures (scaling.json). Each figure is a spread
 // ({ median, min, max, n, values }) over the rounds, or null when its part was not run.
-import { round, spread } from './common.mjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../constants.mjs';
+import { medianOf as med, round, spread } from '../stats.mjs';
+import { deliveryBudget } from './delivery.mjs';
 
-const med = (s) => (s && s.median !== null ? s.median : null);
 const ok = (rows) => (rows ?? []).filter((r) => r && !r.error);
 
 function connections(c) {
@@ -187,4 +190,18 @@ export function deriveBudget(result) {
     redisAppendsPerCoreOneRedis: med(aps.oneRedisCeilingPerCore),
   };
   return { figures, connections: conns, churn: churns, queues: qs, presence: pres, appends: aps };
+}
+
+/**
+ * A scaling.json's figures derived again from its raw measures: the delivery part from the bench
+ * run stored beside it (its trials), then the budget. Nothing is measured.
+ */
+export function rebudget(result) {
+  const source = result.delivery?.source?.file;
+  if (source && existsSync(join(ROOT, source))) {
+    const d = deliveryBudget(join(ROOT, source));
+    result.delivery = { ...d, source: { ...d.source, file: source } };
+  }
+  result.budget = deriveBudget(result);
+  return result;
 }

@@ -10,14 +10,12 @@
 //             at a time per channel (as a gateway's one channel does), on 1 and 3 channels, with
 //             0 and 10,000 bindings already on the queue: ops/s, latency, broker CPU per op.
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import amqplib from 'amqplib';
 import { connectClient } from '../harness.mjs';
 import { fmt, fmtRate, log } from '../log.mjs';
-import { cpuWindow, round, startServices, sumUs, summary } from './common.mjs';
-
-const require = createRequire(import.meta.url);
-const amqplib = require('amqplib');
+import { round, roundedSummary as summary } from '../stats.mjs';
+import { cpuWindow, startServices } from './common.mjs';
 
 const CLIENTS_PER_GATEWAY = 100;
 const ANCHOR_ROOMS = 60;
@@ -135,14 +133,12 @@ async function gatewaySweep({ label, prefix, amqpUrlFor, cleanupAmqpUrl, brokerP
         lastError: s.lastError,
         join: s.join,
         leave: s.leave,
-        brokerCores: round(sumUs(w.us, 'rabbit') / 1e6 / w.wallS, 3),
-        brokerUsPerCycle: cycles ? round(sumUs(w.us, 'rabbit') / cycles, 1) : null,
-        gatewaysUsPerCycle: cycles ? round(sumUs(w.us, 'gateway') / cycles, 1) : null,
-        presenceUsPerCycle: cycles ? round(w.us.presence / cycles, 1) : null,
-        redisUsPerCycle: cycles ? round(w.us.redis / cycles, 1) : null,
-        perBroker: Object.fromEntries(
-          brokerProcs.map((b) => [b.name, round(w.us[b.name] / 1e6 / w.wallS, 3)]),
-        ),
+        brokerCores: w.cores('rabbit'),
+        brokerUsPerCycle: w.per('rabbit', cycles),
+        gatewaysUsPerCycle: w.per('gateway', cycles),
+        presenceUsPerCycle: w.per('presence', cycles),
+        redisUsPerCycle: w.per('redis', cycles),
+        perBroker: w.perProcessCores(brokerProcs),
       };
       step.pass =
         s.errors === 0 &&
@@ -241,8 +237,8 @@ async function rawBinds({ url, brokerProcs, channels, existing, durationMs, pref
       existing,
       opsPerSec: round(ops / w.wallS, 0),
       op: summary(lat),
-      brokerCores: round(sumUs(w.us, 'rabbit') / 1e6 / w.wallS, 3),
-      brokerUsPerOp: ops ? round(sumUs(w.us, 'rabbit') / ops, 1) : null,
+      brokerCores: w.cores('rabbit'),
+      brokerUsPerOp: w.per('rabbit', ops),
     };
   } finally {
     await conn.close().catch(() => undefined);

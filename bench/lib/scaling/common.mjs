@@ -1,13 +1,11 @@
-// What every part of the scaling sweep shares: percentiles and spreads, CPU windows over named
-// processes, the beam.smp of each RabbitMQ node (the machine's or a cluster's), memory through the
-// bench's probe, and services started one by one with an environment each (so each can reach a
-// different node of a RabbitMQ cluster).
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+// What every part of the scaling sweep shares: CPU windows over named processes, the beam.smp of
+// each RabbitMQ node (the machine's or a cluster's), open file descriptors, and services started
+// one by one with an environment each (so each can reach a different node of a RabbitMQ cluster).
+import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LIFTED_LIMITS } from '../constants.mjs';
 import {
-  ROOT,
   dropRunState,
   exited,
   startService,
@@ -15,47 +13,30 @@ import {
   waitFor,
   waitServing,
 } from '../harness.mjs';
-import { cpuDelta, snapshotCpu } from '../proc.mjs';
-import { spread, summary as latencySummary } from '../stats.mjs';
+import { cpuDelta, snapshotCpu, sumUs } from '../proc.mjs';
+import { round } from '../stats.mjs';
 
-/** Node options of a service whose memory the sweep reads (bench/probe.cjs, as `npm run bench`). */
-export const PROBE_ARGS = ['--expose-gc', '-r', join(ROOT, 'bench/probe.cjs')];
-
-/** Load, not abuse: the per-connection and per-address limits lifted, as `npm run bench` does. */
-export const LIFTED_LIMITS = {
-  RATE_LIMIT_PER_SEC: '100000',
-  RATE_LIMIT_BURST: '200000',
-  RATE_LIMIT_EVENTS_PER_SEC: '100000',
-  RATE_LIMIT_EVENTS_BURST: '200000',
-  MAX_CONNECTIONS_PER_IP: '1000000',
-  MAX_ROOMS_PER_CONNECTION: '1000',
-};
-
-export const round = (x, d = 2) => (x === null || x === undefined ? null : Number(x.toFixed(d)));
-
-/** p50/p99/max of latency samples in ms (bench/lib/stats.mjs, rounded). */
-export function summary(samples) {
-  const { n, p50, p99, max } = latencySummary(samples);
-  return { n, p50: round(p50), p99: round(p99), max: round(max) };
-}
-
-export { spread };
-
-/** Runs `fn` with the named processes' CPU read around it: { value, wallS, us: {name: µs} }. */
+/**
+ * Runs `fn` with the named processes' CPU read around it: { value, wallS, us: {name: µs},
+ * cores(prefix, d): the cores of the processes named `prefix`..., per(prefix, n, d): their µs per
+ * one of `n` (null when n is 0), perProcessCores(procs) }, figures rounded to `d` decimals.
+ */
 export async function cpuWindow(procs, fn) {
   const a = snapshotCpu(procs);
   const t0 = performance.now();
   const value = await fn();
   const wallS = (performance.now() - t0) / 1000;
-  const { per } = cpuDelta(a, snapshotCpu(procs));
-  return { value, wallS, us: per };
+  const { per: us } = cpuDelta(a, snapshotCpu(procs));
+  const cores = (prefix, d = 3) => round(sumUs(us, prefix) / 1e6 / wallS, d);
+  return {
+    value,
+    wallS,
+    us,
+    cores,
+    per: (prefix, n, d = 1) => (n ? round(sumUs(us, prefix) / n, d) : null),
+    perProcessCores: (ps) => Object.fromEntries(ps.map((p) => [p.name, cores(p.name)])),
+  };
 }
-
-/** Sum of the µs of the processes whose name starts with `prefix`. */
-export const sumUs = (us, prefix) =>
-  Object.entries(us)
-    .filter(([n]) => n.startsWith(prefix))
-    .reduce((a, [, v]) => a + v, 0);
 
 /**
  * The beam.smp of each node of a cluster started with startRabbitCluster, as
@@ -89,15 +70,6 @@ export function fdCount(pid) {
   } catch {
     return null;
   }
-}
-
-/** Full-GC memoryUsage() of a process started with PROBE_ARGS and BENCH_PROBE_DIR=dir. */
-export async function probeMemory(pid, dir) {
-  const file = join(dir, `${pid}.mem.json`);
-  rmSync(file, { force: true });
-  process.kill(pid, 'SIGWINCH');
-  await waitFor(() => existsSync(file), 20000, `memory probe of pid ${pid}`);
-  return JSON.parse(readFileSync(file, 'utf8'));
 }
 
 /**

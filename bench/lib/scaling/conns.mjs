@@ -9,42 +9,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AMQP_URL, readMetrics } from '../harness.mjs';
-import { startLoadgen } from '../loadgen-client.mjs';
+import { PROBE_ARGS } from '../constants.mjs';
+import { AMQP_URL } from '../harness.mjs';
+import { connectMembers, withLoadgen } from '../loadgen-client.mjs';
 import { fmt, fmtRate, log } from '../log.mjs';
 import { measuredPhase } from '../measure.mjs';
-import {
-  PROBE_ARGS,
-  awaitConnections,
-  cpuWindow,
-  fdCount,
-  probeMemory,
-  round,
-  startServices,
-} from './common.mjs';
+import { round } from '../stats.mjs';
+import { probeMemory, roomcastCounters } from '../systems.mjs';
+import { awaitConnections, cpuWindow, fdCount, startServices } from './common.mjs';
 
 const ROOM_SIZE = 10;
-
-/** The gateway's counters the loadgen's phase reads around its window (see measure.mjs). */
-async function counters(url) {
-  const names = ['roomcast_broker_deliveries_total', 'roomcast_broker_deliveries_unused_total'];
-  const c = await readMetrics(url, names);
-  return {
-    deliveries: c[names[0]],
-    unused: c[names[1]],
-    gapFilled: 0,
-    duplicatesDropped: 0,
-  };
-}
 
 async function idle(services, gw, probeDir, infraProcs, n, windowMs, tag) {
   const before = await probeMemory(gw.pid, probeDir);
   const fds0 = fdCount(gw.pid);
-  const lg = startLoadgen();
-  try {
-    await lg.next('hello');
-    lg.send({ type: 'idle', tag, members: Array.from({ length: n }, () => ({ url: gw.url })) });
-    const ready = await lg.next('ready', 600000);
+  const members = Array.from({ length: n }, () => ({ url: gw.url }));
+  const measure = async (lg) => {
+    const ready = await connectMembers(lg, 'idle', { tag, members }, 600000);
     await sleep(2000);
     const after = await probeMemory(gw.pid, probeDir);
     const fds = fdCount(gw.pid);
@@ -55,7 +36,7 @@ async function idle(services, gw, probeDir, infraProcs, n, windowMs, tag) {
       { name: 'loadgen', pid: lg.pid },
     ];
     const w = await cpuWindow(procs, () => sleep(windowMs));
-    const gatewayCores = w.us.gateway / 1e6 / w.wallS;
+    const gatewayCores = w.cores('gateway', 9);
     return {
       connections: n,
       connectMs: Math.round(ready.connectMs),
@@ -68,25 +49,24 @@ async function idle(services, gw, probeDir, infraProcs, n, windowMs, tag) {
       windowS: round(w.wallS),
       gatewayCores: round(gatewayCores, 4),
       gatewayCoresPer1k: round(gatewayCores / (n / 1000), 5),
-      presenceCores: round(w.us.presence / 1e6 / w.wallS, 4),
+      presenceCores: w.cores('presence', 4),
     };
+  };
+  try {
+    return await withLoadgen(measure);
   } finally {
-    await lg.exit();
     await awaitConnections(services, 0);
   }
 }
 
 async function chatting(services, gw, probeDir, infraProcs, n, deliveriesPerSec, measureMs, tag) {
   const before = await probeMemory(gw.pid, probeDir);
-  const lg = startLoadgen();
-  try {
-    await lg.next('hello');
-    const members = Array.from({ length: n }, (_, i) => ({
-      url: gw.url,
-      room: `${tag}-r${Math.floor(i / ROOM_SIZE)}`,
-    }));
-    lg.send({ type: 'setup', tag, members });
-    const ready = await lg.next('ready', 600000);
+  const members = Array.from({ length: n }, (_, i) => ({
+    url: gw.url,
+    room: `${tag}-r${Math.floor(i / ROOM_SIZE)}`,
+  }));
+  const measure = async (lg) => {
+    const ready = await connectMembers(lg, 'setup', { tag, members }, 600000);
     await sleep(2000);
     const after = await probeMemory(gw.pid, probeDir);
     const sys = {
@@ -95,7 +75,7 @@ async function chatting(services, gw, probeDir, infraProcs, n, deliveriesPerSec,
         { name: 'presence', pid: services.presence.pid },
         ...infraProcs,
       ],
-      counters: () => counters(gw.url),
+      counters: () => roomcastCounters(gw.url),
     };
     // A short warm-up first, so the measured window starts with every room's sequencer hot.
     await measuredPhase(lg, sys, {
@@ -129,8 +109,10 @@ async function chatting(services, gw, probeDir, infraProcs, n, deliveriesPerSec,
       redisUsPerDelivery: round((p.cpu.perProcessUs.redis ?? 0) / p.deliveries),
       presenceUsPerDelivery: round(p.cpu.perProcessUs.presence / p.deliveries),
     };
+  };
+  try {
+    return await withLoadgen(measure);
   } finally {
-    await lg.exit();
     await awaitConnections(services, 0);
   }
 }
@@ -175,7 +157,7 @@ export async function measureConnections({
         fds: fdCount(gw.pid),
       };
       const w = await cpuWindow([{ name: 'gateway', pid: gw.pid }], () => sleep(idleWindowMs));
-      out.baseline.gatewayCores = round(w.us.gateway / 1e6 / w.wallS, 4);
+      out.baseline.gatewayCores = w.cores('gateway', 4);
       for (const n of sizes) {
         const i = await idle(services, gw, probeDir, infraProcs, n, idleWindowMs, `i${n}r${r}`);
         out.idle.push(i);

@@ -9,9 +9,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../harness.mjs';
+import { ROOT } from '../constants.mjs';
 import { log } from '../log.mjs';
-import { round, spread } from './common.mjs';
+import { sumUs as sum } from '../proc.mjs';
+import { aggregate } from '../report/aggregate.mjs';
+import { round, spread } from '../stats.mjs';
 
 /** Least squares: the x minimising |A x - y| (normal equations, Gaussian elimination). */
 export function leastSquares(rows, ys) {
@@ -50,7 +52,7 @@ export function runBench({ repeats, timeLimitS }) {
     '--out',
     out,
   ];
-  log(`delivery: node ${args.slice(0).join(' ')}`);
+  log(`delivery: node ${args.join(' ')}`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -71,10 +73,6 @@ export function deliveryBudget(file) {
   if (!trials.some((t) => t.workload === 'W1') || !trials.some((t) => t.workload === 'W2')) {
     throw new Error(`${file} has no O W1 and W2 trials`);
   }
-  const sum = (per, prefix) =>
-    Object.entries(per)
-      .filter(([n]) => n.startsWith(prefix))
-      .reduce((a, [, v]) => a + v, 0);
   const rows = trials.map((t) => ({
     workload: t.workload,
     round: t.round,
@@ -96,7 +94,8 @@ export function deliveryBudget(file) {
     rows.map((x) => x.rabbitUs),
   );
   const byWorkload = (w, f) => spread(rows.filter((x) => x.workload === w).map(f));
-  const w2 = r.aggregate?.O?.W2?.sweep;
+  // From the trials, not the file's stored aggregate: medians as bench/lib/stats.mjs takes them.
+  const w2 = aggregate(r.trials).O?.W2?.sweep;
   return {
     source: {
       startedAt: r.meta.startedAt,

@@ -6,7 +6,8 @@
 // queue is the quorum queue presence declares (one replica on one node, three on a cluster).
 import { fmt, log } from '../log.mjs';
 import { standInGateway } from '../stand-in.mjs';
-import { cpuWindow, round, startServices, sumUs } from './common.mjs';
+import { round } from '../stats.mjs';
+import { cpuWindow, startServices } from './common.mjs';
 
 /**
  * One measure: `presenceUrl` for the presence replica, `standInUrl` for the stand-in gateway,
@@ -48,11 +49,11 @@ export async function measurePresenceRate({
         label,
         sockets,
         changesPerSec: round(changes / w.wallS, 0),
-        presenceCores: round(w.us.presence / 1e6 / w.wallS, 3),
-        presenceUsPerChange: round(w.us.presence / changes, 1),
-        redisUsPerChange: round(w.us.redis / changes, 1),
-        brokerUsPerChange: round(sumUs(w.us, 'rabbit') / changes, 1),
-        brokerCores: round(sumUs(w.us, 'rabbit') / 1e6 / w.wallS, 3),
+        presenceCores: w.cores('presence'),
+        presenceUsPerChange: w.per('presence', changes),
+        redisUsPerChange: w.per('redis', changes),
+        brokerUsPerChange: w.per('rabbit', changes),
+        brokerCores: w.cores('rabbit'),
       };
       log(
         `  presence ${label}: ${r.changesPerSec} changes/s, presence ${fmt(r.presenceCores, 2)} cores ` +

@@ -3,12 +3,10 @@
 // consumer on its own connection (prefetch 200, one ack per message, as presence does), for a few
 // seconds: a classic queue on one node against a quorum queue replicated on 3 nodes.
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
+import amqplib from 'amqplib';
 import { fmt, fmtRate, log } from '../log.mjs';
-import { cpuWindow, round, sumUs, summary } from './common.mjs';
-
-const require = createRequire(import.meta.url);
-const amqplib = require('amqplib');
+import { round, roundedSummary as summary } from '../stats.mjs';
+import { cpuWindow } from './common.mjs';
 
 const INFLIGHT = 256;
 const PREFETCH = 200;
@@ -77,11 +75,9 @@ async function throughput({ publishUrl, consumeUrl, queue, quorum, durationMs, b
       publishedPerSec: round(published / w.wallS, 0),
       consumedPerSec: round(got / w.wallS, 0),
       confirm: summary(confirms),
-      brokerCores: round(sumUs(w.us, 'rabbit') / 1e6 / w.wallS, 3),
-      brokerUsPerMessage: round(sumUs(w.us, 'rabbit') / published, 1),
-      perBroker: Object.fromEntries(
-        brokerProcs.map((b) => [b.name, round(w.us[b.name] / 1e6 / w.wallS, 3)]),
-      ),
+      brokerCores: w.cores('rabbit'),
+      brokerUsPerMessage: w.per('rabbit', published),
+      perBroker: w.perProcessCores(brokerProcs),
     };
   } finally {
     await pub.close().catch(() => undefined);

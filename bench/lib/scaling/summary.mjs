@@ -1,15 +1,12 @@
 // The sweep's figures as Markdown tables (`npm run bench:scaling -- --summary FILE`), the form
 // docs/scaling.md quotes them in: median (min-max) over the rounds.
+import { fmtSpread } from '../log.mjs';
+
 const f = (x, d = 0) =>
   x === null || x === undefined
-    ? '-'
+    ? '–'
     : Number(x).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const s = (sp, d = 0) =>
-  !sp || sp.median === null
-    ? '-'
-    : sp.n > 1
-      ? `${f(sp.median, d)} (${f(sp.min, d)}–${f(sp.max, d)})`
-      : f(sp.median, d);
+const s = (sp, d = 0) => fmtSpread(sp, (x) => f(x, d));
 
 export function summaryMarkdown(result) {
   const b = result.budget;
