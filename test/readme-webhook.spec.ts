@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { signWebhook } from '../apps/presence/src/webhooks/webhook-signature';
+import { signWebhook } from '@roomcast/delivery';
 import { snippets } from './readme-snippets';
 
 type Verify = (secret: string, rawBody: string, header: string, now?: number) => boolean;

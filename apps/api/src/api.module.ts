@@ -4,7 +4,7 @@ import { amqpUrls, batchOptions } from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
 import { ApiTokenGuard } from './server-api/api-token.guard';
-import { BrokerLink } from './server-api/broker-link';
+import { BrokerLink } from './broker/broker-link';
 import { PublishController } from './server-api/publish.controller';
 import { DeadLettersController } from './server-api/dead-letters.controller';
 import { API_CONFIG, type ApiEnv } from './config/api.env';

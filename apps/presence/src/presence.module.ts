@@ -8,11 +8,11 @@ import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from 
 import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
 import { amqpUrls, batchOptions } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
-import { AmqpPresenceOutbox, PresenceOutbox } from './outbox';
+import { AmqpPresenceOutbox, PresenceOutbox } from './broker/outbox';
 import { PresenceController } from './presence.controller';
 import { PresenceMetrics } from './presence.metrics';
 import { PresenceService } from './presence.service';
-import { QueueWatch } from './queue-watch.service';
+import { QueueWatch } from './broker/queue-watch.service';
 import { SweeperService } from './sweeper.service';
 import { WebhookSenders } from './webhooks/webhook-senders.service';
 

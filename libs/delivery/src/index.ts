@@ -3,3 +3,4 @@ export * from './room-fanout';
 export * from './webhook-events';
 export * from './webhook-queues';
 export * from './names';
+export * from './webhook-signature';

@@ -33,7 +33,7 @@ import {
 } from '@nestjs/swagger';
 import { API_CONFIG, type ApiEnv } from '../config/api.env';
 import { ApiTokenGuard } from './api-token.guard';
-import { BrokerLink } from './broker-link';
+import { BrokerLink } from '../broker/broker-link';
 
 /**
  * The server publish API (PROTOCOL.md, "Server API and webhooks"): an application backend posts

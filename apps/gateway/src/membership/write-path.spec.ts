@@ -3,6 +3,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { Message, RoomEnvelope, RoomEntry } from '@roomcast/contracts';
 import { RoomFanout, RoomWriter, WriteUnavailable } from '@roomcast/delivery';
 import type { RoomHistory } from '@roomcast/store';
+import { runFuzz } from '@roomcast/testing';
 
 /**
  * The gateway's write path as it runs (RoomWriter over RoomFanout's group commit) against a log
@@ -92,9 +93,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 jest.setTimeout(60_000);
 
 describe('the write path (RoomWriter over RoomFanout)', () => {
-  // 300 cases of up to 60 steps over 5 rooms.
+  // 300 cases (FUZZ_RUNS) of up to 60 steps over 5 rooms.
   it('keeps each room in seq order, acks only after the confirm, never ok for a failed batch', async () => {
-    await fc.assert(
+    await runFuzz(
+      'write path: seq order, ack after confirm',
       fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
         const { writer, sent, now, setRedisDown } = setup();
         const writes: Promise<void>[] = [];
@@ -173,7 +175,7 @@ describe('the write path (RoomWriter over RoomFanout)', () => {
         ).length;
         expect(brokerFailures).toBe(failedEntries);
       }),
-      { numRuns: 300 },
+      { defaultRuns: 300 },
     );
   });
 });

@@ -3,6 +3,8 @@ import { openConnection } from '@roomcast/amqp-transport';
 import {
   declareWebhookQueues,
   publishConfirmed,
+  retryDelay,
+  signWebhook,
   WebhookHeader,
   webhookQueues,
   type WebhookQueueNames,
@@ -12,7 +14,6 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { RoomOrder } from './room-order';
 import { RoomParking } from './room-parking';
-import { retryDelay, signWebhook } from './webhook-signature';
 
 export interface WebhookSenderOptions {
   /** The broker's URLs (AMQP_URL as a list). */

@@ -5,9 +5,9 @@ import { PresenceQueries, PresenceStore } from '@roomcast/store';
 import { AMQP_URL, REDIS_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import Redis from 'ioredis';
-import { PresenceEnv } from './config/presence.env';
+import { PresenceEnv } from '../config/presence.env';
 import { MemoryPresenceOutbox } from './outbox';
-import { PresenceService } from './presence.service';
+import { PresenceService } from '../presence.service';
 import { QueueWatch } from './queue-watch.service';
 
 const ann = { id: 'u-ann', name: 'Ann' };
