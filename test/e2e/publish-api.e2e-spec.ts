@@ -218,5 +218,6 @@ describe('server publish API (stats, 3 gateways)', () => {
       stopService(stats, 'SIGKILL');
       await exited(stats.child);
     }
-  });
+    // A service of its own to start: seconds under load, more than jest's default 5 s.
+  }, 30000);
 });
