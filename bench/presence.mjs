@@ -85,7 +85,7 @@ async function readYourWrites(cluster) {
     if (!ja.ok) throw new Error(`join failed: ${JSON.stringify(ja)}`);
     const [jb, statsJoin] = await Promise.all([
       b.ack('room:join', { room }),
-      fetch(`${cluster.stats.url}/stats/rooms/${room}`).then((r) => r.json()),
+      fetch(`${cluster.api.url}/stats/rooms/${room}`).then((r) => r.json()),
     ]);
     if (!jb.members.some((m) => m.id === aId)) stale.joinAck++;
     if (!statsJoin.members?.some((m) => m.id === aId)) stale.statsAfterJoin++;
@@ -93,7 +93,7 @@ async function readYourWrites(cluster) {
     if (!la.ok) throw new Error(`leave failed: ${JSON.stringify(la)}`);
     const [mb, statsLeave] = await Promise.all([
       b.ack('room:members', { room }),
-      fetch(`${cluster.stats.url}/stats/rooms/${room}`).then((r) => r.json()),
+      fetch(`${cluster.api.url}/stats/rooms/${room}`).then((r) => r.json()),
     ]);
     if (mb.members.some((m) => m.id === aId)) stale.membersAfterLeave++;
     if (statsLeave.members?.some((m) => m.id === aId)) stale.statsAfterLeave++;

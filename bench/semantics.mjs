@@ -59,7 +59,7 @@ async function main() {
         group: 'presence',
         pid: p.child.pid,
       })),
-      { name: 'stats', group: 'stats', pid: cluster.stats.child.pid },
+      { name: 'api', group: 'stats', pid: cluster.api.child.pid },
       ...(redisPid ? [{ name: 'redis', group: 'redis', pid: redisPid }] : []),
       ...(beamPid ? [{ name: 'rabbitmq', group: 'rabbitmq', pid: beamPid }] : []),
     ];

@@ -18,7 +18,10 @@ function copyTree(from, to) {
   }
 }
 
+// `node scripts/copy-assets.js [OUT]`: into dist/ (the build) or OUT (dist-testing/, whose
+// harness loads the store through @roomcast/delivery).
+const out = path.resolve(root, process.argv[2] ?? 'dist');
 for (const lib of fs.readdirSync(path.join(root, 'libs'))) {
   const src = path.join(root, 'libs', lib, 'src');
-  if (fs.existsSync(src)) copyTree(src, path.join(root, 'dist', 'libs', lib, 'src'));
+  if (fs.existsSync(src)) copyTree(src, path.join(out, 'libs', lib, 'src'));
 }

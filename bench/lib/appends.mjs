@@ -14,7 +14,7 @@ import { cpuMicros } from './proc.mjs';
 
 const require = createRequire(import.meta.url);
 /** The store as the services run it: dist/, with its Lua scripts beside it. */
-const store = () => require(join(ROOT, 'dist/libs/presence-store/src/index.js'));
+const store = () => require(join(ROOT, 'dist/libs/store/src/index.js'));
 
 const ROOMS = 300;
 const CONCURRENCY = 64;

@@ -9,16 +9,20 @@ function sortedFinite(values) {
 }
 
 /**
- * Nearest-rank percentile of an ascending array: the smallest value with at least a fraction
- * `q` of the values at or below it (q = 0.5 is the median, 0.99 the p99); null when empty.
+ * The percentile `q` (0.5 the median, 0.99 the p99) of an ascending array, by linear
+ * interpolation between the two nearest ranks (numpy's default, R's type 7, Excel's
+ * PERCENTILE.INC): rank (n - 1) * q; so the median of an even count is the mean of the two middle
+ * values, and of two rounds their mean, not one of them. null when empty.
  */
 export function percentile(sorted, q) {
   if (sorted.length === 0) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
+  const rank = Math.min(1, Math.max(0, q)) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
 }
 
-/** The median of `values` (the nearest-rank 50th percentile, as every p50); null when none. */
+/** The median of `values` (the 50th percentile, as every p50); null when none. */
 export function median(values) {
   return percentile(sortedFinite(values), 0.5);
 }

@@ -84,7 +84,7 @@ async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root }) 
   });
   const named = (name, service) => ({ name, pid: service.child.pid, ...service });
   const gateways = cluster.gateways.map((g, i) => named(`gateway${i + 1}`, g));
-  const procs = [named('presence', cluster.presence), named('stats', cluster.stats), ...gateways];
+  const procs = [named('presence', cluster.presence), named('api', cluster.api), ...gateways];
   try {
     // Serving load needs the gateways' Redis and broker, not only a live process.
     await Promise.all(

@@ -7,7 +7,8 @@ import { ROOMCAST, SYSTEMS } from '../constants.mjs';
 const PARTS = [
   ['Socket.IO servers / gateways', (n) => /^(server|gateway)\d+$/.test(n)],
   ['presence', (n) => n === 'presence' || /^presence\d+$/.test(n)],
-  ['stats', (n) => n === 'stats'],
+  // 'stats': the api service's name in runs before it was renamed.
+  ['api service', (n) => n === 'api' || n === 'stats'],
   ['Redis', (n) => /^redis\d*$/.test(n)],
   ['RabbitMQ', (n) => n === 'rabbitmq'],
 ];

@@ -20,9 +20,9 @@ export function semanticsMarkdown({ startedAt, ops, inflight, rounds, messages, 
   return [
     '# What reads, edits and reactions cost beside a send',
     '',
-    `\`npm run bench:semantics\`, ${utcMinute(startedAt)} UTC: three gateways, presence and stats on the machine's Redis and RabbitMQ; one room with one member on each gateway (so a send or an update is delivered to 3 sockets on 3 gateways); ${ops} calls of each kind, ${inflight} in flight, ${rounds} rounds, medians. Server CPU is utime + stime of every server process over the phase divided by its calls (${messages} messages received in all).`,
+    `\`npm run bench:semantics\`, ${utcMinute(startedAt)} UTC: three gateways, presence and the api service on the machine's Redis and RabbitMQ; one room with one member on each gateway (so a send or an update is delivered to 3 sockets on 3 gateways); ${ops} calls of each kind, ${inflight} in flight, ${rounds} rounds, medians. Server CPU is utime + stime of every server process over the phase divided by its calls (${messages} messages received in all).`,
     '',
-    '| call | server CPU µs per call | × a send | gateways | presence | stats | Redis | RabbitMQ | calls/s |',
+    '| call | server CPU µs per call | × a send | gateways | presence | api | Redis | RabbitMQ | calls/s |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>

@@ -119,7 +119,7 @@ export async function startServices({
       ...presenceEnv,
       INSTANCE_ID: `${prefix}-p1`,
     });
-    const stats = await start('stats', 'stats', {});
+    const stats = await start('api', 'api', {});
     const gws = [];
     for (let i = 0; i < gateways; i++) {
       gws.push(
