@@ -2,11 +2,10 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   connectClient,
-  launchChromium,
-  requireServices,
-  startCluster,
+  startBrowserCluster,
   waitFor,
   type AnyAck,
+  type BrowserCluster,
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
@@ -23,23 +22,28 @@ const TOKEN = 'admin-page-token-0123456789';
  * leave. The page is never reloaded.
  */
 describe('operations page in chromium (/admin, 2 gateways)', () => {
+  let bc: BrowserCluster | undefined;
   let cluster: TestCluster;
-  let browser: Browser | undefined;
+  let browser: Browser;
   let page: Page;
   const errors: string[] = [];
   const clients: TestClient[] = [];
   const room = `ops-${Math.random().toString(36).slice(2, 8)}`;
 
   beforeAll(async () => {
-    browser = await launchChromium();
-    await requireServices('redis', 'rabbitmq');
-    cluster = await startCluster({ label: 'admin', gateways: 2, apiEnv: { STATS_TOKEN: TOKEN } });
+    // The api serves the page itself: no nginx in front.
+    bc = await startBrowserCluster({
+      label: 'admin',
+      gateways: 2,
+      apiEnv: { STATS_TOKEN: TOKEN },
+      nginx: false,
+    });
+    ({ cluster, browser } = bc);
   }, 60000);
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    await browser?.close();
-    await cluster?.stop();
+    await bc?.stop();
   }, 30000);
 
   /** The text of a table's body rows, cells joined by ' | ', as the user reads them. */
@@ -78,12 +82,12 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
       ).toBe(401);
     }
     // A browser that knows no password cannot answer the challenge; a wrong one gets 401.
-    const anonymous = await browser!.newContext();
+    const anonymous = await browser.newContext();
     await expect((await anonymous.newPage()).goto(`${cluster.api.url}/admin`)).rejects.toThrow(
       /ERR_INVALID_AUTH_CREDENTIALS/,
     );
     await anonymous.close();
-    const wrong = await browser!.newContext({
+    const wrong = await browser.newContext({
       httpCredentials: { username: 'admin', password: 'not-the-token' },
     });
     const tab = await wrong.newPage();
@@ -93,7 +97,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
   });
 
   it('shows the gateways live, then a room with both gateways bound after two clients join', async () => {
-    const context = await browser!.newContext({
+    const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: TOKEN },
     });
     page = await context.newPage();

@@ -1,23 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  AMQP_URL,
-  dropRunState,
-  exited,
-  launchChromium,
-  REDIS_URL,
-  requireNginx,
-  requireServices,
-  runPrefix,
-  startNginx,
-  startService,
-  stopNginx,
-  stopService,
+  startBrowserCluster,
   waitFor,
-  type RunningNginx,
+  type BrowserCluster,
   type RunningService,
 } from '@roomcast/testing';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
@@ -34,31 +23,21 @@ interface ChatPage {
  * one name, one user) on the two gateways; Bob goes through nginx.
  */
 describe('web client in chromium: rooms, unread badges, edits and reactions', () => {
-  const prefix = runPrefix('browser-rooms');
-  const env = {
-    AMQP_URL,
-    REDIS_URL,
-    EXCHANGE: `${prefix}.events`,
-    REDIS_PREFIX: `${prefix}:`,
-    PRESENCE_QUEUE: `${prefix}.presence`,
-  };
-  const services: RunningService[] = [];
+  let bc: BrowserCluster;
   let gateways: RunningService[] = [];
   let stats: RunningService;
-  let nginx: RunningNginx | undefined;
-  let browser: Browser | undefined;
   const pages: ChatPage[] = [];
 
   /** Opens the page (through nginx, or with its socket on `gateway`) and joins `rooms` as `name`. */
   async function open(name: string, rooms: string[], gateway?: RunningService): Promise<ChatPage> {
-    const context = await browser!.newContext();
+    const context = await bc.browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(10000);
     const chat: ChatPage = { page, context, errors: [] };
     page.on('pageerror', (err) => chat.errors.push(err.message));
     pages.push(chat);
     await page.goto(
-      gateway ? `${gateway.url}/?stats=${encodeURIComponent(stats.url)}` : `${nginx!.url}/`,
+      gateway ? `${gateway.url}/?stats=${encodeURIComponent(stats.url)}` : `${bc.nginx.url}/`,
     );
     await page.getByTestId('name').fill(name);
     for (const room of rooms) {
@@ -114,37 +93,14 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
   }
 
   beforeAll(async () => {
-    browser = await launchChromium();
-    requireNginx();
-    if (!existsSync(path.join(ROOT, 'dist/web/index.html'))) {
-      throw new Error('dist/web is not built: run `npm run build:web` (npm test does it)');
-    }
-    await requireServices('redis', 'rabbitmq');
-    services.push(await startService('presence', env));
-    const started = await Promise.all([
-      startService('api', env),
-      startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g1` }),
-      startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g2` }),
-    ]);
-    services.push(...started);
-    [stats, ...gateways] = started;
-    nginx = await startNginx({
-      gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
-      api: `127.0.0.1:${stats.port}`,
-    });
+    // Missing tools fail the suite with how to install them: this test never skips.
+    bc = await startBrowserCluster({ label: 'browser-rooms', gateways: 2 });
+    gateways = bc.cluster.gateways;
+    stats = bc.cluster.api;
   }, 60000);
 
   afterAll(async () => {
-    for (const p of pages) await p.context.close().catch(() => undefined);
-    await browser?.close();
-    if (nginx) await stopNginx(nginx, { removePrefix: true });
-    for (const s of services) stopService(s, 'SIGKILL');
-    await Promise.all(services.map((s) => exited(s.child)));
-    await dropRunState({
-      redisPrefix: env.REDIS_PREFIX,
-      exchange: env.EXCHANGE,
-      queues: [env.PRESENCE_QUEUE],
-    });
+    await bc?.stop();
   }, 30000);
 
   afterEach(() => {
@@ -195,7 +151,7 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     await textOf(annThumb, (t) => t === '1', "Ann sees Bob's reaction");
 
     // Bob's connection drops (nginx stops); meanwhile Ann edits again and reacts too.
-    await stopNginx(nginx!);
+    await bc.stopNginx();
     await textOf(bob.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
     await messageWith(tab1, 'final text').getByTestId('edit').click();
     await tab1.page.getByTestId('edit-text').fill('final text, really');
@@ -204,7 +160,7 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
       .locator('[data-testid="react"][data-emoji="👍"]')
       .click();
     await textOf(annThumb, (t) => t === '2', 'two reactions');
-    nginx = await startNginx(nginx!.options);
+    await bc.restartNginx();
     await textOf(
       bob.page.getByTestId('status'),
       (t) => t.startsWith('rejoined'),

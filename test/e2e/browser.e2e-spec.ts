@@ -1,23 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  AMQP_URL,
-  dropRunState,
-  exited,
-  launchChromium,
-  REDIS_URL,
-  requireNginx,
-  requireServices,
-  runPrefix,
-  startNginx,
-  startService,
-  stopNginx,
-  stopService,
+  startBrowserCluster,
   waitFor,
-  type RunningNginx,
+  type BrowserCluster,
   type RunningService,
 } from '@roomcast/testing';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
@@ -39,24 +28,14 @@ interface ChatPage {
  * a third goes through nginx for everything.
  */
 describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
-  const prefix = runPrefix('browser');
-  const env = {
-    AMQP_URL,
-    REDIS_URL,
-    EXCHANGE: `${prefix}.events`,
-    REDIS_PREFIX: `${prefix}:`,
-    PRESENCE_QUEUE: `${prefix}.presence`,
-  };
-  const services: RunningService[] = [];
+  let bc: BrowserCluster;
   let gateways: RunningService[] = [];
   let stats: RunningService;
-  let nginx: RunningNginx | undefined;
-  let browser: Browser | undefined;
   const pages: ChatPage[] = [];
 
   /** Opens the page (through nginx, or with its socket on `gateway`) and joins `room` as `name`. */
   async function join(name: string, room: string, gateway?: RunningService): Promise<ChatPage> {
-    const context = await browser!.newContext();
+    const context = await bc.browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(10000);
     const chat: ChatPage = { page, context, dialogs: [], errors: [], sent: [] };
@@ -73,7 +52,7 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     pages.push(chat);
     // A gateway serves the page itself; its Stats API is then on another origin (CORS).
     await page.goto(
-      gateway ? `${gateway.url}/?stats=${encodeURIComponent(stats.url)}` : `${nginx!.url}/`,
+      gateway ? `${gateway.url}/?stats=${encodeURIComponent(stats.url)}` : `${bc.nginx.url}/`,
     );
     await page.getByTestId('name').fill(name);
     await page.getByTestId('room').fill(room);
@@ -139,37 +118,13 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
 
   beforeAll(async () => {
     // Missing tools fail the suite with how to install them: this test never skips.
-    browser = await launchChromium();
-    requireNginx();
-    if (!existsSync(path.join(ROOT, 'dist/web/index.html'))) {
-      throw new Error('dist/web is not built: run `npm run build:web` (npm test does it)');
-    }
-    await requireServices('redis', 'rabbitmq');
-    services.push(await startService('presence', env));
-    const started = await Promise.all([
-      startService('api', env),
-      startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g1` }),
-      startService('gateway', { ...env, INSTANCE_ID: `${prefix}-g2` }),
-    ]);
-    services.push(...started);
-    [stats, ...gateways] = started;
-    nginx = await startNginx({
-      gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
-      api: `127.0.0.1:${stats.port}`,
-    });
+    bc = await startBrowserCluster({ label: 'browser', gateways: 2 });
+    gateways = bc.cluster.gateways;
+    stats = bc.cluster.api;
   }, 60000);
 
   afterAll(async () => {
-    for (const p of pages) await p.context.close().catch(() => undefined);
-    await browser?.close();
-    if (nginx) await stopNginx(nginx, { removePrefix: true });
-    for (const s of services) stopService(s, 'SIGKILL');
-    await Promise.all(services.map((s) => exited(s.child)));
-    await dropRunState({
-      redisPrefix: env.REDIS_PREFIX,
-      exchange: env.EXCHANGE,
-      queues: [env.PRESENCE_QUEUE],
-    });
+    await bc?.stop();
   }, 30000);
 
   afterEach(() => {
@@ -193,7 +148,7 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     await send(bob, XSS);
     await send(cat, 'hi from behind nginx');
 
-    const ids = gateways.map((_, i) => `${prefix}-g${i + 1}`);
+    const ids = gateways.map((_, i) => bc.cluster.gatewayId(i));
     for (const p of [ann, bob, cat]) {
       await textOf(p.page.getByTestId('message-text'), (t) => t.split('|').length === 3, '3');
       const shown = await messagesOf(p);
@@ -223,11 +178,11 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     const [lastSeq] = await seqsOf(eve);
 
     // Stopping nginx cuts Eve's connection; Dan's goes straight to a gateway.
-    await stopNginx(nginx!);
+    await bc.stopNginx();
     await textOf(eve.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
     await send(dan, 'missed 1');
     await send(dan, 'missed 2');
-    nginx = await startNginx(nginx!.options);
+    await bc.restartNginx();
 
     await textOf(
       eve.page.getByTestId('status'),

@@ -1,5 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
+import { startCluster, type ClusterOptions, type TestCluster } from './cluster';
+import { requireNginx, startNginx, stopNginx, type RunningNginx } from './nginx';
+import { ROOT } from './root';
+import { requireServices } from './services';
 
 /** Debian's chromium: playwright cannot download its own browser on these machines. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,4 +35,92 @@ export async function launchChromium(): Promise<Browser> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, timeout: 30000 });
+}
+
+export interface BrowserClusterOptions extends ClusterOptions {
+  /**
+   * nginx in front of the gateways and the api, serving the web client from dist/web (which must
+   * be built: `npm run build:web`). @default true
+   */
+  nginx?: boolean;
+}
+
+export interface BrowserCluster {
+  /** Presence, the api and the gateways (startCluster's). */
+  cluster: TestCluster;
+  browser: Browser;
+  /**
+   * nginx as last started (its address stays the same across `stopNginx`/`restartNginx`).
+   * Throws when the cluster was started with `nginx: false`.
+   */
+  readonly nginx: RunningNginx;
+  /** Stops nginx: every connection through it drops, those straight to a gateway stay. */
+  stopNginx(): Promise<void>;
+  /** Starts nginx again with the same options, on the same port, and waits until it answers. */
+  restartNginx(): Promise<void>;
+  /** Closes the browser, stops nginx and the services, and removes what the run created. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The set-up of the browser tests: headless chromium, startCluster's services and (by default)
+ * nginx in front of them serving the web client. What the machine lacks (chromium, nginx, a built
+ * dist/web, Redis, RabbitMQ) fails here with how to get it, before any process starts: a browser
+ * test never passes by skipping. On failure, whatever was started is stopped.
+ */
+export async function startBrowserCluster(options: BrowserClusterOptions): Promise<BrowserCluster> {
+  const { nginx: withNginx = true, ...clusterOptions } = options;
+  if (withNginx) {
+    requireNginx();
+    if (!existsSync(path.join(ROOT, 'dist/web/index.html'))) {
+      throw new Error('dist/web is not built: run `npm run build:web` (npm test does it)');
+    }
+  }
+  await requireServices('redis', 'rabbitmq');
+  const browser = await launchChromium();
+  let cluster: TestCluster | undefined;
+  let nginx: RunningNginx | undefined;
+  let nginxUp = false;
+  try {
+    cluster = await startCluster({ gateways: 2, ...clusterOptions });
+    if (withNginx) {
+      nginx = await startNginx({
+        gateways: cluster.gateways.map((g) => `127.0.0.1:${g.port}`),
+        api: `127.0.0.1:${cluster.api.port}`,
+      });
+      nginxUp = true;
+    }
+  } catch (err) {
+    await browser.close().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+    throw err;
+  }
+  const running = (): RunningNginx => {
+    if (!nginx) throw new Error('this browser cluster was started without nginx');
+    return nginx;
+  };
+  return {
+    cluster,
+    browser,
+    get nginx() {
+      return running();
+    },
+    async stopNginx() {
+      await stopNginx(running());
+      nginxUp = false;
+    },
+    async restartNginx() {
+      nginx = await startNginx(running().options);
+      nginxUp = true;
+    },
+    async stop() {
+      try {
+        await browser.close().catch(() => undefined);
+        if (nginx && nginxUp) await stopNginx(nginx, { removePrefix: true });
+        else if (nginx) rmSync(nginx.prefix, { recursive: true, force: true });
+      } finally {
+        await cluster.stop();
+      }
+    },
+  };
 }
