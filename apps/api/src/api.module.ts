@@ -1,13 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { opsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { amqpUrls, batchOptions } from '@roomcast/config';
+import { batchOptions, publisherOptions } from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
 import { ApiTokenGuard } from './server-api/api-token.guard';
 import { BrokerLink } from './broker/broker-link';
 import { PublishController } from './server-api/publish.controller';
 import { DeadLettersController } from './server-api/dead-letters.controller';
-import { API_CONFIG, type ApiEnv } from './config/api.env';
+import { API_CONFIG, SHOWS_PRIVATE_ROOMS, showsPrivateRooms, type ApiEnv } from './config/api.env';
 import { SignInThrottle } from './auth/sign-in-throttle';
 import { StatsTokenGuard } from './stats/stats-token.guard';
 import { StatsController } from './stats/stats.controller';
@@ -25,15 +25,9 @@ export class ApiModule {
           providers: [
             ApiTokenGuard,
             {
-              // Opened in the background: stats serves without the broker (BrokerLink).
+              // Opened in the background: the service serves without the broker (BrokerLink).
               provide: BrokerLink,
-              useFactory: () =>
-                new BrokerLink({
-                  urls: amqpUrls(config.AMQP_URL),
-                  name: `${config.INSTANCE_ID}/publish`,
-                  exchange: config.EXCHANGE,
-                  publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-                }),
+              useFactory: () => new BrokerLink(publisherOptions(config)),
             },
             {
               provide: RoomWriter,
@@ -66,6 +60,7 @@ export class ApiModule {
       providers: [
         ...api.providers,
         { provide: API_CONFIG, useValue: config },
+        { provide: SHOWS_PRIVATE_ROOMS, useValue: showsPrivateRooms(config) },
         SignInThrottle,
         StatsTokenGuard,
         OpsPageGuard,

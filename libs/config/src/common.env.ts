@@ -179,6 +179,24 @@ function urlList(url: string): string[] {
 /** The broker URLs of an AMQP_URL: one, or a cluster's nodes separated by commas. */
 export const amqpUrls = urlList;
 
+/**
+ * The options of a writer's publishing client (the transport's AmqpTopicClientOptions): the
+ * broker, the exchange, the confirm timeout, and a connection name that says whose it is.
+ */
+export function publisherOptions(config: WriterEnv): {
+  urls: string[];
+  name: string;
+  exchange: string;
+  publishTimeoutMs: number;
+} {
+  return {
+    urls: amqpUrls(config.AMQP_URL),
+    name: `${config.INSTANCE_ID}/publish`,
+    exchange: config.EXCHANGE,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+  };
+}
+
 /** Why AMQP_URL cannot be used, in one line, or undefined. */
 export function amqpUrlProblem(url: string): string | undefined {
   const bad = amqpUrls(url).filter((u) => !parsesAs(u, /^amqps?:$/));

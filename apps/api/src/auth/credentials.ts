@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { SignInThrottle } from './sign-in-throttle';
 
 /**
@@ -45,4 +46,36 @@ export function signIn(
   if (given !== undefined && timingSafeEqual(digest(given), expected)) return true;
   if (address !== undefined) throttle.failed(address);
   return false;
+}
+
+/**
+ * A guard by one token: lets a request through when the token is unset (`expected` undefined)
+ * or the request carries it (read by `read`, throttled by `signIn`); else `refuse` throws.
+ */
+export abstract class TokenGuard implements CanActivate {
+  private readonly expected?: Buffer;
+
+  constructor(
+    token: string | undefined,
+    private readonly throttle: SignInThrottle,
+  ) {
+    if (token !== undefined) this.expected = digest(token);
+  }
+
+  /** The token a request's Authorization header carries, or undefined. */
+  protected read(header: string): string | undefined {
+    return bearerToken(header);
+  }
+
+  /** Throws the answer to a request without the token. */
+  protected abstract refuse(res: ServerResponse): never;
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.expected) return true;
+    const http = context.switchToHttp();
+    const res = http.getResponse<ServerResponse>();
+    const req = http.getRequest<IncomingMessage>();
+    if (signIn(req, res, this.expected, this.throttle, (h) => this.read(h))) return true;
+    this.refuse(res);
+  }
 }

@@ -57,3 +57,5 @@ export const API_CONFIG = Symbol('API_CONFIG');
  * and the operations page leave them out.
  */
 export const showsPrivateRooms = (config: ApiEnv): boolean => Boolean(config.STATS_TOKEN);
+/** Injects showsPrivateRooms(config): whether answers include private rooms. */
+export const SHOWS_PRIVATE_ROOMS = Symbol('SHOWS_PRIVATE_ROOMS');

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, UseGuards } from '@nestjs/common';
 import { PresenceQueries } from '@roomcast/store';
-import { showsPrivateRooms, API_CONFIG, type ApiEnv } from '../config/api.env';
+import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
 import { ADMIN_PAGE } from './admin.page';
 import { OpsPageGuard } from './ops-page.guard';
 
@@ -16,14 +16,11 @@ export const ADMIN_ROUTING_ROWS = 200;
 @Controller('admin')
 @UseGuards(OpsPageGuard)
 export class AdminController {
-  private readonly includePrivate: boolean;
-
   constructor(
     private readonly store: PresenceQueries,
-    @Inject(API_CONFIG) config: ApiEnv,
-  ) {
-    this.includePrivate = showsPrivateRooms(config);
-  }
+    /** Private rooms show only to callers who had to present the token. */
+    @Inject(SHOWS_PRIVATE_ROOMS) private readonly includePrivate: boolean,
+  ) {}
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')

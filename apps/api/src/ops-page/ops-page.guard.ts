@@ -1,12 +1,6 @@
-import {
-  CanActivate,
-  ExecutionContext,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basicPassword, bearerToken, digest, signIn } from '../auth/credentials';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { basicPassword, bearerToken, TokenGuard } from '../auth/credentials';
 import { SignInThrottle } from '../auth/sign-in-throttle';
 import { API_CONFIG, type ApiEnv } from '../config/api.env';
 
@@ -16,23 +10,16 @@ import { API_CONFIG, type ApiEnv } from '../config/api.env';
  * browser asks for it.
  */
 @Injectable()
-export class OpsPageGuard implements CanActivate {
-  private readonly expected?: Buffer;
-
-  constructor(
-    @Inject(API_CONFIG) config: ApiEnv,
-    private readonly throttle: SignInThrottle,
-  ) {
-    if (config.STATS_TOKEN) this.expected = digest(config.STATS_TOKEN);
+export class OpsPageGuard extends TokenGuard {
+  constructor(@Inject(API_CONFIG) config: ApiEnv, throttle: SignInThrottle) {
+    super(config.STATS_TOKEN || undefined, throttle);
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) return true;
-    const http = context.switchToHttp();
-    const res = http.getResponse<ServerResponse>();
-    const read = (header: string) => bearerToken(header) ?? basicPassword(header);
-    if (signIn(http.getRequest<IncomingMessage>(), res, this.expected, this.throttle, read))
-      return true;
+  protected override read(header: string): string | undefined {
+    return bearerToken(header) ?? basicPassword(header);
+  }
+
+  protected refuse(res: ServerResponse): never {
     res.setHeader('WWW-Authenticate', 'Basic realm="roomcast admin", charset="UTF-8"');
     throw new UnauthorizedException('the operations page needs STATS_TOKEN as the password');
   }

@@ -10,22 +10,18 @@ import {
 } from '@nestjs/common';
 import { isPrivateRoom } from '@roomcast/contracts';
 import { decodeRoutingCursor, PresenceQueries } from '@roomcast/store';
-import { showsPrivateRooms, API_CONFIG, type ApiEnv } from '../config/api.env';
+import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
 import { StatsTokenGuard } from './stats-token.guard';
 import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto, RoutingQueryDto } from './stats.dto';
 
 @Controller('stats')
 @UseGuards(StatsTokenGuard)
 export class StatsController {
-  /** Private rooms show only to callers who had to present the token. */
-  private readonly includePrivate: boolean;
-
   constructor(
     private readonly store: PresenceQueries,
-    @Inject(API_CONFIG) config: ApiEnv,
-  ) {
-    this.includePrivate = showsPrivateRooms(config);
-  }
+    /** Private rooms show only to callers who had to present the token. */
+    @Inject(SHOWS_PRIVATE_ROOMS) private readonly includePrivate: boolean,
+  ) {}
 
   /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */
   @Get()

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
-import { amqpUrls, batchOptions } from '@roomcast/config';
+import { batchOptions, publisherOptions } from '@roomcast/config';
 import type { GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { AmqpBrokerLink, AmqpPresenceEvents, AmqpRoomTraffic } from './amqp-ports';
@@ -14,12 +14,7 @@ import { BrokerLink, PresenceEvents, RoomTraffic } from './ports';
 export function brokerProviders(config: GatewayEnv, server: AmqpTopicServer): Provider[] {
   return [
     { provide: AmqpTopicServer, useValue: server },
-    provideAmqpTopicClient({
-      urls: amqpUrls(config.AMQP_URL),
-      name: `${config.INSTANCE_ID}/publish`,
-      exchange: config.EXCHANGE,
-      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-    }),
+    provideAmqpTopicClient(publisherOptions(config)),
     {
       provide: RoomTraffic,
       inject: [AmqpTopicClient, GatewayMetrics],
