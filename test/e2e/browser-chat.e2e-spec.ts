@@ -3,10 +3,11 @@ import * as path from 'node:path';
 import {
   startBrowserCluster,
   waitFor,
+  waitForText,
   type BrowserCluster,
   type RunningService,
 } from '@roomcast/testing';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
@@ -43,31 +44,13 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     for (const room of rooms) {
       await page.getByTestId('room').fill(room);
       await page.getByTestId('join').click();
-      await textOf(page.getByTestId('status'), (t) => t === `joined ${room}`, `${name} in ${room}`);
+      await waitForText(
+        page.getByTestId('status'),
+        (t) => t === `joined ${room}`,
+        `${name} in ${room}`,
+      );
     }
     return chat;
-  }
-
-  async function textOf(
-    locator: Locator,
-    check: (text: string) => boolean,
-    what: string,
-    timeoutMs = 8000,
-  ): Promise<string> {
-    let last = '';
-    try {
-      await waitFor(
-        async () => {
-          last = (await locator.allTextContents()).join('|');
-          return check(last);
-        },
-        timeoutMs,
-        what,
-      );
-      return last;
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; last seen: "${last}"`, { cause: err });
-    }
   }
 
   const entry = (p: ChatPage, room: string) =>
@@ -130,12 +113,12 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     await tab1.page.getByTestId('edit-text').fill('final text');
     await tab1.page.getByTestId('edit-save').click();
     await messageWith(tab1, 'a mistake').getByTestId('delete').click();
-    await textOf(
+    await waitForText(
       bob.page.getByTestId('message-text'),
       (t) => t.endsWith('|final text|message deleted'),
       'Bob sees the edit and the deletion',
     );
-    await textOf(
+    await waitForText(
       messageWith(bob, 'final text').getByTestId('message-edited'),
       (t) => t === '(edited)',
       'marked edited',
@@ -148,31 +131,31 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     const annThumb = messageWith(tab1, 'final text').locator(
       '[data-testid="react"][data-emoji="👍"] [data-testid="reaction-count"]',
     );
-    await textOf(annThumb, (t) => t === '1', "Ann sees Bob's reaction");
+    await waitForText(annThumb, (t) => t === '1', "Ann sees Bob's reaction");
 
     // Bob's connection drops (nginx stops); meanwhile Ann edits again and reacts too.
     await bc.stopNginx();
-    await textOf(bob.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
+    await waitForText(bob.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
     await messageWith(tab1, 'final text').getByTestId('edit').click();
     await tab1.page.getByTestId('edit-text').fill('final text, really');
     await tab1.page.getByTestId('edit-save').click();
     await messageWith(tab1, 'final text, really')
       .locator('[data-testid="react"][data-emoji="👍"]')
       .click();
-    await textOf(annThumb, (t) => t === '2', 'two reactions');
+    await waitForText(annThumb, (t) => t === '2', 'two reactions');
     await bc.restartNginx();
-    await textOf(
+    await waitForText(
       bob.page.getByTestId('status'),
       (t) => t.startsWith('rejoined'),
       'Bob rejoined',
       15000,
     );
-    await textOf(
+    await waitForText(
       bob.page.getByTestId('message-text'),
       (t) => t.endsWith('|final text, really|message deleted'),
       'Bob has the edit made while he was away',
     );
-    await textOf(
+    await waitForText(
       messageWith(bob, 'final text, really').locator(
         '[data-testid="react"][data-emoji="👍"] [data-testid="reaction-count"]',
       ),
@@ -181,7 +164,7 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     );
     // A new tab of Ann's shows it all from history, and nothing unread.
     const tab3 = await open('Ann', [news], gateways[1]);
-    await textOf(
+    await waitForText(
       tab3.page.getByTestId('message-text'),
       (t) => t === 'news one|news two|news three|final text, really|message deleted',
       'history in its current state',

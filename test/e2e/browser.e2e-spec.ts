@@ -3,10 +3,11 @@ import * as path from 'node:path';
 import {
   startBrowserCluster,
   waitFor,
+  waitForText,
   type BrowserCluster,
   type RunningService,
 } from '@roomcast/testing';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
@@ -57,38 +58,15 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     await page.getByTestId('name').fill(name);
     await page.getByTestId('room').fill(room);
     await page.getByTestId('join').click();
-    await textOf(page.getByTestId('status'), (t) => t === `joined ${room}`, `${name} joined`);
+    await waitForText(page.getByTestId('status'), (t) => t === `joined ${room}`, `${name} joined`);
     return chat;
-  }
-
-  /** Waits until `check` holds for the locator's text(s), and returns them. */
-  async function textOf(
-    locator: Locator,
-    check: (text: string) => boolean,
-    what: string,
-    timeoutMs = 8000,
-  ): Promise<string> {
-    let last = '';
-    try {
-      await waitFor(
-        async () => {
-          last = (await locator.allTextContents()).join('|');
-          return check(last);
-        },
-        timeoutMs,
-        what,
-      );
-      return last;
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; last seen: "${last}"`, { cause: err });
-    }
   }
 
   const texts = (p: ChatPage, testId: string) => p.page.getByTestId(testId).allTextContents();
   const membersOf = (p: ChatPage, expected: string[], what: string) =>
-    textOf(p.page.getByTestId('member'), (t) => t === expected.join('|'), what);
+    waitForText(p.page.getByTestId('member'), (t) => t === expected.join('|'), what);
   const onlineOf = (p: ChatPage, expected: number, what: string) =>
-    textOf(p.page.getByTestId('online'), (t) => t === String(expected), what);
+    waitForText(p.page.getByTestId('online'), (t) => t === String(expected), what);
 
   async function send(p: ChatPage, text: string): Promise<void> {
     await p.page.getByTestId('text').fill(text);
@@ -144,13 +122,13 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
 
     await send(ann, 'hello from Ann');
     await bob.page.getByTestId('text').pressSequentially('typi', { delay: 20 });
-    await textOf(ann.page.getByTestId('typing'), (t) => t === 'Bob is typing…', 'Bob typing');
+    await waitForText(ann.page.getByTestId('typing'), (t) => t === 'Bob is typing…', 'Bob typing');
     await send(bob, XSS);
     await send(cat, 'hi from behind nginx');
 
     const ids = gateways.map((_, i) => bc.cluster.gatewayId(i));
     for (const p of [ann, bob, cat]) {
-      await textOf(p.page.getByTestId('message-text'), (t) => t.split('|').length === 3, '3');
+      await waitForText(p.page.getByTestId('message-text'), (t) => t.split('|').length === 3, '3');
       const shown = await messagesOf(p);
       expect(shown.slice(0, 2)).toEqual([
         `Ann: hello from Ann @ ${ids[0]}`,
@@ -160,7 +138,11 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
       expect(ids.map((id) => `Cat: hi from behind nginx @ ${id}`)).toContain(shown[2]);
       // The markup stayed text: no element was made from it, and nothing ran (afterEach).
       expect(await p.page.locator('img').count()).toBe(0);
-      await textOf(p.page.getByTestId('typing'), (t) => t === '', 'typing cleared by the send');
+      await waitForText(
+        p.page.getByTestId('typing'),
+        (t) => t === '',
+        'typing cleared by the send',
+      );
     }
     mkdirSync(OUTPUT, { recursive: true });
     await ann.page.screenshot({ path: path.join(OUTPUT, 'browser-chat.png'), fullPage: true });
@@ -174,17 +156,21 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     const dan = await join('Dan', 'reconnect', gateways[0]);
     const eve = await join('Eve', 'reconnect'); // through nginx
     await send(dan, 'before the drop');
-    await textOf(eve.page.getByTestId('message-text'), (t) => t === 'before the drop', 'first');
+    await waitForText(
+      eve.page.getByTestId('message-text'),
+      (t) => t === 'before the drop',
+      'first',
+    );
     const [lastSeq] = await seqsOf(eve);
 
     // Stopping nginx cuts Eve's connection; Dan's goes straight to a gateway.
     await bc.stopNginx();
-    await textOf(eve.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
+    await waitForText(eve.page.getByTestId('status'), (t) => t.startsWith('disconnected'), 'drop');
     await send(dan, 'missed 1');
     await send(dan, 'missed 2');
     await bc.restartNginx();
 
-    await textOf(
+    await waitForText(
       eve.page.getByTestId('status'),
       (t) => t === `rejoined reconnect since #${lastSeq}: 2 missed`,
       'Eve rejoined',
@@ -198,6 +184,10 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
     mkdirSync(OUTPUT, { recursive: true });
     await eve.page.screenshot({ path: path.join(OUTPUT, 'browser-rejoin.png'), fullPage: true });
     await send(eve, 'back again');
-    await textOf(dan.page.getByTestId('message-text'), (t) => t.endsWith('|back again'), 'Dan');
+    await waitForText(
+      dan.page.getByTestId('message-text'),
+      (t) => t.endsWith('|back again'),
+      'Dan',
+    );
   }, 40000);
 });

@@ -1,10 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { startCluster, type ClusterOptions, type TestCluster } from './cluster';
 import { requireNginx, startNginx, stopNginx, type RunningNginx } from './nginx';
 import { ROOT } from './root';
 import { requireServices } from './services';
+import { waitFor } from './wait';
 
 /** Debian's chromium: playwright cannot download its own browser on these machines. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -123,4 +124,30 @@ export async function startBrowserCluster(options: BrowserClusterOptions): Promi
       }
     },
   };
+}
+
+/**
+ * Waits until `check` holds for the locator's text (its elements' texts joined by `|`), as the
+ * user reads it, and returns that text; on timeout the error says what was last seen.
+ */
+export async function waitForText(
+  locator: Locator,
+  check: (text: string) => boolean,
+  what: string,
+  timeoutMs = 8000,
+): Promise<string> {
+  let last = '';
+  try {
+    await waitFor(
+      async () => {
+        last = (await locator.allTextContents()).join('|');
+        return check(last);
+      },
+      timeoutMs,
+      what,
+    );
+    return last;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen: "${last}"`, { cause: err });
+  }
 }
