@@ -4,6 +4,7 @@ import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from 
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { ChatGateway } from './socket/chat.gateway';
 import { Handshake } from './socket/handshake';
+import { Sessions } from './socket/sessions';
 import { EventLimiter, SendLimiter, UnreadLimiter } from './socket/rate-limits';
 import { SlowConsumers } from './socket/slow-consumers';
 import { ChatService } from './membership/chat.service';
@@ -65,6 +66,7 @@ export class GatewayModule {
         GatewayMetrics,
         LocalDelivery,
         Handshake,
+        Sessions,
         {
           provide: SendLimiter,
           useFactory: () => new SendLimiter(config.RATE_LIMIT_PER_SEC, config.RATE_LIMIT_BURST),

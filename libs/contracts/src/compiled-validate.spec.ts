@@ -90,6 +90,7 @@ describe('compiled payload validators', () => {
   it('compile a schema for every client event with fields, and know every field of its DTO', () => {
     expect(EVENTS.sort()).toEqual(
       [
+        'auth:refresh',
         'message:delete',
         'message:edit',
         'message:react',

@@ -136,10 +136,13 @@ const ROOM: FieldRule = {
   message: 'room must match ^[A-Za-z0-9_-]{1,64}$',
 };
 
+/** The longest message text, in code points after trimming (PROTOCOL.md). */
+export const MAX_TEXT_LENGTH = 4000;
+
 const MESSAGE_TEXT: FieldRule = {
   kind: 'text',
   min: 1,
-  max: 4000,
+  max: MAX_TEXT_LENGTH,
   trim: true,
   message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
 };
@@ -159,6 +162,18 @@ const EMOJI: FieldRule = {
   trim: false,
   message: 'emoji must be 1-32 characters of well-formed Unicode',
 };
+
+/** `auth:refresh`: a newer token for the connection's user (JWT mode). */
+export class AuthRefreshDto {
+  @Field({
+    kind: 'text',
+    min: 1,
+    max: 8192,
+    trim: false,
+    message: 'token must be a string of 1-8192 characters',
+  })
+  token: string;
+}
 
 class RoomDto {
   @Field(ROOM)

@@ -12,6 +12,7 @@ export const ClientEvent = {
   Delete: 'message:delete',
   React: 'message:react',
   Reactors: 'message:reactors',
+  AuthRefresh: 'auth:refresh',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -22,5 +23,8 @@ export const ServerEvent = {
   Typing: 'typing',
   Update: 'message:update',
   Read: 'read',
+  Session: 'session',
+  SessionEnd: 'session:end',
+  RoomRemoved: 'room:removed',
 } as const;
 export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];

@@ -1,5 +1,6 @@
 import type { SchemaObject } from 'ajv';
 import {
+  AuthRefreshDto,
   DeleteMessageDto,
   EditMessageDto,
   HistoryDto,
@@ -29,6 +30,7 @@ export const CLIENT_EVENT_DTOS = {
   [ClientEvent.Delete]: DeleteMessageDto,
   [ClientEvent.React]: ReactDto,
   [ClientEvent.Reactors]: ReactorsDto,
+  [ClientEvent.AuthRefresh]: AuthRefreshDto,
 } as const;
 export type DtoEvent = keyof typeof CLIENT_EVENT_DTOS;
 

@@ -161,6 +161,51 @@ export interface ReactorsPayload {
   limit?: number;
 }
 
+export interface AuthRefreshPayload {
+  token: string;
+}
+
+export interface AuthRefreshResult {
+  /** The new token's `exp`, in ms since the epoch. */
+  expiresAt: number;
+}
+
+/** The limits a connection works under (the gateway's settings), for a client's pacing. */
+export interface SessionLimits {
+  sendsPerSec: number;
+  sendBurst: number;
+  eventsPerSec: number;
+  eventsBurst: number;
+  maxRooms: number;
+  maxTextLength: number;
+}
+
+/** `session`: the first event of every connection. */
+export interface SessionInfo {
+  /** The connection's user: a client learns its own id here. */
+  user: User;
+  /** The gateway's instance id. */
+  serverId: string;
+  limits: SessionLimits;
+  /** The token's `exp` in ms since the epoch (JWT mode). */
+  expiresAt?: number;
+}
+
+/** Why the server ends a connection on purpose, and whether reconnecting can work. */
+export type SessionEndReason = 'token_expired' | 'revoked' | 'slow_consumer' | 'shutdown';
+
+export interface SessionEnd {
+  reason: SessionEndReason;
+  /** Reconnecting can work (with a fresh token for `token_expired`; elsewhere for `shutdown`). */
+  retry: boolean;
+}
+
+/** This connection is no longer in `room`. */
+export interface RoomRemoved {
+  room: string;
+  reason: 'forbidden' | 'kicked' | 'banned';
+}
+
 export interface TypingPayload {
   room: string;
   typing: boolean;
@@ -181,6 +226,7 @@ export interface ClientToServerEvents {
   'message:delete': WithAck<DeletePayload, UpdateResult>;
   'message:react': WithAck<ReactPayload, UpdateResult>;
   'message:reactors': WithAck<ReactorsPayload, ReactorsResult>;
+  'auth:refresh': WithAck<AuthRefreshPayload, AuthRefreshResult>;
   /** The ack is optional: typing may be dropped under load anyway. */
   typing: (payload: TypingPayload, ack?: (result: Ack<TypingResult>) => void) => void;
 }
@@ -198,13 +244,18 @@ export interface ServerToClientEvents {
   typing: (notice: TypingNotice) => void;
   'message:update': (update: Update) => void;
   read: (notice: ReadNotice) => void;
+  session: (session: SessionInfo) => void;
+  'session:end': (end: SessionEnd) => void;
+  'room:removed': (removed: RoomRemoved) => void;
 }
 
 /** What a gateway keeps on each socket (`socket.data`) between its events. */
 export interface SocketData {
   user: User;
-  /** Private rooms the handshake allows (JWT `rooms` claim). */
+  /** Private rooms the handshake allows (JWT `rooms` claim), as the last token said. */
   privateRooms: ReadonlySet<string>;
+  /** When the connection's token expires (ms since the epoch), in JWT mode. */
+  expiresAt?: number;
   /** The rooms the socket is a member of, as its joins and leaves have been applied. */
   rooms: Set<string>;
   /** Last typing broadcast per room (ms), for the throttle. */

@@ -22,6 +22,7 @@ export const FUZZ_EVENTS = [
   'message:delete',
   'message:react',
   'message:reactors',
+  'auth:refresh',
 ] as const;
 export type FuzzEvent = (typeof FUZZ_EVENTS)[number];
 
@@ -78,6 +79,12 @@ const emoji: FieldRule = (v) => {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const messageId: FieldRule = (v) =>
   typeof v !== 'string' ? 'invalid' : UUID.test(v) ? 'valid' : 'either';
+/** `auth:refresh`'s token: 1-8192 characters (whether it verifies is the server's answer). */
+const token: FieldRule = (v) => {
+  if (typeof v !== 'string' || !isWellFormedUtf16(v)) return 'invalid';
+  const n = codePointCount(v);
+  return verdict(n >= 1 && n <= 8192);
+};
 /** `next` from an earlier page: opaque, so only a string can be one. */
 const cursor: FieldRule = (v) => (typeof v === 'string' ? 'either' : 'invalid');
 
@@ -107,6 +114,7 @@ export const CONTRACT: Record<
     required: { room, id: messageId, emoji },
     optional: { cursor, limit: intIn(1, 500) },
   },
+  'auth:refresh': { required: { token }, optional: {} },
 };
 
 /** Every field name of an event's payload. */
@@ -729,6 +737,8 @@ export function validPayload(
         },
         { requiredKeys: ['room', 'id', 'emoji'], ...plain },
       );
+    case 'auth:refresh':
+      return fc.record({ token: fc.string({ minLength: 1, maxLength: 200 }) }, plain);
   }
 }
 

@@ -4,7 +4,10 @@ import type {
   Message,
   PresenceNotice,
   ReadNotice,
+  RoomRemoved,
   ServerToClientEvents,
+  SessionEnd,
+  SessionInfo,
   Update,
 } from '@roomcast/contracts';
 import { io, type Socket } from 'socket.io-client';
@@ -32,6 +35,12 @@ export interface TestClient {
   updates: Update[];
   /** `read` events, as received. */
   reads: ReadNotice[];
+  /** `session` events (one per connection: the first event). */
+  sessions: SessionInfo[];
+  /** `session:end` events, as received. */
+  ends: SessionEnd[];
+  /** `room:removed` events, as received. */
+  removed: RoomRemoved[];
   ack<T = Record<string, unknown>>(
     event: string,
     payload?: unknown,
@@ -81,6 +90,9 @@ export async function connectClient(
     presence: [],
     updates: [],
     reads: [],
+    sessions: [],
+    ends: [],
+    removed: [],
     ack: (event, payload, ackTimeoutMs = timeoutMs) =>
       // Tests send any event and any payload on purpose: the typed socket is bypassed here.
       (socket as unknown as Socket)
@@ -99,6 +111,9 @@ export async function connectClient(
   socket.on('presence', (p: PresenceNotice) => client.presence.push(p));
   socket.on('message:update', (u: Update) => client.updates.push(u));
   socket.on('read', (r: ReadNotice) => client.reads.push(r));
+  socket.on('session', (s: SessionInfo) => client.sessions.push(s));
+  socket.on('session:end', (e: SessionEnd) => client.ends.push(e));
+  socket.on('room:removed', (r: RoomRemoved) => client.removed.push(r));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => {

@@ -14,6 +14,7 @@ import {
   ClientEvent,
   compileEventValidators,
   ErrorCode,
+  ServerEvent,
   validateEmptyPayload,
   userSocketRoom,
   type Ack,
@@ -29,7 +30,14 @@ import { stateOf } from './chat-socket';
 import { Handshake } from './handshake';
 import { LocalDelivery } from '../fanout/local-delivery';
 import { EventLimiter, UnreadLimiter } from './rate-limits';
+import { Sessions } from './sessions';
 import { SlowConsumers } from './slow-consumers';
+
+/**
+ * The `retryAfterMs` hint of an UNAVAILABLE ack (a dependency that is down: no exact time is
+ * known): about a presence check's round, so clients neither hammer nor wait long.
+ */
+export const UNAVAILABLE_RETRY_MS = 1000;
 
 /** What a handler answers to a client event: its ack from the contract (none to a dropped client). */
 type Answer<E extends keyof ClientToServerEvents> = Promise<Ack<AckResultOf<E>> | undefined>;
@@ -57,10 +65,12 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly limiter: EventLimiter,
     private readonly slow: SlowConsumers,
     private readonly unreadBudget: UnreadLimiter,
+    private readonly sessions: Sessions,
   ) {}
 
   afterInit(io: ChatServer): void {
     this.delivery.attach(io);
+    this.sessions.attach(io);
     io.use((socket, next) => {
       this.handshake.admit(socket).then(
         (identity) => {
@@ -68,6 +78,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
             user: identity.user,
             privateRooms: identity.privateRooms,
             rooms: new Set(),
+            ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
           };
           Object.assign(socket.data, state);
           next();
@@ -79,6 +90,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   handleConnection(socket: ChatSocket): void {
     const { user } = stateOf(socket);
+    // The session event first: before any other event reaches the client.
+    this.sessions.start(socket);
     this.metrics.connections.inc();
     void socket.join(userSocketRoom(user.id));
     this.chat.connect(socket);
@@ -86,6 +99,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   handleDisconnect(socket: ChatSocket): void {
     this.metrics.connections.dec();
+    this.sessions.forget(socket);
     this.limiter.forget(socket.id);
     this.unreadBudget.forget(socket.id);
     this.chat
@@ -207,6 +221,29 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     );
   }
 
+  /**
+   * A newer token without reconnecting: the private rooms it no longer allows are left, as by
+   * `room:leave`, each with `room:removed` `forbidden`, before the ack.
+   */
+  @SubscribeMessage(ClientEvent.AuthRefresh)
+  authRefresh(
+    @ConnectedSocket() socket: ChatSocket,
+    @MessageBody() body: unknown,
+  ): Answer<'auth:refresh'> {
+    return this.handle(ClientEvent.AuthRefresh, socket, async () => {
+      const { token } = this.payload[ClientEvent.AuthRefresh](body);
+      const { expiresAt, lost } = await this.sessions.refresh(socket, token);
+      for (const room of lost) {
+        await this.chat.leave(socket, room).catch((err: Error) => {
+          // Out of the room locally (no more of its traffic) whatever presence answered.
+          this.logger.warn(`leaving ${room} after a refresh of ${socket.id}: ${err.message}`);
+        });
+        socket.emit(ServerEvent.RoomRemoved, { room, reason: 'forbidden' });
+      }
+      return { expiresAt };
+    });
+  }
+
   @SubscribeMessage(ClientEvent.Typing)
   typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() body: unknown): Answer<'typing'> {
     return this.handle(ClientEvent.Typing, socket, () => {
@@ -240,13 +277,17 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       if (!this.slow.check(socket)) return undefined;
       return { ok: true, ...result };
     } catch (err) {
-      if (err instanceof ChatError) return ackError(err.code, err.message, err.retryAfterMs);
+      if (err instanceof ChatError) {
+        const hint = err.code === ErrorCode.Unavailable ? UNAVAILABLE_RETRY_MS : undefined;
+        return ackError(err.code, err.message, err.retryAfterMs ?? hint);
+      }
       this.logger.error(
         `${event} from ${socket.id} failed: ${(err as Error)?.stack ?? String(err)}`,
       );
       return ackError(
         ErrorCode.Unavailable,
         'the server could not complete this request; retry later',
+        UNAVAILABLE_RETRY_MS,
       );
     }
   }

@@ -11,8 +11,8 @@ export const TOO_MANY_CONNECTIONS = 'too many connections from this address';
 const CONNECTION_CLOSED = 'connection closed during the handshake';
 
 /**
- * Socket.IO middleware work, before a connection is accepted: who it is (open or JWT mode), how
- * many connections its address already has, and a timer that closes it when its token expires.
+ * Socket.IO middleware work, before a connection is accepted: who it is (open or JWT mode) and
+ * how many connections its address already has (the token's expiry is the session's: Sessions).
  */
 @Injectable()
 export class Handshake {
@@ -44,11 +44,9 @@ export class Handshake {
     }
     this.perAddress.set(address, open + 1);
     let held = true;
-    let expiry: NodeJS.Timeout | undefined;
     const release = () => {
       if (!held) return;
       held = false;
-      clearTimeout(expiry);
       socket.conn.off('close', release);
       socket.off('disconnect', release);
       this.release(address);
@@ -58,25 +56,18 @@ export class Handshake {
 
     let identity: Identity | null = null;
     try {
-      identity = await this.identify(socket.handshake.auth);
+      identity = await this.verify(socket.handshake.auth);
     } finally {
       if (!identity) release();
     }
     if (!identity) throw new Error(UNAUTHORIZED);
     // Closed while the token was verified: the slot is back already and Socket.IO drops the socket.
     if (!held) throw new Error(CONNECTION_CLOSED);
-    if (identity.expiresAt !== undefined) {
-      // setTimeout takes at most ~24.8 days; a longer token is re-checked then.
-      expiry = setTimeout(
-        () => socket.disconnect(true),
-        Math.min(identity.expiresAt - Date.now(), 2 ** 31 - 1),
-      );
-      expiry.unref();
-    }
     return identity;
   }
 
-  private identify(auth: unknown): Promise<Identity | null> | Identity | null {
+  /** Who `auth` (a handshake's, or `auth:refresh`'s `{ token }`) says the user is, or null. */
+  verify(auth: unknown): Promise<Identity | null> | Identity | null {
     if (this.secret) return jwtIdentity(auth, this.secret);
     const user = openModeUser(auth);
     return user ? { user, privateRooms: new Set() } : null;

@@ -12,6 +12,11 @@ function fakeSocket(bytes: number) {
     handshake: { address: '127.0.0.1' },
     disconnected: false,
     terminated: 0,
+    /** What the socket was sent, in order: `session:end` before the cut. */
+    said: [] as unknown[],
+    emit(event: string, payload: unknown) {
+      socket.said.push([event, payload, socket.disconnected ? 'after' : 'before']);
+    },
     conn: {
       writeBuffer: [{ data: 'x'.repeat(bytes) }],
       transport: { socket: { bufferedAmount: 0, terminate: () => socket.terminated++ } },
@@ -51,6 +56,10 @@ describe('SlowConsumers', () => {
     expect(slow.check(socket as unknown as ChatSocket)).toBe(false);
     expect(socket.disconnected).toBe(true);
     expect(socket.terminated).toBe(1);
+    // Told why (and that coming back can work) before the cut, once.
+    expect(socket.said).toEqual([
+      ['session:end', { reason: 'slow_consumer', retry: true }, 'before'],
+    ]);
     expect((await metrics.slowConsumers.get()).values[0].value).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import { ServerEvent } from '@roomcast/contracts';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import type { ChatSocket } from './chat-socket';
@@ -70,6 +71,8 @@ export class SlowConsumers implements OnApplicationBootstrap, OnApplicationShutd
       `disconnected ${socket.id} (${socket.handshake.address}): ${bytes} bytes unread, over ${limit}`,
     );
     this.metrics.slowConsumers.inc();
+    // Said first, though a client this far behind may never read it: retrying can work.
+    socket.emit(ServerEvent.SessionEnd, { reason: 'slow_consumer', retry: true });
     socket.disconnect(true);
     // A graceful close would wait for the output to drain, or for ws's 30 s close timeout: drop
     // the connection and what it holds now.
