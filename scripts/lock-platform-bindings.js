@@ -20,7 +20,7 @@
 // `libc` only for the `gnu` (glibc) and `musl` abis. npm skips an entry whose os/cpu/libc do not
 // match without fetching it; on a matching platform it fetches `name@version` from the registry
 // (with no integrity hash to check it against, as for any entry written without one). The entries
-// npm did write here carry the same fields, and test/lockfile.spec.ts checks that the naming rule
+// npm did write here carry the same fields, and test/repo/lockfile.spec.ts checks that the naming rule
 // gives exactly their os/cpu/libc (for unrs, rolldown, lightningcss and parcel bindings alike).
 const fs = require('node:fs');
 const path = require('node:path');

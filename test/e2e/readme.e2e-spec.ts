@@ -8,7 +8,7 @@ import {
   startCluster,
   type TestCluster,
 } from '@roomcast/testing';
-import { ROOT, snippets } from '../readme-snippets';
+import { ROOT, snippets } from '../repo/readme-snippets';
 
 /** Runs `node file` in its own process group; SIGKILL after `timeoutMs`. */
 async function runNode(file: string, timeoutMs: number) {

@@ -9,11 +9,11 @@ import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
 import { amqpUrls, batchOptions } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './broker/outbox';
-import { PresenceController } from './presence.controller';
-import { PresenceMetrics } from './presence.metrics';
-import { PresenceService } from './presence.service';
+import { PresenceController } from './state/presence.controller';
+import { PresenceMetrics } from './state/presence.metrics';
+import { PresenceService } from './state/presence.service';
 import { QueueWatch } from './broker/queue-watch.service';
-import { SweeperService } from './sweeper.service';
+import { SweeperService } from './cleanup/sweeper.service';
 import { WebhookSenders } from './webhooks/webhook-senders.service';
 
 @Module({})

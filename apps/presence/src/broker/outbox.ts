@@ -41,18 +41,3 @@ export class AmqpPresenceOutbox extends PresenceOutbox {
     return this.publishWebhooks(envelopes);
   }
 }
-
-/** In memory, for tests: what was announced, in order. */
-export class MemoryPresenceOutbox extends PresenceOutbox {
-  readonly notices: PresenceNotice[] = [];
-
-  readonly hooks: WebhookEnvelope[] = [];
-
-  async announce(notice: PresenceNotice): Promise<void> {
-    this.notices.push(notice);
-  }
-
-  async webhooks(envelopes: WebhookEnvelope[]): Promise<void> {
-    this.hooks.push(...envelopes);
-  }
-}

@@ -6,8 +6,8 @@ import { AMQP_URL, REDIS_URL, requireServices, runPrefix, waitFor } from '@roomc
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import Redis from 'ioredis';
 import { PresenceEnv } from '../config/presence.env';
-import { MemoryPresenceOutbox } from './outbox';
-import { PresenceService } from '../presence.service';
+import { MemoryPresenceOutbox } from '../testing/memory-outbox';
+import { PresenceService } from '../state/presence.service';
 import { QueueWatch } from './queue-watch.service';
 
 const ann = { id: 'u-ann', name: 'Ann' };

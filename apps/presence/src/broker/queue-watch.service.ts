@@ -9,7 +9,7 @@ import { AmqpQueueProbe, type QueueState } from '@roomcast/amqp-transport';
 import { gatewayQueueName } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/store';
 import { PRESENCE_CONFIG, PresenceEnv, queueGoneGraceMs } from '../config/presence.env';
-import { PresenceService } from '../presence.service';
+import { PresenceService } from '../state/presence.service';
 
 /**
  * After presence's own broker link comes back, missing queues prove nothing for this long: if

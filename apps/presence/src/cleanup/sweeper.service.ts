@@ -6,8 +6,8 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { PresenceStore } from '@roomcast/store';
-import { PRESENCE_CONFIG, PresenceEnv } from './config/presence.env';
-import { PresenceService } from './presence.service';
+import { PRESENCE_CONFIG, PresenceEnv } from '../config/presence.env';
+import { PresenceService } from '../state/presence.service';
 
 /**
  * Finds gateways that stopped sending heartbeats and removes their connections, so the Stats API

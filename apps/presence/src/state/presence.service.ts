@@ -8,7 +8,7 @@ import type {
 } from '@roomcast/contracts';
 import { PresenceStore, type RoomDeparture } from '@roomcast/store';
 import { memberWebhooks } from '@roomcast/delivery';
-import { PresenceOutbox } from './broker/outbox';
+import { PresenceOutbox } from '../broker/outbox';
 
 const COUNTERS = ['accepted', 'deliveries', 'unused', 'at'] as const;
 

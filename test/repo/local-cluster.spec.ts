@@ -1,4 +1,4 @@
-import { clusterServices } from '../scripts/services';
+import { clusterServices } from '../../scripts/services';
 
 describe('npm start: the local cluster (scripts/services.js)', () => {
   const gatewayUrls = (env: NodeJS.ProcessEnv) =>

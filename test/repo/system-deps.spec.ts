@@ -1,4 +1,4 @@
-import { PACKAGES, plan } from '../scripts/system-deps';
+import { PACKAGES, plan } from '../../scripts/system-deps';
 
 describe('system packages (scripts/system-deps.js)', () => {
   it('does nothing when every package is there', () => {

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { composeNginxConfig, writeLocalNginxConfig } from '../scripts/nginx-config';
+import { composeNginxConfig, writeLocalNginxConfig } from '../../scripts/nginx-config';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 
 /** The value of a directive inside the `location <path>` block, or of the first one anywhere. */
 function directive(conf: string, name: string, location?: string): string | undefined {

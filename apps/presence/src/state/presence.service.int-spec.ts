@@ -1,7 +1,7 @@
 import { PresenceQueries, PresenceStore } from '@roomcast/store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
-import { MemoryPresenceOutbox } from './broker/outbox';
+import { MemoryPresenceOutbox } from '../testing/memory-outbox';
 import { PresenceService } from './presence.service';
 
 const ann = { id: 'u-ann', name: 'Ann' };

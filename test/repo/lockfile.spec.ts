@@ -5,9 +5,9 @@ import {
   missingOptional,
   platformOf,
   type Lock,
-} from '../scripts/lock-platform-bindings';
+} from '../../scripts/lock-platform-bindings';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as Lock;
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   engines: { node: string };
