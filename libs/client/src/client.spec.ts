@@ -1,0 +1,400 @@
+import { createClient, memoryStorage, type Client, type ClientOptions } from './index';
+import type { Message, Update } from './protocol';
+import type { ResetNotice, Room } from './room';
+import { FakeServer, refusal, sleep, waitFor } from './testing/fake-server';
+
+let server: FakeServer;
+let clients: Client[] = [];
+
+async function start(options: ConstructorParameters<typeof FakeServer>[0] = {}) {
+  server = await new FakeServer(options).start();
+}
+
+function connect(extra: Partial<ClientOptions> = {}): Client {
+  const client = createClient({
+    url: server.url,
+    auth: { name: 'ann' },
+    socket: { transports: ['websocket'] },
+    backoff: { baseMs: 20, capMs: 200 },
+    ackTimeoutMs: 1000,
+    ...extra,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Everything a room told the app, in order. */
+function record(room: Room) {
+  const seen = { messages: [] as Message[], updates: [] as Update[], resets: [] as ResetNotice[] };
+  room.on('message', (m) => seen.messages.push(m));
+  room.on('update', (u) => seen.updates.push(u));
+  room.on('reset', (r) => seen.resets.push(r));
+  return seen;
+}
+
+const texts = (ms: readonly { text: string }[]) => ms.map((m) => m.text);
+const seqs = (ms: readonly { seq: number }[]) => ms.map((m) => m.seq);
+const ascending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] < x);
+/** Distinct sockets the server saw calls from. */
+const sockets = () => new Set(server.calls.map((c) => c.socket)).size;
+
+/** Drops every connection while the server goes on (a gateway that died). */
+function cut(): void {
+  server.io.disconnectSockets(true);
+}
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  await server?.close();
+});
+
+describe('createClient against a fake server', () => {
+  it('delivers a live message that arrives before the join ack once, after the history', async () => {
+    await start();
+    server.post('general', 'a');
+    server.post('general', 'b');
+    server.beforeJoinAck = (room) => void server.post(room, 'c');
+    const room = connect().room('general');
+    const seen = record(room);
+    await waitFor(() => seen.messages.length >= 3);
+    await sleep(50);
+    expect(texts(seen.messages)).toEqual(['a', 'b', 'c']);
+    expect(texts(room.messages)).toEqual(['a', 'b', 'c']);
+    expect(ascending(seqs(room.messages))).toBe(true);
+  });
+
+  it('a repeated join whose history repeats a live message shows it once', async () => {
+    await start();
+    const client = connect();
+    const room = client.room('general');
+    const seen = record(room);
+    await waitFor(() => room.status === 'joined');
+    // The server lost the membership (NOT_IN_ROOM): the SDK joins again, and a message posted
+    // meanwhile reaches it live and in the repeated join's history.
+    let refused = false;
+    server.hook = (call) => {
+      if (call.event === 'message:send' && !refused) {
+        refused = true;
+        return refusal('NOT_IN_ROOM', 'not in room general');
+      }
+      if (call.event === 'room:join') server.post('general', 'meanwhile');
+    };
+    await expect(room.send('mine')).resolves.toMatchObject({ seq: expect.any(Number) });
+    await waitFor(() => seen.messages.length >= 2);
+    await sleep(50);
+    expect(server.calledBy('room:join')).toHaveLength(2);
+    expect(texts(seen.messages)).toEqual(['meanwhile', 'mine']);
+    expect(texts(room.messages)).toEqual(['meanwhile', 'mine']);
+  });
+
+  it('complete: false with a live message: reset names the seq after which messages are gone, and why', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    server.post('general', 'm1');
+    const m2 = server.post('general', 'm2');
+    await waitFor(() => seen.messages.length === 2);
+    cut();
+    server.post('general', 'lost');
+    const m4 = server.post('general', 'kept');
+    server.trim('general', m4.seq - 1);
+    server.beforeJoinAck = (r) => void server.post(r, 'live');
+    await waitFor(() => seen.messages.length === 4);
+    await sleep(50);
+    expect(seen.resets).toEqual([
+      { room: 'general', afterSeq: m2.seq, reason: 'retention', resumeSeq: m4.seq },
+    ]);
+    expect(texts(seen.messages)).toEqual(['m1', 'm2', 'kept', 'live']);
+    expect(texts(room.messages)).toEqual(['m1', 'm2', 'kept', 'live']);
+  });
+
+  it('a counter that started again (Redis lost the room) is a reset with that reason', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    const old = server.post('general', 'before');
+    await waitFor(() => seen.messages.length === 1);
+    cut();
+    server.restartCounter('general');
+    const fresh = server.post('general', 'after');
+    await waitFor(() => seen.messages.length === 2);
+    expect(seen.resets).toEqual([
+      { room: 'general', afterSeq: old.seq, reason: 'counter_restart', resumeSeq: fresh.seq },
+    ]);
+    expect(texts(room.messages)).toEqual(['before', 'after']);
+  });
+
+  it('an ack lost is retried with the same clientId: one message, the first ack', async () => {
+    await start();
+    const room = connect({ ackTimeoutMs: 300 }).room('general');
+    const seen = record(room);
+    let lost = 0;
+    server.hook = (call) => {
+      if (call.event === 'message:send' && lost++ === 0) return 'lose-ack';
+    };
+    const ack = await room.send('hello');
+    const sends = server.calledBy('message:send');
+    expect(sends).toHaveLength(2);
+    expect(sends[1].payload.clientId).toBe(sends[0].payload.clientId);
+    expect(sends[1].socket).not.toBe(sends[0].socket);
+    expect(server.messages('general')).toEqual([expect.objectContaining({ text: 'hello' })]);
+    expect(ack).toEqual({
+      id: server.messages('general')[0].id,
+      seq: server.messages('general')[0].seq,
+      ts: expect.any(Number),
+    });
+    await waitFor(() => room.messages.every((m) => !m.pending));
+    expect(texts(seen.messages)).toEqual(['hello']);
+    expect(room.messages).toEqual([expect.objectContaining({ text: 'hello', seq: ack.seq })]);
+  });
+
+  it('shows an own send as pending until the server accepts it', async () => {
+    await start();
+    const room = connect().room('general');
+    await waitFor(() => room.status === 'joined');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.hook = async (call) => {
+      if (call.event === 'message:send') await held;
+    };
+    const sent = room.send('soon');
+    await waitFor(() => room.messages.length === 1);
+    expect(room.messages[0]).toMatchObject({ text: 'soon', pending: true });
+    release();
+    await sent;
+    await waitFor(() => !room.messages[0].pending);
+    expect(room.messages).toEqual([
+      expect.objectContaining({ text: 'soon', user: { id: 'u-ann', name: 'ann' } }),
+    ]);
+  });
+
+  it('refreshes the token in-band while a send is on its way: both settle, the send once', async () => {
+    await start({ tokenLifeMs: 1000 });
+    let n = 0;
+    const client = connect({ auth: { getToken: async () => `ann.${++n}` } });
+    const room = client.room('general');
+    await waitFor(() => room.status === 'joined');
+    let sent: Promise<unknown> | undefined;
+    server.hook = async (call) => {
+      if (call.event === 'auth:refresh' && !sent) {
+        sent = room.send('during the refresh');
+        await sleep(200);
+      }
+    };
+    await waitFor(() => sent !== undefined, 3000, 'a refresh');
+    await expect(sent).resolves.toMatchObject({ seq: expect.any(Number) });
+    await waitFor(() => server.calledBy('auth:refresh').length >= 2, 3000, 'a second refresh');
+    expect(server.calledBy('auth:refresh')[0].payload).toEqual({ token: 'ann.2' });
+    expect(server.messages('general')).toHaveLength(1);
+    expect(sockets()).toBe(1);
+    expect(client.state).toBe('live');
+  });
+
+  it('sends nothing to a room before the room is rejoined on the new connection', async () => {
+    await start();
+    const room = connect().room('general');
+    await waitFor(() => room.status === 'joined');
+    let acked = 0;
+    server.beforeJoinAck = async () => {
+      await sleep(150);
+      acked = Date.now();
+    };
+    cut();
+    const sent = room.send('while away');
+    await sent;
+    const second = server.calls.filter((c) => c.socket !== server.calls[0].socket);
+    expect(second.map((c) => c.event)).toEqual(['room:join', 'message:send']);
+    expect(second[1].at).toBeGreaterThanOrEqual(acked);
+  });
+
+  it('pages on with room:history { afterSeq } after a rejoin with more, every message once in seq order', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    server.post('general', 'first');
+    await waitFor(() => seen.messages.length === 1);
+    cut();
+    for (let i = 0; i < 250; i++) server.post('general', `away ${i}`);
+    server.beforeJoinAck = (r) => void server.post(r, 'live');
+    await waitFor(() => seen.messages.length === 252);
+    await sleep(50);
+    expect(seen.messages).toHaveLength(252);
+    expect(ascending(seqs(seen.messages))).toBe(true);
+    expect(texts(seen.messages).at(-1)).toBe('live');
+    expect(seqs(room.messages)).toEqual(seqs(seen.messages));
+    expect(server.calledBy('room:history').map((c) => c.payload.afterSeq)).toEqual([
+      seen.messages[100].seq,
+      seen.messages[200].seq,
+    ]);
+    expect(seen.resets).toEqual([]);
+  });
+
+  it('waits the retryAfterMs of a refused join before joining again', async () => {
+    await start();
+    let refused = false;
+    server.hook = (call) => {
+      if (call.event === 'room:join' && !refused) {
+        refused = true;
+        return refusal('RATE_LIMITED', 'too many events', 300);
+      }
+    };
+    const room = connect().room('general');
+    await waitFor(() => room.status === 'joined');
+    const [first, second] = server.calledBy('room:join');
+    expect(second.at - first.at).toBeGreaterThanOrEqual(300);
+  });
+
+  it("paces rejoins under the session's event budget", async () => {
+    await start({ limits: { eventsPerSec: 10, eventsBurst: 10 } });
+    const client = connect();
+    await client.me;
+    const rooms = Array.from({ length: 20 }, (_, i) => client.room(`r${i}`));
+    await waitFor(() => rooms.every((r) => r.status === 'joined'), 5000);
+    const joins = server.calledBy('room:join').map((c) => c.at);
+    // The server's bucket: 10 at once, then 10 a second.
+    joins.forEach((at, i) => expect(i + 1).toBeLessThanOrEqual(10 + ((at - joins[0]) / 1000) * 10));
+    expect(joins.at(-1)! - joins[0]).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('stops on a refused handshake (state refused)', async () => {
+    await start({ admit: () => 'unauthorized' });
+    const client = connect();
+    const states: string[] = [];
+    client.on('state', (s) => states.push(s));
+    await waitFor(() => client.state === 'refused');
+    await expect(client.me).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await sleep(300);
+    expect(states).toEqual(['refused']);
+  });
+
+  it('comes back after a full gateway refused the handshake, with backoff', async () => {
+    let tries = 0;
+    await start({
+      admit: () => (++tries <= 3 ? 'too many connections from this address' : undefined),
+    });
+    const client = connect();
+    await waitFor(() => client.state === 'live');
+    expect(tries).toBe(4);
+    await expect(client.me).resolves.toEqual({ id: 'u-ann', name: 'ann' });
+  });
+
+  it('reconnects after session:end with retry: true, stops after retry: false', async () => {
+    await start();
+    const client = connect();
+    const room = client.room('general');
+    await waitFor(() => room.status === 'joined');
+    const ends: unknown[] = [];
+    client.on('end', (e) => ends.push(e));
+    for (const s of await server.io.fetchSockets()) {
+      s.emit('session:end', { reason: 'shutdown', retry: true });
+      s.disconnect(true);
+    }
+    await waitFor(() => sockets() === 2 && room.status === 'joined');
+    expect(client.state).toBe('live');
+    for (const s of await server.io.fetchSockets()) {
+      s.emit('session:end', { reason: 'revoked', retry: false });
+    }
+    await waitFor(() => client.state === 'refused');
+    expect(ends).toEqual([
+      { reason: 'shutdown', retry: true },
+      { reason: 'revoked', retry: false },
+    ]);
+  });
+
+  it('takes a link whose answers stop for dead, within the ack timeout, and sends again', async () => {
+    await start();
+    const client = connect({ ackTimeoutMs: 400 });
+    const room = client.room('general');
+    await waitFor(() => room.status === 'joined');
+    let dropped = 0;
+    server.hook = (call) => {
+      if (call.event === 'message:send' && dropped++ === 0) return 'drop';
+    };
+    const started = Date.now();
+    await room.send('again');
+    expect(Date.now() - started).toBeLessThan(400 + 200 + 1000);
+    expect(server.messages('general')).toHaveLength(1);
+    expect(sockets()).toBe(2);
+  });
+
+  it('keeps unsettled changes in its storage: the next client sends them, once', async () => {
+    await start();
+    const storage = memoryStorage();
+    const first = connect({ storage, ackTimeoutMs: 5000 });
+    const room = first.room('general');
+    await waitFor(() => room.status === 'joined');
+    server.hook = (call) => (call.event === 'message:send' ? 'lose-ack' : undefined);
+    const sent = room.send('before the reload');
+    await waitFor(() => server.calledBy('message:send').length === 1);
+    first.close();
+    await expect(sent).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(await storage.load()).toHaveLength(1);
+    server.hook = () => undefined;
+    const second = connect({ storage });
+    const settled: unknown[] = [];
+    second.on('settled', (s) => settled.push(s));
+    await waitFor(() => settled.length === 1);
+    expect(settled).toEqual([
+      {
+        op: expect.objectContaining({ kind: 'send', text: 'before the reload' }),
+        result: expect.objectContaining({ seq: server.messages('general')[0].seq }),
+        error: undefined,
+      },
+    ]);
+    expect(server.messages('general')).toHaveLength(1);
+    expect(await storage.load()).toEqual([]);
+    await waitFor(() => second.room('general').messages.length === 1);
+  });
+
+  it('rejects a change the server refuses for good, once, and drops it from the outbox', async () => {
+    await start();
+    const room = connect().room('general');
+    await expect(room.edit('nope', 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(server.calledBy('message:edit')).toHaveLength(1);
+  });
+
+  it('applies edits, deletions and reactions once, also those made while it was away', async () => {
+    await start();
+    const client = connect();
+    const room = client.room('general');
+    const seen = record(room);
+    await waitFor(() => room.status === 'joined');
+    const a = await room.send('a');
+    const b = await room.send('b');
+    await room.edit(a.id, 'a2');
+    await room.react(a.id, '👍', true);
+    await waitFor(() => seen.updates.length === 2);
+    cut();
+    const bob = { id: 'u-bob', name: 'bob' };
+    server.change('general', bob, a.id, 'react', { emoji: '👍', on: true });
+    server.change('general', { id: 'u-ann', name: 'ann' }, b.id, 'delete');
+    await waitFor(() => seen.updates.length === 4);
+    await sleep(50);
+    expect(room.messages).toEqual([
+      expect.objectContaining({
+        text: 'a2',
+        editedAt: expect.any(Number),
+        reactions: { '👍': { count: 2, users: ['u-ann', 'u-bob'] } },
+        mine: ['👍'],
+      }),
+      expect.objectContaining({ text: '', deleted: true }),
+    ]);
+    expect(ascending(seqs(seen.updates))).toBe(true);
+  });
+
+  it('gives a snapshot that stays the same object until something changes', async () => {
+    await start();
+    const room = connect().room('general');
+    let calls = 0;
+    room.subscribe(() => calls++);
+    await waitFor(() => room.status === 'joined');
+    const before = room.getSnapshot();
+    expect(room.getSnapshot()).toBe(before);
+    const changes = calls;
+    server.post('general', 'x');
+    await waitFor(() => room.getSnapshot() !== before);
+    expect(calls).toBeGreaterThan(changes);
+    expect(texts(room.getSnapshot().messages)).toEqual(['x']);
+  });
+});
