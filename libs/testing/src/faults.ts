@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { killGroup, exited, freePort, spawnGroup } from './processes';
 import { waitFor } from './wait';
 
@@ -76,13 +79,21 @@ export interface RedisServer {
   /** The redis-server's pid while it runs (for its CPU time). */
   pid(): number | undefined;
   stop(): Promise<void>;
-  /** Starts it again, empty (nothing is kept on disk), on the same port. */
+  /** Starts it again on the same port: empty, or with `persist` what it held when stopped. */
   start(): Promise<void>;
 }
 
-/** A Redis of the test's own, on a free port, that the test may stop and restart. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * A Redis of the test's own, on a free port, that the test may stop and restart. With
+ * `persist`, it keeps an append-only file (fsync always) in a temporary directory, so a restart
+ * finds what it held, as a production Redis does; by default it keeps nothing.
+ */
+export async function startRedisServer(options: { persist?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
+  const dir = options.persist ? mkdtempSync(join(tmpdir(), 'roomcast-redis-')) : undefined;
+  const keep = dir
+    ? ['--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const server: RedisServer = {
     port,
@@ -91,7 +102,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     async start() {
       ({ child } = spawnGroup(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        ['--port', String(port), '--bind', '127.0.0.1', ...keep],
         { output: 'ignore' },
       ));
       await waitFor(
@@ -109,7 +120,8 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
     async stop() {
       if (!child) return;
-      killGroup(child, 'SIGKILL');
+      // A persisting one stops as a restart does (SIGTERM: its file flushed); else a crash.
+      killGroup(child, dir ? 'SIGTERM' : 'SIGKILL');
       await exited(child);
       child = undefined;
     },
