@@ -14,6 +14,8 @@ function newestSource(dir, isSource = (name) => name.endsWith('.ts') || name.end
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
+    // Build output (libs/client/dist's .d.ts files) and installed packages are not sources.
+    if (entry.isDirectory() && (entry.name === 'dist' || entry.name === 'node_modules')) continue;
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(full, isSource));
     else if (isSource(entry.name)) newest = Math.max(newest, mtime(full));
   }
@@ -64,12 +66,13 @@ if (mtime(stamp) < sources) {
   fs.writeFileSync(stamp, new Date().toISOString());
 }
 
-// The web client (web/, bundled by Vite into dist/web); it takes event names and types from
-// libs/contracts.
+// The web client (web/, bundled by Vite into dist/web); it bundles the SDK (libs/client) and
+// takes event names and types from libs/contracts.
 const webStamp = path.join(root, 'dist', 'web', '.built');
 const webSources = Math.max(
   newestSource(path.join(root, 'web'), () => true),
   newestSource(path.join(root, 'libs', 'contracts', 'src')),
+  newestSource(path.join(root, 'libs', 'client', 'src')),
   mtime(lock),
 );
 if (mtime(webStamp) < webSources) {
