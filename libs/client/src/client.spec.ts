@@ -196,16 +196,21 @@ describe('createClient against a fake server', () => {
     const room = connect().room('general');
     await waitFor(() => room.status === 'joined');
     let acked = 0;
+    let rejoining: Promise<unknown> | undefined;
     server.beforeJoinAck = async () => {
+      // A send made on the new connection before its join is acked.
+      rejoining ??= room.send('while rejoining');
       await sleep(150);
       acked = Date.now();
     };
     cut();
-    const sent = room.send('while away');
-    await sent;
+    await room.send('while away');
+    await rejoining;
+    await waitFor(() => acked > 0);
     const second = server.calls.filter((c) => c.socket !== server.calls[0].socket);
-    expect(second.map((c) => c.event)).toEqual(['room:join', 'message:send']);
-    expect(second[1].at).toBeGreaterThanOrEqual(acked);
+    expect(second.map((c) => c.event)).toEqual(['room:join', 'message:send', 'message:send']);
+    for (const send of second.slice(1)) expect(send.at).toBeGreaterThanOrEqual(acked);
+    expect(texts(server.messages('general'))).toEqual(['while away', 'while rejoining']);
   });
 
   it('pages on with room:history { afterSeq } after a rejoin with more, every message once in seq order', async () => {
@@ -245,17 +250,27 @@ describe('createClient against a fake server', () => {
     expect(second.at - first.at).toBeGreaterThanOrEqual(300);
   });
 
-  it("paces rejoins under the session's event budget", async () => {
+  it("paces joins and rejoins under the session's event budget", async () => {
     await start({ limits: { eventsPerSec: 10, eventsBurst: 10 } });
     const client = connect();
     await client.me;
     const rooms = Array.from({ length: 20 }, (_, i) => client.room(`r${i}`));
     await waitFor(() => rooms.every((r) => r.status === 'joined'), 5000);
-    const joins = server.calledBy('room:join').map((c) => c.at);
-    // The server's bucket: 10 at once, then 10 a second.
-    joins.forEach((at, i) => expect(i + 1).toBeLessThanOrEqual(10 + ((at - joins[0]) / 1000) * 10));
-    expect(joins.at(-1)! - joins[0]).toBeGreaterThanOrEqual(1000);
-  });
+    cut();
+    await waitFor(() => sockets() === 2 && rooms.every((r) => r.status === 'joined'), 5000);
+    const first = server.calls[0].socket;
+    for (const socket of [first, server.calls.at(-1)!.socket]) {
+      const joins = server.calls
+        .filter((c) => c.socket === socket && c.event === 'room:join')
+        .map((c) => c.at);
+      expect(joins).toHaveLength(20);
+      // The server's bucket: 10 at once, then 10 a second.
+      joins.forEach((at, i) =>
+        expect(i + 1).toBeLessThanOrEqual(10 + ((at - joins[0]) / 1000) * 10),
+      );
+      expect(joins.at(-1)! - joins[0]).toBeGreaterThanOrEqual(1000);
+    }
+  }, 15_000);
 
   it('stops on a refused handshake (state refused)', async () => {
     await start({ admit: () => 'unauthorized' });
@@ -300,6 +315,22 @@ describe('createClient against a fake server', () => {
       { reason: 'shutdown', retry: true },
       { reason: 'revoked', retry: false },
     ]);
+  });
+
+  it('sends what waited once reconnect() follows a refusal', async () => {
+    await start();
+    const client = connect();
+    const room = client.room('general');
+    await waitFor(() => room.status === 'joined');
+    for (const s of await server.io.fetchSockets())
+      s.emit('session:end', { reason: 'revoked', retry: false });
+    await waitFor(() => client.state === 'refused');
+    const sent = room.send('after signing in again');
+    await sleep(100);
+    expect(server.calledBy('message:send')).toEqual([]);
+    client.reconnect();
+    await expect(sent).resolves.toMatchObject({ seq: expect.any(Number) });
+    expect(server.messages('general')).toHaveLength(1);
   });
 
   it('takes a link whose answers stop for dead, within the ack timeout, and sends again', async () => {

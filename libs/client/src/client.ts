@@ -54,13 +54,18 @@ const DEFAULT_LIMITS: SessionLimits = {
 /** The client stays this far under each budget: clocks and networks bunch requests up. */
 const MARGIN = 0.8;
 
+/** How long requests wait for the session (and its limits) after a connect. */
+const SESSION_WAIT_MS = 1000;
+
 /** A connection that lasted this long was a good one: the next reconnect starts from no wait. */
 const STABLE_MS = 5000;
 
 class Conn {
   readonly events = new Bucket(0, 0);
   readonly sends = new Bucket(0, 0);
-  private chain: Promise<void> = Promise.resolve();
+  /** Requests wait for the session's limits (a server without sessions: a second at most). */
+  private chain: Promise<void>;
+  sessionSeen!: () => void;
   live = false;
   liveAt = 0;
 
@@ -70,6 +75,10 @@ class Conn {
     private readonly sleep: (ms: number) => Promise<void>,
   ) {
     this.limits(DEFAULT_LIMITS);
+    this.chain = new Promise<void>((resolve) => {
+      this.sessionSeen = resolve;
+      void sleep(SESSION_WAIT_MS).then(resolve);
+    });
   }
 
   limits(l: SessionLimits): void {
@@ -129,6 +138,13 @@ export class Client extends Emitter<ClientEvents> {
       me: () => this.user,
       storage: this.storage,
       keep: options.keep ?? 5000,
+      // Changes kept from before a reload go out first, in their rooms.
+      loaded: this.storage.load().then(
+        (ops) => {
+          if (this.status !== 'closed') for (const op of ops) this.room(op.room).restore(op);
+        },
+        () => undefined,
+      ),
       call: (connId, event, payload, send) => this.call(connId, event, payload, send),
       sleep: (ms) => this.sleep(ms),
       backoff: (attempt) => fullJitter(attempt, baseMs, capMs),
@@ -137,14 +153,6 @@ export class Client extends Emitter<ClientEvents> {
         if (this.rooms.get(room.name) === room) this.rooms.delete(room.name);
       },
     };
-    // Changes kept from before a reload go out first, in their rooms.
-    this.storage.load().then(
-      (ops) => {
-        if (this.status === 'closed') return;
-        for (const op of ops) this.room(op.room).restore(op);
-      },
-      () => undefined,
-    );
     this.open();
   }
 
@@ -284,6 +292,7 @@ export class Client extends Emitter<ClientEvents> {
       });
     on('session', (s) => {
       conn.limits(s.limits ?? DEFAULT_LIMITS);
+      conn.sessionSeen();
       const first = !this.user;
       this.user = s.user;
       this.snap = undefined;
@@ -315,9 +324,9 @@ export class Client extends Emitter<ClientEvents> {
     for (const room of this.rooms.values()) room.lost();
   }
 
+  /** Refused for good (until reconnect()): the rooms and their outboxes wait. */
   private refuse(): void {
-    this.stop();
-    for (const room of this.rooms.values()) room.lost();
+    if (this.conn) this.drop(this.conn);
     this.setState('refused');
     if (!this.user) this.rejectMe(new RoomcastError('FORBIDDEN', 'refused'));
   }

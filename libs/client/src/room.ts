@@ -22,6 +22,8 @@ export interface Host {
   me(): User | undefined;
   readonly storage: OutboxStorage;
   readonly keep: number;
+  /** Resolves once the changes kept in the storage are back in their rooms' outboxes. */
+  readonly loaded: Promise<unknown>;
   /** One request on connection `connId`, paced under its budgets; rejects with a RoomcastError. */
   call<K extends keyof Requests>(
     connId: number,
@@ -77,6 +79,8 @@ export interface RoomEvents {
 
 interface Pending {
   op: Op;
+  /** Settled (the room may have ended it while its request was out). */
+  done?: true;
   saved: Promise<void>;
   resolve?: (result: never) => void;
   reject?: (err: RoomcastError) => void;
@@ -304,7 +308,8 @@ export class Room extends Emitter<RoomEvents> {
     const early = (this.early ?? []).sort((a, b) => a.seq - b.seq);
     this.early = undefined;
     for (const e of early) this.live(e);
-    if (reset && this.log.first !== undefined && this.log.first <= since) await this.reload(conn);
+    if (reset && this.log.first !== undefined && this.log.first <= since)
+      await this.reload(conn, since);
   }
 
   /** The connection was lost: nothing goes out until the next join. */
@@ -365,7 +370,10 @@ export class Room extends Emitter<RoomEvents> {
   /** The client closed: promises settle, the storage keeps what it holds. */
   closed(): void {
     const err = new RoomcastError('CLOSED', 'client closed');
-    for (const p of this.ops.splice(0)) p.reject?.(err);
+    for (const p of this.ops.splice(0)) {
+      p.done = true;
+      p.reject?.(err);
+    }
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
@@ -410,6 +418,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.pumping) return;
     this.pumping = true;
     try {
+      await this.host.loaded;
       while (this.ops.length && this.joinedOn && this.joinedOn === this.host.connId()) {
         const p = this.ops[0];
         try {
@@ -442,6 +451,8 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   private settle(p: Pending, result: unknown, err?: RoomcastError): void {
+    if (p.done) return;
+    p.done = true;
     if (this.ops[0] === p) this.ops.shift();
     void this.host.storage.delete(p.op.clientId).catch(() => undefined);
     if (p.op.kind === 'send') {
@@ -487,10 +498,11 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  /** After a reset: the held messages again, in their current state (updates may be missing). */
-  private async reload(conn: number): Promise<void> {
-    let before = this.log.first === undefined ? undefined : this.synced + 1;
-    while (before !== undefined) {
+  /** After a reset: the messages held up to `since` again, in their current state (updates to
+   * them may be among what was lost). */
+  private async reload(conn: number, since: number): Promise<void> {
+    let before = since + 1;
+    for (;;) {
       const page = await this.page(conn, { room: this.name, beforeSeq: before, limit: PAGE });
       if (!page?.messages.length) return;
       for (const m of page.messages)
@@ -548,11 +560,7 @@ export class Room extends Emitter<RoomEvents> {
     this.state = status;
     this.joinedOn = 0;
     this.early = undefined;
-    for (const p of this.ops.splice(0)) {
-      void this.host.storage.delete(p.op.clientId).catch(() => undefined);
-      p.reject?.(err);
-      this.host.settled(p.op, undefined, err);
-    }
+    for (const p of this.ops.splice(0)) this.settle(p, undefined, err);
     this.shown.clear();
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.host.forget(this);
