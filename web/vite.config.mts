@@ -1,6 +1,7 @@
-// The web client's build: `npm run build:web` bundles web/ (socket.io-client included) into
-// dist/web, which nginx serves at `/`. `npx vite --config web/vite.config.mts` serves it with hot
-// reload, proxying Socket.IO and /stats to the `npm start` cluster.
+// The web client's build: `npm run build:web` bundles web/ (the @roomcast/client SDK from its
+// source, and socket.io-client, included) into dist/web, which nginx serves at `/`.
+// `npx vite --config web/vite.config.mts` serves it with hot reload, proxying Socket.IO and
+// /stats to the `npm start` cluster.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -15,6 +16,8 @@ export default defineConfig({
     // bundle does not pull in the server-side DTOs (class-validator).
     alias: [
       { find: /^@roomcast\/contracts\/(.*)$/, replacement: here('../libs/contracts/src/$1') },
+      // The SDK from its source (not its built dist): one build, and the page runs what is tested.
+      { find: /^@roomcast\/client$/, replacement: here('../libs/client/src/index.ts') },
     ],
   },
   build: { outDir: here('../dist/web'), emptyOutDir: true, target: 'es2022' },

@@ -72,7 +72,14 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
   async function send(p: ChatPage, text: string): Promise<void> {
     await p.page.getByTestId('text').fill(text);
     await p.page.getByTestId('send').click();
-    await waitFor(async () => (await p.page.getByTestId('text').inputValue()) === '', 5000, 'ack');
+    // Shown at once as "sending…" (the input cleared), then as sent once the server accepted it.
+    await waitFor(
+      async () =>
+        (await p.page.getByTestId('text').inputValue()) === '' &&
+        (await p.page.getByTestId('message-pending').count()) === 0,
+      5000,
+      'accepted',
+    );
   }
 
   beforeAll(async () => {

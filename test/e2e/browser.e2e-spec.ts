@@ -71,8 +71,14 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
   async function send(p: ChatPage, text: string): Promise<void> {
     await p.page.getByTestId('text').fill(text);
     await p.page.getByTestId('send').click();
-    // The input is cleared once the server acked the send.
-    await waitFor(async () => (await p.page.getByTestId('text').inputValue()) === '', 5000, 'ack');
+    // Shown at once as "sending…" (the input cleared), then as sent once the server accepted it.
+    await waitFor(
+      async () =>
+        (await p.page.getByTestId('text').inputValue()) === '' &&
+        (await p.page.getByTestId('message-pending').count()) === 0,
+      5000,
+      'accepted',
+    );
   }
 
   /** The page's messages as `user: text @ serverId`, in the order shown. */
@@ -172,10 +178,12 @@ describe('web client in chromium (2 gateways, nginx, presence, stats)', () => {
 
     await waitForText(
       eve.page.getByTestId('status'),
-      (t) => t === `rejoined reconnect since #${lastSeq}: 2 missed`,
+      (t) => t === 'rejoined reconnect: 2 missed',
       'Eve rejoined',
       15000,
     );
+    // The page never shows a seq number: not in the status, not beside a message.
+    expect(await eve.page.locator('body').innerText()).not.toMatch(/#\d/);
     expect(await texts(eve, 'message-text')).toEqual(['before the drop', 'missed 1', 'missed 2']);
     expect(await seqsOf(eve)).toEqual([lastSeq, lastSeq + 1, lastSeq + 2]);
     const rejoin = eve.sent.filter((s) => s.includes('"room:join"') && s.includes('"sinceSeq"'));
