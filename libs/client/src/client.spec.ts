@@ -378,6 +378,23 @@ describe('createClient against a fake server', () => {
     await waitFor(() => second.room('general').messages.length === 1);
   });
 
+  it('retries a send answered UNAVAILABLE (a broker cut) after its retryAfterMs, once accepted', async () => {
+    await start();
+    const room = connect().room('general');
+    let refused = 0;
+    server.hook = (call) => {
+      if (call.event === 'message:send' && refused++ < 2)
+        return refusal('UNAVAILABLE', 'broker unavailable', 150);
+    };
+    const ack = await room.send('through the cut');
+    const sends = server.calledBy('message:send');
+    expect(sends).toHaveLength(3);
+    expect(new Set(sends.map((c) => c.payload.clientId)).size).toBe(1);
+    expect(sends[1].at - sends[0].at).toBeGreaterThanOrEqual(150);
+    expect(sends[2].at - sends[1].at).toBeGreaterThanOrEqual(150);
+    expect(server.messages('general')).toEqual([expect.objectContaining({ seq: ack.seq })]);
+  });
+
   it('rejects a change the server refuses for good, once, and drops it from the outbox', async () => {
     await start();
     const room = connect().room('general');
