@@ -16,6 +16,8 @@ interface ChatPage {
   page: Page;
   context: BrowserContext;
   errors: string[];
+  /** Every Socket.IO packet the page sent, over WebSocket frames and polling POSTs alike. */
+  sent: string[];
 }
 
 /**
@@ -34,8 +36,13 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
     const context = await bc.browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(10000);
-    const chat: ChatPage = { page, context, errors: [] };
+    const chat: ChatPage = { page, context, errors: [], sent: [] };
     page.on('pageerror', (err) => chat.errors.push(err.message));
+    page.on('websocket', (ws) => ws.on('framesent', (f) => chat.sent.push(String(f.payload))));
+    page.on('request', (r) => {
+      const body = r.postData();
+      if (body) chat.sent.push(body);
+    });
     pages.push(chat);
     await page.goto(
       gateway ? `${gateway.url}/?stats=${encodeURIComponent(stats.url)}` : `${bc.nginx.url}/`,
@@ -177,6 +184,12 @@ describe('web client in chromium: rooms, unread badges, edits and reactions', ()
       'history in its current state',
     );
     await badgeIs(tab3, news, '', 'nothing unread');
+    // Every edit, deletion and reaction went out with a clientId, so a retry is applied once.
+    const changes = [...tab1.sent, ...bob.sent].filter((d) =>
+      /"message:(edit|delete|react)"/.test(d),
+    );
+    expect(changes.length).toBeGreaterThanOrEqual(5);
+    for (const d of changes) expect(d).toMatch(/"clientId":"[^"]+"/);
     mkdirSync(OUTPUT, { recursive: true });
     await tab1.page.screenshot({ path: path.join(OUTPUT, 'browser-rooms.png'), fullPage: true });
   }, 60000);

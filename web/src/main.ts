@@ -117,6 +117,8 @@ let editing: { view: View; id: string; form: HTMLFormElement; input: HTMLInputEl
 let typingIn: View | undefined;
 let typingIdle: number | undefined;
 let readTimer: number | undefined;
+/** The room whose rejoin the status tells, since the connection last went (the shown one wins). */
+let rejoinTold: View | undefined;
 
 function el(tag: string, className: string, text: string, testId?: string): HTMLElement {
   const node = document.createElement(tag);
@@ -282,7 +284,8 @@ function onJoined(v: View): void {
     // A full first page: older messages may be retained before it.
     v.hasOlder ||= v.announced >= HISTORY_PAGE;
     setStatus(`joined ${v.name}`);
-  } else {
+  } else if (rejoinTold !== current || v === current) {
+    rejoinTold = v;
     const lost = v.gaps.length > 0 ? ', some could not be recovered' : '';
     setStatus(`rejoined ${v.name}: ${v.announced} missed${lost}`);
   }
@@ -372,11 +375,16 @@ function renderView(): void {
 }
 
 function gapNotice(gap: ResetNotice): HTMLLIElement {
-  const text =
-    gap.reason === 'counter_restart'
-      ? 'the room’s history started over here: messages from before may be missing'
-      : 'some messages from while you were away are no longer kept and could not be shown';
-  return el('li', 'notice', text, 'notice') as HTMLLIElement;
+  // One text whatever the SDK's `reason`: retention and a restarted counter look alike to a
+  // reader, and the SDK can take one for the other (a gap right after a room's first message).
+  const li = el(
+    'li',
+    'notice',
+    'some messages from while you were away could not be recovered',
+    'notice',
+  ) as HTMLLIElement;
+  li.dataset.reason = gap.reason;
+  return li;
 }
 
 function renderMessage(v: View, m: RoomMessage, editingThis: boolean): HTMLLIElement {
@@ -633,6 +641,7 @@ function signIn(name: string): Client {
     else if (state === 'reconnecting') {
       setStatus('disconnected, reconnecting…');
       setTyping(false);
+      rejoinTold = undefined;
     } else if (state === 'refused') signOut();
   });
   c.on('end', (end) => {
