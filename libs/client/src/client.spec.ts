@@ -431,6 +431,32 @@ describe('createClient against a fake server', () => {
     expect(ascending(seqs(seen.updates))).toBe(true);
   });
 
+  it('keeps members, unread counts and the read cursor current, and relays typing', async () => {
+    await start();
+    const ann = connect();
+    const room = ann.room('general');
+    await waitFor(() => room.status === 'joined');
+    expect([room.members, room.memberCount]).toEqual([[{ id: 'u-ann', name: 'ann' }], 1]);
+    const typing: unknown[] = [];
+    room.on('typing', (t) => typing.push(t));
+    const bobRoom = connect({ auth: { name: 'bob' } }).room('general');
+    await waitFor(() => room.memberCount === 2);
+    expect(room.members.map((u) => u.id)).toEqual(['u-ann', 'u-bob']);
+    await waitFor(() => bobRoom.status === 'joined');
+    bobRoom.setTyping(true);
+    await waitFor(() => typing.length === 1);
+    expect(typing).toEqual([{ room: 'general', user: { id: 'u-bob', name: 'bob' }, typing: true }]);
+    await bobRoom.send('one');
+    await bobRoom.send('two');
+    await waitFor(() => room.unread === 2);
+    const read = await room.markRead();
+    expect(read).toMatchObject({ readSeq: room.messages[1].seq, unread: 0 });
+    expect([room.readSeq, room.unread]).toEqual([room.messages[1].seq, 0]);
+    await bobRoom.leave();
+    await waitFor(() => room.memberCount === 1);
+    expect(room.members.map((u) => u.id)).toEqual(['u-ann']);
+  });
+
   it('gives a snapshot that stays the same object until something changes', async () => {
     await start();
     const room = connect().room('general');

@@ -168,7 +168,7 @@ export class Room extends Emitter<RoomEvents> {
     (this.snap ??= {
       room: this.name,
       status: this.state,
-      messages: [...this.log.messages, ...this.shown.values()],
+      messages: [...this.log.messages, ...this.pendingSends()],
       members: [...this.memberMap.values()],
       memberCount: this.count,
       readSeq: this.read,
@@ -176,6 +176,12 @@ export class Room extends Emitter<RoomEvents> {
     });
 
   readonly subscribe = (listener: () => void): (() => void) => this.on('change', listener);
+
+  /** Own sends not accepted yet; one restored before the session learns its author then. */
+  private pendingSends(): RoomMessage[] {
+    const me = this.host.me();
+    return [...this.shown.values()].map((m) => (m.user.id || !me ? m : { ...m, user: me }));
+  }
 
   /** Sends `text`; resolves once the server accepted it, rejects only on a final refusal. */
   send(text: string): Promise<{ id: string; seq: number; ts: number }> {

@@ -194,8 +194,10 @@ export class FakeServer {
     }
     const handlers: Record<keyof Requests, Handler> = {
       'room:join': (p) => this.join(socket, p as Requests['room:join'][0]),
-      'room:leave': (p) => {
-        void socket.leave(p.room as string);
+      'room:leave': async (p) => {
+        await socket.leave(p.room as string);
+        const user = this.userOf(socket);
+        this.io.to(p.room as string).emit('presence', { room: p.room, event: 'leave', user });
         return { room: p.room };
       },
       'message:send': (p) => this.send(socket, p as Requests['message:send'][0]),
