@@ -115,6 +115,7 @@ describe('a Redis master killed under a busy room (3 masters, 1 replica each)', 
       expect(a.error).toEqual({
         code: 'UNAVAILABLE',
         message: expect.stringMatching(/^[\w ]+ is not answering; retry later$/),
+        retryAfterMs: 1000,
       });
     }
     expect(firstOk).toBeDefined();
