@@ -235,6 +235,38 @@ describe('createClient against a fake server', () => {
     expect(seen.resets).toEqual([]);
   });
 
+  it('a connection lost while paging rejoins from the last message paged, not from a newer update', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    const first = server.post('general', 'first');
+    await waitFor(() => seen.messages.length === 1);
+    cut();
+    for (let i = 0; i < 150; i++) server.post('general', `away ${i}`);
+    // An update after all of them, to a message the client holds: in the rejoin's `updates`.
+    server.change('general', { id: 'u-bob', name: 'bob' }, first.id, 'react', {
+      emoji: '👍',
+      on: true,
+    });
+    let paged = 0;
+    server.hook = (call) => {
+      if (call.event === 'room:history' && paged++ === 0) {
+        cut();
+        return 'drop';
+      }
+    };
+    await waitFor(() => seen.messages.length === 151);
+    await sleep(50);
+    const joins = server.calledBy('room:join');
+    expect(joins.map((c) => c.payload.sinceSeq)).toEqual([
+      undefined,
+      first.seq,
+      server.messages('general')[100].seq,
+    ]);
+    expect(seqs(seen.messages)).toEqual(seqs(server.messages('general')));
+    expect(room.messages[0].reactions).toEqual({ '👍': { count: 1, users: ['u-bob'] } });
+  });
+
   it('waits the retryAfterMs of a refused join before joining again', async () => {
     await start();
     let refused = false;

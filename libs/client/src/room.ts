@@ -292,7 +292,8 @@ export class Room extends Emitter<RoomEvents> {
         : undefined;
     if (reset) this.emit('reset', reset);
     for (const m of ack.history) this.take(withMine(m, ack.mine), false);
-    for (const u of ack.updates) this.apply(u);
+    // Their seqs may lie past messages still to be paged: they do not move `synced`.
+    for (const u of ack.updates) this.apply(u, false);
     this.joinedOn = conn;
     this.state = 'joined';
     this.changed();
@@ -493,8 +494,8 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('message', m);
   }
 
-  private apply(u: Update): void {
-    if (u.seq > this.synced) {
+  private apply(u: Update, advance = true): void {
+    if (advance && u.seq > this.synced) {
       this.synced = u.seq;
       this.syncedTs = u.ts;
     }
