@@ -267,6 +267,45 @@ describe('createClient against a fake server', () => {
     expect(room.messages[0].reactions).toEqual({ '👍': { count: 1, users: ['u-bob'] } });
   });
 
+  it('fills a gap in the live stream with a repeated join: every message once, in seq order', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    await waitFor(() => room.status === 'joined');
+    server.post('general', 'one');
+    await waitFor(() => seen.messages.length === 1);
+    server.post('general', 'two', undefined, true);
+    server.post('general', 'three', undefined, true);
+    server.post('general', 'four');
+    await waitFor(() => seen.messages.length === 4);
+    await sleep(50);
+    expect(texts(seen.messages)).toEqual(['one', 'two', 'three', 'four']);
+    expect(texts(room.messages)).toEqual(['one', 'two', 'three', 'four']);
+    expect(server.calledBy('room:join').map((c) => c.payload.sinceSeq)).toEqual([
+      undefined,
+      seen.messages[0].seq,
+    ]);
+    expect(seen.resets).toEqual([]);
+  });
+
+  it('a live gap that history no longer holds is a reset naming the last seq applied', async () => {
+    await start();
+    const room = connect().room('general');
+    const seen = record(room);
+    await waitFor(() => room.status === 'joined');
+    const one = server.post('general', 'one');
+    await waitFor(() => seen.messages.length === 1);
+    const lost = server.post('general', 'lost', undefined, true);
+    server.trim('general', lost.seq);
+    const next = server.post('general', 'next');
+    await waitFor(() => seen.messages.length === 2);
+    await sleep(50);
+    expect(seen.resets).toEqual([
+      { room: 'general', afterSeq: one.seq, reason: 'retention', resumeSeq: next.seq },
+    ]);
+    expect(texts(seen.messages)).toEqual(['one', 'next']);
+  });
+
   it('waits the retryAfterMs of a refused join before joining again', async () => {
     await start();
     let refused = false;

@@ -135,6 +135,8 @@ export class Room extends Emitter<RoomEvents> {
   private typingSent = 0;
   /** Counts joins: a join that is no longer the latest stops. */
   private gen = 0;
+  /** The last live seq applied since the last join (0: none yet). */
+  private lastLive = 0;
 
   constructor(
     readonly name: string,
@@ -253,6 +255,8 @@ export class Room extends Emitter<RoomEvents> {
     this.state = 'joining';
     this.joinedOn = 0;
     this.early = [];
+    // The first live entry after a join follows the room's counter at the join, unknown here.
+    this.lastLive = 0;
     const since = this.synced;
     let ack: JoinResult | undefined;
     for (let attempt = 0; !ack; attempt++) {
@@ -330,7 +334,20 @@ export class Room extends Emitter<RoomEvents> {
   live(e: Message | Update): void {
     if (this.early) {
       this.early.push(e);
-    } else if ('kind' in e) {
+      return;
+    }
+    if (e.seq <= this.lastLive) return;
+    if (this.lastLive && e.seq > this.lastLive + 1 && this.joinedOn) {
+      // Messages and updates share the room's seqs and all reach every member: a live seq that
+      // skips some means the server could not deliver them (a gateway moves past what its gap
+      // fill no longer finds, a counter started again). A repeated join reads what the log
+      // still holds after the last seq applied, and says whether that is everything.
+      void this.join(this.joinedOn);
+      this.early!.push(e);
+      return;
+    }
+    this.lastLive = e.seq;
+    if ('kind' in e) {
       this.apply(e);
     } else {
       this.take(e, true);

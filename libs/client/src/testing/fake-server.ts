@@ -80,8 +80,16 @@ export class FakeServer {
     return socket.data.user as User;
   }
 
-  /** A message from another user (as the server API would post it), delivered live. */
-  post(room: string, text: string, user: User = { id: 'u-other', name: 'other' }): Message {
+  /**
+   * A message from another user (as the server API would post it), delivered live unless
+   * `silent` (a gateway that could not deliver it).
+   */
+  post(
+    room: string,
+    text: string,
+    user: User = { id: 'u-other', name: 'other' },
+    silent = false,
+  ): Message {
     const m: Message = {
       id: `m${++this.ids}`,
       room,
@@ -91,7 +99,8 @@ export class FakeServer {
       ts: Date.now(),
       serverId: 'fake',
     };
-    this.append(m);
+    if (silent) this.log(room).entries.push(m);
+    else this.append(m);
     return m;
   }
 
