@@ -528,6 +528,16 @@ describe('createClient against a fake server', () => {
     expect(room.members.map((u) => u.id)).toEqual(['u-ann']);
   });
 
+  it('refuses a room name the server would refuse, and rooms once closed', async () => {
+    await start();
+    const client = connect();
+    for (const name of ['a.b', 'a b', '', 'x'.repeat(65), '#', '*'])
+      expect(() => client.room(name)).toThrow(expect.objectContaining({ code: 'INVALID_PAYLOAD' }));
+    expect(client.room('x'.repeat(64)).name).toHaveLength(64);
+    client.close();
+    expect(() => client.room('general')).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
   it('gives a snapshot that stays the same object until something changes', async () => {
     await start();
     const room = connect().room('general');

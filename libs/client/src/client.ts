@@ -54,6 +54,9 @@ const DEFAULT_LIMITS: SessionLimits = {
 /** The client stays this far under each budget: clocks and networks bunch requests up. */
 const MARGIN = 0.8;
 
+/** PROTOCOL.md's room names: anything else would corrupt the broker's routing keys. */
+const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** How long requests wait for the session (and its limits) after a connect. */
 const SESSION_WAIT_MS = 1000;
 
@@ -139,12 +142,13 @@ export class Client extends Emitter<ClientEvents> {
       storage: this.storage,
       keep: options.keep ?? 5000,
       // Changes kept from before a reload go out first, in their rooms.
-      loaded: this.storage.load().then(
-        (ops) => {
-          if (this.status !== 'closed') for (const op of ops) this.room(op.room).restore(op);
-        },
-        () => undefined,
-      ),
+      loaded: this.storage
+        .load()
+        .then((ops) => {
+          for (const op of ops) if (this.status !== 'closed') this.room(op.room).restore(op);
+        })
+        // A storage that fails to read (or holds what no room takes) holds nothing back.
+        .catch(() => undefined),
       call: (connId, event, payload, send) => this.call(connId, event, payload, send),
       sleep: (ms) => this.sleep(ms),
       backoff: (attempt) => fullJitter(attempt, baseMs, capMs),
@@ -173,8 +177,14 @@ export class Client extends Emitter<ClientEvents> {
     };
   };
 
-  /** The room named `name`: joined now, and again after every reconnect, until left. */
+  /**
+   * The room named `name`: joined now, and again after every reconnect, until left. Throws a
+   * RoomcastError for a name the server would refuse (`INVALID_PAYLOAD`), or once closed.
+   */
   room(name: string): Room {
+    if (typeof name !== 'string' || !ROOM_NAME.test(name))
+      throw new RoomcastError('INVALID_PAYLOAD', `not a room name: ${String(name)}`);
+    if (this.status === 'closed') throw new RoomcastError('CLOSED', 'client closed');
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(name, this.host);
