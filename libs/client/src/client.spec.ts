@@ -421,6 +421,29 @@ describe('createClient against a fake server', () => {
     expect(sockets()).toBe(2);
   });
 
+  it('notices a link gone silent by the heartbeat (pingInterval + pingTimeout), with nothing asked', async () => {
+    await start();
+    const client = connect();
+    const room = client.room('general');
+    await waitFor(() => room.status === 'joined');
+    // Freeze the connection: the server's side writes nothing more (no ping, no message).
+    const frozenLinks: { cork(): void; destroy(): void }[] = [];
+    for (const s of server.io.sockets.sockets.values()) {
+      const { conn } = s as unknown as {
+        conn: { transport: { socket: { _socket: { cork(): void; destroy(): void } } } };
+      };
+      frozenLinks.push(conn.transport.socket._socket);
+    }
+    for (const link of frozenLinks) link.cork();
+    const frozen = Date.now();
+    await waitFor(() => client.state === 'reconnecting', 3000, 'the link taken for dead');
+    // The fake server pings every 500 ms and waits 500 ms for the pong.
+    expect(Date.now() - frozen).toBeLessThan(2000);
+    await waitFor(() => client.state === 'live' && room.status === 'joined', 3000, 'back');
+    expect(server.calledBy('room:join')).toHaveLength(2);
+    for (const link of frozenLinks) link.destroy();
+  });
+
   it('keeps unsettled changes in its storage: the next client sends them, once', async () => {
     await start();
     const storage = memoryStorage();
