@@ -109,6 +109,26 @@ describe('createClient against a fake server', () => {
     expect(texts(room.messages)).toEqual(['m1', 'm2', 'kept', 'live']);
   });
 
+  it('retention in a young room (its counter started at the clock just now) is a retention reset', async () => {
+    await start();
+    // As Redis starts a room's counter: at its clock now (here 50 ms ahead of the gateway that
+    // stamps the ts), so the first seq, read as a time, is just past the first message's ts: the
+    // case a seq-as-time test took for a counter restart.
+    server.restartCounter('young', 50);
+    const room = connect().room('young');
+    const seen = record(room);
+    const m1 = server.post('young', 'first');
+    await waitFor(() => seen.messages.length === 1);
+    cut();
+    let last = m1;
+    for (let i = 0; i < 60; i++) last = server.post('young', `missed ${i}`);
+    server.trim('young', last.seq - 10);
+    await waitFor(() => seen.messages.length === 11);
+    expect(seen.resets).toEqual([
+      { room: 'young', afterSeq: m1.seq, reason: 'retention', resumeSeq: last.seq - 9 },
+    ]);
+  });
+
   it('a counter that started again (Redis lost the room) is a reset with that reason', async () => {
     await start();
     const room = connect().room('general');

@@ -1,5 +1,6 @@
 import type { Message, Update } from './protocol';
 import { applyUpdate, MessageLog, withMine } from './room-state';
+import { restarted } from './room';
 
 const ann = { id: 'u-ann', name: 'ann' };
 const bob = { id: 'u-bob', name: 'bob' };
@@ -112,5 +113,24 @@ describe('applyUpdate', () => {
     );
     expect(Object.keys(m.reactions!)).toEqual(['__proto__']);
     expect(Object.getPrototypeOf(m.reactions)).toBe(Object.prototype);
+  });
+});
+
+describe('restarted (why a rejoin could not recover everything)', () => {
+  const t = 1_765_000_000_000; // ms
+  it('is a new counter: more than a million seqs ahead, and no earlier than the entry held', () => {
+    // The old life began an hour before its last entry; the new one at the clock, later.
+    expect(restarted((t - 3_600_000) * 1000 + 50, (t + 2000) * 1000 + 1, t)).toBe(true);
+  });
+  it('is retention in an old room: a later seq of the same life', () => {
+    expect(restarted((t - 3_600_000) * 1000 + 50, (t - 3_600_000) * 1000 + 5000, t)).toBe(false);
+  });
+  it('is retention in a room whose counter began with the entry held (seq ~ its ts)', () => {
+    expect(restarted(t * 1000 + 1, t * 1000 + 61, t)).toBe(false);
+  });
+  it('is retention after a million entries of an old room: ahead, but behind the clock', () => {
+    expect(restarted((t - 86_400_000) * 1000 + 5, (t - 86_400_000) * 1000 + 2_000_000, t)).toBe(
+      false,
+    );
   });
 });

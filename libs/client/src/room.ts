@@ -287,10 +287,8 @@ export class Room extends Emitter<RoomEvents> {
         ? {
             room: this.name,
             afterSeq: since,
-            // A counter that started again starts at Redis's clock in microseconds: its seqs,
-            // read as a time, come after the last entry held. One life's seqs stay behind the
-            // clock (a room would need a million entries a second to catch it up).
-            reason: first && first.seq / 1000 > this.syncedTs ? 'counter_restart' : 'retention',
+            reason:
+              first && restarted(since, first.seq, this.syncedTs) ? 'counter_restart' : 'retention',
             resumeSeq: first?.seq,
           }
         : undefined;
@@ -613,4 +611,17 @@ function clientId(): string {
   const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
   if (c?.randomUUID) return c.randomUUID();
   return `${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * Whether `first`, the first seq a rejoin got after `since` (the last held, an entry of time
+ * `sinceTs` ms), belongs to a counter that started again. A counter starts at Redis's clock in
+ * microseconds and counts up by one per entry: a new one is more than a million seqs ahead of
+ * an older life (no retention keeps a million entries) and, read as a time, no earlier than the
+ * entry held; a same life's later seq is neither (its seqs stay behind the clock: a room would
+ * need a million entries a second to catch it up). A counter that started again within a second
+ * of the room's first entry cannot be told from retention by seqs alone: it is reported as that.
+ */
+export function restarted(since: number, first: number, sinceTs: number): boolean {
+  return first - since > 1_000_000 && first / 1000 >= sinceTs - 1000;
 }

@@ -146,9 +146,12 @@ export class FakeServer {
     log.trimmed = Math.max(log.trimmed, seq);
   }
 
-  /** Redis lost the room: a new counter at the clock, and no entries. */
-  restartCounter(room: string): void {
-    const now = Date.now() * 1000;
+  /**
+   * Redis lost the room: a new counter at the clock, and no entries. `aheadMs`: Redis's clock
+   * that much ahead of the gateway's, which stamps a message's ts before its append.
+   */
+  restartCounter(room: string, aheadMs = 0): void {
+    const now = (Date.now() + aheadMs) * 1000;
     this.rooms.set(room, { entries: [], seq: now, gen: now, trimmed: 0 });
   }
 
