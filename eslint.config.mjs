@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layers } from './eslint.layers.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-testing/**', 'node_modules/**', 'test-output/**'] },
+  { ignores: ['**/dist/**', 'dist-testing/**', 'node_modules/**', 'test-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
