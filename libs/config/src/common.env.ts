@@ -136,6 +136,16 @@ export class CommonEnv {
   @Max(1000)
   BATCH_MAX_WAIT_MS: number = 5;
 
+  /**
+   * Path of the room rules file (JSON, or YAML when it ends in `.yaml`/`.yml`): settings for the
+   * rooms whose names start with a prefix (docs/operations.md, "Room rules"; loadRoomRules).
+   * Unset: no rules, every room behaves as the service settings say. Give every service the same
+   * file: a mistake in it stops the service at start.
+   */
+  @IsOptional()
+  @IsString()
+  ROOM_RULES?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
