@@ -181,10 +181,15 @@ describe('sessions: session, auth:refresh, session:end, room:removed, retryAfter
   }, 30000);
 
   it('carries retryAfterMs on UNAVAILABLE (presence stopped: a join cannot be applied)', async () => {
-    const c = await connect(await token('u-lea', 600));
-    stopService(cluster.presences[0], 'SIGKILL');
-    await exited(cluster.presences[0].child);
-    const ack = await c.ack<AnyAck>('room:join', { room: 'nobody-home' }, 15000);
-    expect(ack).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', retryAfterMs: 1000 } });
+    // Not in `clients`: with presence gone, /stats never counts its disconnect (afterEach waits).
+    const c = await connectClient(gw(), undefined, { auth: { token: await token('u-lea', 600) } });
+    try {
+      stopService(cluster.presences[0], 'SIGKILL');
+      await exited(cluster.presences[0].child);
+      const ack = await c.ack<AnyAck>('room:join', { room: 'nobody-home' }, 15000);
+      expect(ack).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', retryAfterMs: 1000 } });
+    } finally {
+      c.close();
+    }
   }, 30000);
 });
