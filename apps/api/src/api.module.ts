@@ -7,6 +7,7 @@ import { ApiTokenGuard } from './server-api/api-token.guard';
 import { BrokerLink } from './broker/broker-link';
 import { PublishController } from './server-api/publish.controller';
 import { DeadLettersController } from './server-api/dead-letters.controller';
+import { ModerationController } from './server-api/moderation.controller';
 import { API_CONFIG, SHOWS_PRIVATE_ROOMS, showsPrivateRooms, type ApiEnv } from './config/api.env';
 import { SignInThrottle } from './auth/sign-in-throttle';
 import { StatsTokenGuard } from './stats/stats-token.guard';
@@ -21,7 +22,7 @@ export class ApiModule {
     // broker, which it does not need to start or to serve anything else.
     const api = config.API_TOKEN
       ? {
-          controllers: [PublishController, DeadLettersController],
+          controllers: [PublishController, DeadLettersController, ModerationController],
           providers: [
             ApiTokenGuard,
             {

@@ -9,6 +9,7 @@ import { EventLimiter, SendLimiter, UnreadLimiter } from './socket/rate-limits';
 import { SlowConsumers } from './socket/slow-consumers';
 import { ChatService } from './membership/chat.service';
 import { DeliveryController } from './fanout/delivery.controller';
+import { ModerationController } from './membership/moderation.controller';
 import { HeartbeatService } from './presence/heartbeat.service';
 import { LocalDelivery } from './fanout/local-delivery';
 import { RoomRegistry } from './membership/room-registry';
@@ -31,7 +32,7 @@ export class GatewayModule {
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
         StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES })),
       ],
-      controllers: [OpsController, DeliveryController],
+      controllers: [OpsController, DeliveryController, ModerationController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         ...brokerProviders(config, server),

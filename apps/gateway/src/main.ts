@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFactory } from '@nestjs/core';
 import { AmqpTopicServer, probeBroker, QueueInUseError } from '@roomcast/amqp-transport';
-import { gatewayQueueName } from '@roomcast/contracts';
+import { gatewayQueueName, gatewayRoutingKey } from '@roomcast/contracts';
 import {
   allowedOrigins,
   amqpUrls,
@@ -37,6 +37,8 @@ runService('gateway', async () => {
     queue,
     exclusive: true,
     noAck: true,
+    // Its own key, for the server API's notices about its connections (moderation).
+    bindings: [gatewayRoutingKey(config.INSTANCE_ID)],
   });
   const app = await NestFactory.create<NestExpressApplication>(
     GatewayModule.forRoot(config, server),

@@ -10,3 +10,4 @@ export * from './compiled-validate';
 export * from './text';
 export * from './socket-events';
 export * from './webhooks';
+export * from './moderation';

@@ -256,6 +256,8 @@ export interface SocketData {
   privateRooms: ReadonlySet<string>;
   /** When the connection's token expires (ms since the epoch), in JWT mode. */
   expiresAt?: number;
+  /** Rooms where the user is muted, to when (ms since the epoch; Infinity: until lifted). */
+  mutes?: Map<string, number>;
   /** The rooms the socket is a member of, as its joins and leaves have been applied. */
   rooms: Set<string>;
   /** Last typing broadcast per room (ms), for the throttle. */

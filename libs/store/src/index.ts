@@ -7,3 +7,4 @@ export * from './room-log/client-ids';
 export * from './room-log/room-history';
 export * from './room-log/read-cursors';
 export * from './store.module';
+export * from './moderation/moderation';

@@ -6,6 +6,7 @@ import { migrateLayout } from './redis/migration';
 import { PresenceQueries } from './presence/presence.queries';
 import { PresenceStore } from './presence/presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis/connection';
+import { Moderation } from './moderation/moderation';
 import { ReadCursors } from './room-log/read-cursors';
 import { ScriptRunner } from './redis/script-runner';
 import type { GroupCommitOptions } from '@roomcast/batching';
@@ -107,8 +108,13 @@ export class StoreModule {
               options.retention?.maxAgeMs,
             ),
         },
+        {
+          provide: Moderation,
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) => new Moderation(redis, options.prefix),
+        },
       ],
-      exports: [PresenceStore, PresenceQueries, RoomHistory, ReadCursors],
+      exports: [PresenceStore, PresenceQueries, RoomHistory, ReadCursors, Moderation],
     };
   }
 }

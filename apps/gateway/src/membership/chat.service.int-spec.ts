@@ -7,7 +7,7 @@ import {
   type JoinResult,
   type SocketData,
 } from '@roomcast/contracts';
-import { PresenceQueries, ReadCursors, RoomHistory } from '@roomcast/store';
+import { Moderation, PresenceQueries, ReadCursors, RoomHistory } from '@roomcast/store';
 import { REDIS_URL, requireServices, runPrefix } from '@roomcast/testing';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
@@ -74,6 +74,7 @@ describe('ChatService (real Redis, in-memory broker ports)', () => {
       metrics,
       new SendLimiter(1000, 2000),
       new ReadCursors(redis, prefix),
+      new Moderation(redis, prefix),
     );
     const socket = (id: string, name: string) => {
       const s = server.socket(id);

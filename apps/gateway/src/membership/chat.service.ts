@@ -6,6 +6,7 @@ import {
   ErrorCode,
   isPrivateRoom,
   PresenceEvent,
+  ServerEvent,
   type HistoryDto,
   type JoinRoomDto,
   type ReactDto,
@@ -27,6 +28,7 @@ import {
   type TypingResult,
 } from '@roomcast/contracts';
 import {
+  Moderation,
   PresenceQueries,
   ReadCursors,
   RoomHistory,
@@ -73,6 +75,7 @@ export class ChatService {
     private readonly metrics: GatewayMetrics,
     private readonly limiter: SendLimiter,
     private readonly cursors: ReadCursors,
+    private readonly moderation: Moderation,
   ) {
     this.writer = new RoomWriter(log, traffic, (envelopes) => traffic.publishWebhooks(envelopes));
   }
@@ -112,6 +115,7 @@ export class ChatService {
     const state = stateOf(socket);
     if (!socket.connected) throw new ChatError(ErrorCode.NotInRoom, 'the connection is closing');
     this.assertMayEnter(room, state);
+    await this.applyStanding(room, state);
     const isNew = !state.rooms.has(room);
     if (isNew && state.rooms.size >= this.config.MAX_ROOMS_PER_CONNECTION) {
       throw new ChatError(
@@ -285,6 +289,7 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
     });
+    this.assertNotMuted(room, state);
     this.spendSendBudget(socket, 'messages');
     const draft: Omit<Message, 'seq'> = {
       id: randomUUID(),
@@ -376,6 +381,7 @@ export class ChatService {
       if (!state.rooms.has(room))
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
     });
+    this.assertNotMuted(room, state);
     this.spendSendBudget(socket, 'messages and changes');
     const draft: UpdateDraft = { ...change, user: state.user, ts: Date.now() };
     return this.written(room, this.writer.acceptUpdate(draft, this.sequencer.lastSeq(room)));
@@ -500,6 +506,73 @@ export class ChatService {
         `${room} is private: it needs a token whose rooms claim lists it`,
       );
     }
+  }
+
+  /**
+   * A ban refuses the join (so a banned user's rejoin with `sinceSeq` gets no history); a mute
+   * is kept on the socket, for its sends, edits and reactions, and changed by the server API's
+   * notices while the socket is in the room.
+   */
+  private async applyStanding(room: string, state: SocketData): Promise<void> {
+    let standing;
+    try {
+      standing = await this.moderation.standing(room, state.user.id);
+    } catch (err) {
+      throw this.unavailable('Redis', room, err);
+    }
+    if (standing.ban) {
+      const until = standing.ban.until;
+      throw new ChatError(
+        ErrorCode.Forbidden,
+        `banned from ${room}${until === null ? '' : ` until ${new Date(until).toISOString()}`}`,
+      );
+    }
+    this.setMute(state, room, standing.mute ? (standing.mute.until ?? Infinity) : undefined);
+  }
+
+  private setMute(state: SocketData, room: string, until: number | undefined): void {
+    if (until === undefined) state.mutes?.delete(room);
+    else (state.mutes ??= new Map()).set(room, until);
+  }
+
+  private assertNotMuted(room: string, state: SocketData): void {
+    const until = state.mutes?.get(room);
+    if (until === undefined) return;
+    if (until <= Date.now()) return void state.mutes?.delete(room);
+    throw new ChatError(
+      ErrorCode.Forbidden,
+      `muted in ${room}${Number.isFinite(until) ? ` until ${new Date(until).toISOString()}` : ''}`,
+    );
+  }
+
+  /**
+   * A moderator's notice for this instance's connections of `userId`: out of `room` (each
+   * leaves as by room:leave and hears room:removed), or its mute there set or lifted. Resolves
+   * with how many connections it changed.
+   */
+  async removeUser(room: string, userId: string, reason: 'kicked' | 'banned'): Promise<number> {
+    const sockets = this.socketsOf(userId).filter((s) => stateOf(s).rooms.has(room));
+    await Promise.all(
+      sockets.map(async (socket) => {
+        await this.leave(socket, room).catch((err: Error) => {
+          // Out of the room here (no more of its traffic) whatever presence answered.
+          this.logger.warn(`removing ${socket.id} from ${room}: ${err.message}`);
+        });
+        socket.emit(ServerEvent.RoomRemoved, { room, reason });
+      }),
+    );
+    return sockets.length;
+  }
+
+  muteUser(room: string, userId: string, until: number | null): number {
+    const sockets = this.socketsOf(userId);
+    for (const s of sockets) this.setMute(stateOf(s), room, until === null ? undefined : until);
+    return sockets.length;
+  }
+
+  /** This instance's connections of `userId`. */
+  socketsOf(userId: string): ChatSocket[] {
+    return [...this.delivery.localSockets()].filter((s) => stateOf(s)?.user?.id === userId);
   }
 
   /** The client hears which dependency failed, never its error text; the log gets that. */

@@ -1,5 +1,5 @@
 import type { InstanceMetrics, User } from '@roomcast/contracts';
-import { GROUPS, RedisKeys } from '../redis/keys';
+import { GROUPS, groupOf, RedisKeys } from '../redis/keys';
 import { execAll } from './presence.store';
 import type { RedisClient } from '../redis/connection';
 
@@ -294,6 +294,27 @@ export class PresenceQueries {
       rooms.map((room) => this.redis.hkeys(this.keys.roomInstances(room))),
     );
     return rooms.map((room, i) => ({ room, instances: bound[i].sort() }));
+  }
+
+  /** The instances that hold a connection of `userId` now (the gateways a notice must reach). */
+  async userInstances(userId: string): Promise<string[]> {
+    const instances = await this.redis.zrange(this.keys.instancesSeen(), '0', '-1');
+    if (instances.length === 0) return [];
+    const n = groupOf(userId);
+    const pipeline = this.redis.pipeline();
+    for (const i of instances) pipeline.hget(this.keys.groupInstanceUsers(n, i), userId);
+    const counts = await execAll(pipeline);
+    return instances.filter((_, i) => Number(counts[i] ?? 0) > 0);
+  }
+
+  /** The user's live connections now, on every instance. */
+  async userConnections(userId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.groupUsers(groupOf(userId)), userId)) ?? 0);
+  }
+
+  /** The user's connections in `room` now. */
+  async userConnectionsIn(room: string, userId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.roomUsers(room), userId)) ?? 0);
   }
 
   async ping(): Promise<boolean> {

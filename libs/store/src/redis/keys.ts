@@ -100,6 +100,12 @@ export class RedisKeys {
   roomInstanceUsers = (room: string, instanceId: string) => `${this.room(room)}inst:${instanceId}`;
   /** STRING the number of the room's last webhook event (a day past its last; _room.lua) */
   roomHooks = (room: string) => `${this.room(room)}hooks`;
+  /** STRING JSON {until, reason, at}: the user is banned from the room (expires with the ban) */
+  roomBan = (room: string, userId: string) => `${this.room(room)}ban:${userId}`;
+  /** ZSET userId scored by the ban's end (+inf: until lifted): the room's bans, for listing */
+  roomBans = (room: string) => `${this.room(room)}bans`;
+  /** STRING JSON {until, reason, at}: the user's sends, edits and reactions in the room refused */
+  roomMute = (room: string, userId: string) => `${this.room(room)}mute:${userId}`;
   /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.room(room)}seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */

@@ -1,0 +1,227 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Put,
+  Query,
+  ServiceUnavailableException,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import {
+  ErrorCode,
+  gatewayRoutingKey,
+  isValidRoomName,
+  isValidUserId,
+  type ModerationNotice,
+} from '@roomcast/contracts';
+import { Moderation, PresenceQueries, type BanPage, type Sanction } from '@roomcast/store';
+import { BrokerLink } from '../broker/broker-link';
+import { ApiTokenGuard } from './api-token.guard';
+
+/** The longest ban or mute with an end: about ten years (none: until lifted). */
+const MAX_DURATION_MS = 10 * 365 * 24 * 3600 * 1000;
+const MAX_REASON = 200;
+
+const invalid = (message: string) =>
+  new BadRequestException({ error: { code: ErrorCode.InvalidPayload, message } });
+
+function room(value: string): string {
+  if (!isValidRoomName(value)) throw invalid('room must match ^[A-Za-z0-9_-]{1,64}$');
+  return value;
+}
+
+function user(value: unknown, field = 'userId'): string {
+  if (!isValidUserId(value)) throw invalid(`${field} must be a user id: 1-128 characters`);
+  return value;
+}
+
+/** The body's fields, every one known: an object with at most these keys. */
+function fields(body: unknown, allowed: string[]): Record<string, unknown> {
+  if (body === undefined || body === null || body === '') return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalid('the body must be an object');
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw invalid(`unknown field(s): ${unknown.join(', ')}`);
+  return body as Record<string, unknown>;
+}
+
+function reasonOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_REASON) {
+    throw invalid(`reason must be a string of at most ${MAX_REASON} characters`);
+  }
+  return value;
+}
+
+/** A sanction from `{ durationMs?, reason? }`: an end `durationMs` from now, or none. */
+function sanctionOf(body: unknown, now = Date.now()): Sanction {
+  const f = fields(body, ['durationMs', 'reason']);
+  const d = f.durationMs;
+  if (
+    d !== undefined &&
+    (!Number.isInteger(d) || (d as number) < 1 || (d as number) > MAX_DURATION_MS)
+  ) {
+    throw invalid(`durationMs must be an integer from 1 to ${MAX_DURATION_MS}`);
+  }
+  const reason = reasonOf(f.reason);
+  return {
+    until: d === undefined ? null : now + (d as number),
+    at: now,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+/**
+ * Moderation on the server API (PROTOCOL.md, "Server API and webhooks"), under API_TOKEN: kick,
+ * ban, mute and disconnect. What must outlive a gateway (bans, mutes) is written to Redis first,
+ * then one notice goes to the gateways that hold the user's connections (each binds its own key;
+ * one broker message, the others in BCC); the answer comes once the broker confirmed it, and
+ * each gateway applies it on receipt.
+ */
+@Controller('api')
+@UseGuards(ApiTokenGuard)
+@ApiBearerAuth()
+export class ModerationController {
+  private readonly logger = new Logger(ModerationController.name);
+
+  constructor(
+    private readonly moderation: Moderation,
+    private readonly presence: PresenceQueries,
+    private readonly broker: BrokerLink,
+  ) {}
+
+  @Post('rooms/:room/kick')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Every connection of the user leaves the room (room:removed 'kicked')" })
+  @ApiResponse({ status: 200, description: '{ room, userId, connections }' })
+  async kick(@Param('room') r: string, @Body() body: unknown) {
+    const name = room(r);
+    const f = fields(body, ['userId', 'reason']);
+    const userId = user(f.userId);
+    reasonOf(f.reason);
+    const connections = await this.remove(name, userId, 'kicked');
+    return { room: name, userId, connections };
+  }
+
+  @Put('rooms/:room/bans/:userId')
+  @ApiOperation({ summary: 'A kick, then room:join FORBIDDEN until the ban ends (or is lifted)' })
+  @ApiResponse({ status: 200, description: '{ room, userId, until, connections }' })
+  async ban(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
+    const name = room(r);
+    const userId = user(u);
+    const sanction = sanctionOf(body);
+    await this.store(() => this.moderation.ban(name, userId, sanction));
+    const connections = await this.remove(name, userId, 'banned');
+    return { room: name, userId, until: sanction.until, connections };
+  }
+
+  @Delete('rooms/:room/bans/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Lifts a ban' })
+  async unban(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
+    const name = room(r);
+    const userId = user(u);
+    await this.store(() => this.moderation.unban(name, userId));
+  }
+
+  @Get('rooms/:room/bans')
+  @ApiOperation({ summary: "The room's bans in force, by user id, paginated like members" })
+  @ApiResponse({ status: 200, description: '{ bans: [{ userId, until, reason?, at }], next? }' })
+  async bans(
+    @Param('room') r: string,
+    @Query('cursor') cursor?: string,
+    @Query('limit') limit?: string,
+  ): Promise<BanPage> {
+    const name = room(r);
+    const n = limit === undefined ? 100 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 500)
+      throw invalid('limit must be an integer from 1 to 500');
+    if (cursor !== undefined) user(cursor, 'cursor');
+    return this.store(() => this.moderation.bans(name, n, cursor));
+  }
+
+  @Put('rooms/:room/mutes/:userId')
+  @ApiOperation({
+    summary: "The user's sends, edits and reactions in the room FORBIDDEN until it ends",
+  })
+  @ApiResponse({ status: 200, description: '{ room, userId, until }' })
+  async mute(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
+    const name = room(r);
+    const userId = user(u);
+    const sanction = sanctionOf(body);
+    await this.store(() => this.moderation.mute(name, userId, sanction));
+    await this.notify(userId, { t: 'mute', room: name, userId, until: sanction.until });
+    return { room: name, userId, until: sanction.until };
+  }
+
+  @Delete('rooms/:room/mutes/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Lifts a mute' })
+  async unmute(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
+    const name = room(r);
+    const userId = user(u);
+    await this.store(() => this.moderation.unmute(name, userId));
+    await this.notify(userId, { t: 'mute', room: name, userId, until: null });
+  }
+
+  @Post('users/:userId/disconnect')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Every connection of the user: session:end 'revoked', then closed" })
+  @ApiResponse({ status: 200, description: '{ connections }' })
+  async disconnect(@Param('userId') u: string, @Body() body: unknown) {
+    const userId = user(u);
+    reasonOf(fields(body, ['reason']).reason);
+    const instances = await this.store(() => this.presence.userInstances(userId));
+    await this.notify(userId, { t: 'disconnect', userId }, instances);
+    return { connections: instances.length === 0 ? 0 : await this.connectionsOf(userId) };
+  }
+
+  /** Out of the room on every gateway that holds the user: how many connections were in it. */
+  private async remove(name: string, userId: string, reason: 'kicked' | 'banned') {
+    const connections = await this.store(() => this.presence.userConnectionsIn(name, userId));
+    await this.notify(userId, { t: 'remove', room: name, userId, reason });
+    return connections;
+  }
+
+  private async connectionsOf(userId: string): Promise<number> {
+    return this.store(() => this.presence.userConnections(userId));
+  }
+
+  /** One broker message to the gateways holding the user (none: nothing to tell). */
+  private async notify(userId: string, notice: ModerationNotice, known?: string[]): Promise<void> {
+    const instances = known ?? (await this.store(() => this.presence.userInstances(userId)));
+    if (instances.length === 0) return;
+    const [first, ...rest] = instances.map(gatewayRoutingKey);
+    try {
+      await this.broker.publish(first, notice, rest.length ? { bcc: rest } : {});
+    } catch (err) {
+      this.logger.warn(`moderation notice for ${userId}: ${(err as Error).message}`);
+      throw unavailable('the message broker');
+    }
+  }
+
+  private async store<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      this.logger.warn(`moderation: Redis: ${(err as Error).message}`);
+      throw unavailable('Redis');
+    }
+  }
+}
+
+function unavailable(dependency: string) {
+  return new ServiceUnavailableException({
+    error: {
+      code: ErrorCode.Unavailable,
+      message: `${dependency} is not answering; retry later`,
+      retryAfterMs: 1000,
+    },
+  });
+}
