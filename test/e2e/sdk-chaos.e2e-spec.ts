@@ -29,7 +29,7 @@ const CLIENTS = 10;
 /** Each client's pause between two changes (a send, or an edit of one of its messages). */
 const STEP_MS = 250;
 /** Load between two faults, and after the last. */
-const CALM_MS = 4000;
+const CALM_MS = 3000;
 
 const token = (sub: string, seconds = TOKEN_S) =>
   new SignJWT({ name: sub })
