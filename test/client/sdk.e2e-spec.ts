@@ -13,18 +13,13 @@ import {
   type TcpProxy,
   type TestCluster,
 } from '@roomcast/testing';
-import { SignJWT } from 'jose';
+import { signToken, TEST_JWT_SECRET as SECRET } from '../suites/tokens';
 
-const SECRET = 'a-test-secret-that-is-at-least-32-bytes!';
 /** The least history a room keeps (HISTORY_MAX's floor). */
 const HISTORY_MAX = 50;
 
 const token = (sub: string, seconds: number, secret = SECRET) =>
-  new SignJWT({ name: sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
-    .sign(new TextEncoder().encode(secret));
+  signToken(sub, seconds, {}, secret);
 
 const texts = (room: Room) => room.messages.map((m) => m.text);
 

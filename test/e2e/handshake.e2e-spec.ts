@@ -11,20 +11,12 @@ import {
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { signToken, TEST_JWT_SECRET as SECRET } from '../suites/tokens';
 
-const SECRET = 'a-test-secret-that-is-at-least-32-bytes!';
 const TOO_MANY = 'too many connections from this address';
 
-function token(sub: string): Promise<string> {
-  return new SignJWT({ name: sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string) => signToken(sub);
 
 const outcome = (p: Promise<TestClient>, into: TestClient[]) =>
   p.then(

@@ -19,9 +19,8 @@ import {
   type TestCluster,
 } from '@roomcast/testing';
 import type { Message } from '@roomcast/contracts';
-import { SignJWT } from 'jose';
+import { signToken, TEST_JWT_SECRET as SECRET } from '../suites/tokens';
 
-const SECRET = 'a-test-secret-that-is-at-least-32-bytes!';
 /** Every token the clients get lives this long: each is refreshed in-band several times. */
 const TOKEN_S = 5;
 const ROOMS = ['chaos-a', 'chaos-b', 'chaos-c'];
@@ -31,12 +30,7 @@ const STEP_MS = 250;
 /** Load between two faults, and after the last. */
 const CALM_MS = 3000;
 
-const token = (sub: string, seconds = TOKEN_S) =>
-  new SignJWT({ name: sub })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
-    .sign(new TextEncoder().encode(SECRET));
+const token = (sub: string, seconds = TOKEN_S) => signToken(sub, seconds);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -15,10 +15,8 @@ import {
   type RunningNginx,
   type TestCluster,
 } from '@roomcast/testing';
-import { SignJWT } from 'jose';
 import { ROOT, snippets } from '../repo/readme-snippets';
-
-const SECRET = 'a-test-secret-that-is-at-least-32-bytes!';
+import { signToken, TEST_JWT_SECRET as SECRET } from '../suites/tokens';
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -85,12 +83,7 @@ describe('@roomcast/client as a new user installs it (npm pack, npm install, run
     // The app's token endpoint: a 5 s token for whoever asks.
     tokens = createServer((req, res) => {
       const sub = new URL(req.url ?? '/', 'http://x').searchParams.get('sub') ?? 'nobody';
-      void new SignJWT({ name: sub })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(sub)
-        .setExpirationTime(Math.floor(Date.now() / 1000) + 5)
-        .sign(new TextEncoder().encode(SECRET))
-        .then((t) => res.end(t));
+      void signToken(sub, 5).then((t) => res.end(t));
     });
     await new Promise<void>((r) => tokens.listen(0, '127.0.0.1', () => r()));
     tokensUrl = `http://127.0.0.1:${(tokens.address() as { port: number }).port}/token`;

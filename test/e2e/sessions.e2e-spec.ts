@@ -10,17 +10,7 @@ import {
   type TestClient,
   type TestCluster,
 } from '@roomcast/testing';
-import { SignJWT } from 'jose';
-
-const SECRET = 'a-test-secret-that-is-at-least-32-bytes!';
-
-/** An HS256 token for `sub`, valid `seconds` from now. */
-const token = (sub: string, seconds: number, claims: Record<string, unknown> = {}) =>
-  new SignJWT({ name: sub, ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
-    .sign(new TextEncoder().encode(SECRET));
+import { signToken as token, TEST_JWT_SECRET as SECRET } from '../suites/tokens';
 
 /**
  * Sessions (PROTOCOL.md): the `session` event that opens a connection, `auth:refresh` without

@@ -1,6 +1,7 @@
 import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
+import type { MessageHandler } from '@nestjs/microservices';
 import { REOPEN_MIN_INTERVAL_MS } from './amqp.constants';
 
 /** The retry time after both tries, short for the test (30 s by default). */
@@ -73,6 +74,23 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
     await adminChannel.bindQueue(q, exchange, pattern);
   };
 
+  /** A server on `svc.#` with `handlers`, listening (its queue removed after the test). */
+  const svcServer = async (handlers: Record<string, MessageHandler>) => {
+    server = new AmqpTopicServer({
+      urls: [AMQP_URL],
+      exchange,
+      queue: `${exchange}.svc`,
+      durable: false,
+      bindings: ['svc.#'],
+      prefetch: 10,
+    });
+    queues.push(`${exchange}.svc`);
+    for (const [pattern, handler] of Object.entries(handlers)) server.addHandler(pattern, handler);
+    await new Promise<void>((resolve, reject) =>
+      server!.listen((err?: unknown) => (err ? reject(err) : resolve())),
+    );
+  };
+
   it('fails a mandatory request at once when no queue is bound, instead of at its timeout', async () => {
     const started = Date.now();
     await expect(client.request('svc.check', {}, 3000, { mandatory: true })).rejects.toBeInstanceOf(
@@ -90,18 +108,7 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
   });
 
   it('answers a mandatory request once a server has bound its queue', async () => {
-    server = new AmqpTopicServer({
-      urls: [AMQP_URL],
-      exchange,
-      queue: `${exchange}.svc`,
-      durable: false,
-      bindings: ['svc.#'],
-    });
-    queues.push(`${exchange}.svc`);
-    server.addHandler('svc.add', async (d: { a: number; b: number }) => ({ sum: d.a + d.b }));
-    await new Promise<void>((resolve, reject) =>
-      server!.listen((err?: unknown) => (err ? reject(err) : resolve())),
-    );
+    await svcServer({ 'svc.add': async (d: { a: number; b: number }) => ({ sum: d.a + d.b }) });
     await expect(
       client.request('svc.add', { a: 1, b: 2 }, 3000, { mandatory: true }),
     ).resolves.toEqual({ sum: 3 });
@@ -110,22 +117,12 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
   it('replaces a channel that nacks one destination in a row, keeping the answers in flight', async () => {
     await refusingQueue('sink.#');
     await takingQueue('room.#');
-    server = new AmqpTopicServer({
-      urls: [AMQP_URL],
-      exchange,
-      queue: `${exchange}.svc`,
-      durable: false,
-      bindings: ['svc.#'],
-      prefetch: 10,
+    await svcServer({
+      'svc.hold': async () => {
+        await new Promise<void>((r) => (release = r));
+        return 'held';
+      },
     });
-    queues.push(`${exchange}.svc`);
-    server.addHandler('svc.hold', async () => {
-      await new Promise<void>((r) => (release = r));
-      return 'held';
-    });
-    await new Promise<void>((resolve, reject) =>
-      server!.listen((err?: unknown) => (err ? reject(err) : resolve())),
-    );
     const reasons: string[] = [];
     client.onReopen((reason) => reasons.push(reason));
     const held = client.request<string>('svc.hold', {}, 5000);
@@ -180,22 +177,11 @@ describe('AmqpTopicClient publishes the broker refuses (real RabbitMQ)', () => {
   }, 45000);
 
   it('replaces a channel whose confirmed requests to one destination go unanswered in a row', async () => {
-    server = new AmqpTopicServer({
-      urls: [AMQP_URL],
-      exchange,
-      queue: `${exchange}.svc`,
-      durable: false,
-      bindings: ['svc.#'],
-      prefetch: 10,
-    });
-    queues.push(`${exchange}.svc`);
     // Answers when asked to, else never: a reply lost on the way looks the same to the client.
-    server.addHandler('svc.maybe', (d: { answer: boolean }) =>
-      d.answer ? Promise.resolve('ok') : new Promise(() => undefined),
-    );
-    await new Promise<void>((resolve, reject) =>
-      server!.listen((err?: unknown) => (err ? reject(err) : resolve())),
-    );
+    await svcServer({
+      'svc.maybe': (d: { answer: boolean }) =>
+        d.answer ? Promise.resolve('ok') : new Promise(() => undefined),
+    });
     const reasons: string[] = [];
     client.onReopen((reason) => reasons.push(reason));
     const ask = (answer: boolean) => client.request('svc.maybe', { answer }, 300);
