@@ -17,6 +17,8 @@ import { signToken as token, TEST_JWT_SECRET as SECRET } from '../suites/tokens'
  * reconnecting, `session:end` before the server ends a connection on purpose, `room:removed`, and
  * `retryAfterMs` on RATE_LIMITED and UNAVAILABLE.
  */
+const API_TOKEN = 'api-token-for-the-sessions-tests';
+
 describe('sessions: session, auth:refresh, session:end, room:removed, retryAfterMs (JWT mode)', () => {
   let cluster: TestCluster;
   const clients: TestClient[] = [];
@@ -39,6 +41,7 @@ describe('sessions: session, auth:refresh, session:end, room:removed, retryAfter
         RATE_LIMIT_EVENTS_BURST: '10',
         MAX_ROOMS_PER_CONNECTION: '7',
       },
+      apiEnv: { API_TOKEN },
     });
   }, 60000);
 
@@ -134,6 +137,34 @@ describe('sessions: session, auth:refresh, session:end, room:removed, retryAfter
     ).resolves.toBeTruthy();
     // A join the new token does not allow is refused.
     expect(await c.code('room:join', { room: 'private-ops' })).toBe('FORBIDDEN');
+  });
+
+  it("revokes a user's tokens: its connections end, the old token is refused, a newer one works", async () => {
+    const old = await token('u-rev', 600);
+    const c = await connect(old);
+    const other = await connect(await token('u-other-rev', 600));
+    const res = await fetch(`${cluster.api.url}/api/users/u-rev/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+      body: '{}',
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => !c.socket.connected, 1000, 'the connection to end');
+    expect(c.ends).toEqual([{ reason: 'revoked', retry: false }]);
+    expect(other.socket.connected).toBe(true);
+    // The old token: refused at the handshake, and by auth:refresh on a connection of its own.
+    await expect(connectClient(gw(), undefined, { auth: { token: old } })).rejects.toThrow(
+      'unauthorized',
+    );
+    // A token issued after the revocation (iat counts whole seconds): works, also in a refresh.
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = await connect(await token('u-rev', 600));
+    expect(await fresh.code('auth:refresh', { token: old })).toBe('FORBIDDEN');
+    await expect(
+      fresh.ok('auth:refresh', { token: await token('u-rev', 600) }),
+    ).resolves.toMatchObject({
+      ok: true,
+    });
   });
 
   it('carries retryAfterMs on RATE_LIMITED', async () => {

@@ -9,7 +9,9 @@ export type ModerationNotice =
   /** The user's sends, edits and reactions in the room refused until `until` (null: lifted). */
   | { t: 'mute'; room: string; userId: string; until: number | null }
   /** Every connection of the user gets session:end `revoked` (retry: false) and is closed. */
-  | { t: 'disconnect'; userId: string };
+  | { t: 'disconnect'; userId: string }
+  /** The user's connections whose token was issued before `issuedBefore` end as disconnect's. */
+  | { t: 'revoke'; userId: string; issuedBefore: number };
 
 const GATEWAY_KEY_PREFIX = 'gateway.';
 

@@ -256,6 +256,8 @@ export interface SocketData {
   privateRooms: ReadonlySet<string>;
   /** When the connection's token expires (ms since the epoch), in JWT mode. */
   expiresAt?: number;
+  /** When the connection's token was issued (its `iat`, ms since the epoch), in JWT mode. */
+  issuedAt?: number;
   /** Rooms where the user is muted, to when (ms since the epoch; Infinity: until lifted). */
   mutes?: Map<string, number>;
   /** The rooms the socket is a member of, as its joins and leaves have been applied. */

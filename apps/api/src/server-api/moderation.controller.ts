@@ -182,6 +182,26 @@ export class ModerationController {
     return { connections: instances.length === 0 ? 0 : await this.connectionsOf(userId) };
   }
 
+  @Post('users/:userId/revoke')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Refuses the user's tokens issued before issuedBefore (default now) at the handshake and by auth:refresh; ends the connections that hold one",
+  })
+  @ApiResponse({ status: 200, description: '{ userId, issuedBefore }' })
+  async revoke(@Param('userId') u: string, @Body() body: unknown) {
+    const userId = user(u);
+    const f = fields(body, ['issuedBefore']);
+    const given = f.issuedBefore;
+    if (given !== undefined && (!Number.isInteger(given) || (given as number) < 0)) {
+      throw invalid('issuedBefore must be ms since the epoch (an integer >= 0)');
+    }
+    const asked = (given as number | undefined) ?? Date.now();
+    const issuedBefore = await this.store(() => this.moderation.revoke(userId, asked));
+    await this.notify(userId, { t: 'revoke', userId, issuedBefore });
+    return { userId, issuedBefore };
+  }
+
   /** Out of the room on every gateway that holds the user: how many connections were in it. */
   private async remove(name: string, userId: string, reason: 'kicked' | 'banned') {
     const connections = await this.store(() => this.presence.userConnectionsIn(name, userId));

@@ -1,6 +1,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { GATEWAY_KEY_PATTERN, type ModerationNotice } from '@roomcast/contracts';
+import { stateOf } from '../socket/chat-socket';
 import { Sessions } from '../socket/sessions';
 import { ChatService } from './chat.service';
 
@@ -32,6 +33,12 @@ export class ModerationController {
       case 'disconnect':
         for (const socket of this.chat.socketsOf(notice.userId)) {
           this.sessions.end(socket, 'revoked', false);
+        }
+        return;
+      case 'revoke':
+        for (const socket of this.chat.socketsOf(notice.userId)) {
+          const issued = stateOf(socket).issuedAt ?? 0;
+          if (issued < notice.issuedBefore) this.sessions.end(socket, 'revoked', false);
         }
         return;
       default:

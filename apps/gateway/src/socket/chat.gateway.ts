@@ -79,6 +79,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
             privateRooms: identity.privateRooms,
             rooms: new Set(),
             ...(identity.expiresAt !== undefined ? { expiresAt: identity.expiresAt } : {}),
+            ...(identity.issuedAt !== undefined ? { issuedAt: identity.issuedAt } : {}),
           };
           Object.assign(socket.data, state);
           next();

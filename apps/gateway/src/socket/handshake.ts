@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Moderation } from '@roomcast/store';
 import type { Socket } from 'socket.io';
 import { GATEWAY_CONFIG, type GatewayEnv } from '../config/gateway.env';
 import { jwtIdentity, openModeUser, type Identity } from './identity';
@@ -7,6 +8,8 @@ import { jwtIdentity, openModeUser, type Identity } from './identity';
 /** The one message a refused handshake carries (PROTOCOL.md). */
 export const UNAUTHORIZED = 'unauthorized';
 export const TOO_MANY_CONNECTIONS = 'too many connections from this address';
+/** A handshake that could not be checked (Redis down): the client retries later. */
+export const UNAVAILABLE = 'unavailable';
 /** Never reaches the client: Socket.IO ignores a middleware's answer once the connection closed. */
 const CONNECTION_CLOSED = 'connection closed during the handshake';
 
@@ -20,7 +23,11 @@ export class Handshake {
   private readonly perAddress = new Map<string, number>();
   private readonly secret?: Uint8Array;
 
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv) {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
+    /** Revocations (the server API's revoke): absent in unit tests of the handshake alone. */
+    @Optional() private readonly moderation?: Moderation,
+  ) {
     if (config.AUTH_MODE === 'jwt') this.secret = new TextEncoder().encode(config.JWT_SECRET);
   }
 
@@ -66,11 +73,26 @@ export class Handshake {
     return identity;
   }
 
-  /** Who `auth` (a handshake's, or `auth:refresh`'s `{ token }`) says the user is, or null. */
-  verify(auth: unknown): Promise<Identity | null> | Identity | null {
-    if (this.secret) return jwtIdentity(auth, this.secret);
-    const user = openModeUser(auth);
-    return user ? { user, privateRooms: new Set() } : null;
+  /**
+   * Who `auth` (a handshake's, or `auth:refresh`'s `{ token }`) says the user is, or null: also
+   * for a token issued before the user's revocation. Redis not answering that is UNAVAILABLE
+   * (the client retries), never a refusal.
+   */
+  async verify(auth: unknown): Promise<Identity | null> {
+    if (!this.secret) {
+      const user = openModeUser(auth);
+      return user ? { user, privateRooms: new Set() } : null;
+    }
+    const identity = await jwtIdentity(auth, this.secret);
+    if (!identity || !this.moderation) return identity;
+    let before: number | undefined;
+    try {
+      before = await this.moderation.revokedBefore(identity.user.id);
+    } catch (err) {
+      this.logger.warn(`revocation of ${identity.user.id} not read: ${(err as Error).message}`);
+      throw new Error(UNAVAILABLE, { cause: err });
+    }
+    return before !== undefined && (identity.issuedAt ?? 0) < before ? null : identity;
   }
 
   /**

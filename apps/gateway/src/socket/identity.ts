@@ -9,6 +9,8 @@ export interface Identity {
   privateRooms: ReadonlySet<string>;
   /** When the token stops being valid (ms since the epoch), in JWT mode. */
   expiresAt?: number;
+  /** When the token was issued (`iat`, ms since the epoch), if it says. */
+  issuedAt?: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function jwtIdentity(
       user: { id: sub, name },
       privateRooms: new Set(rooms),
       expiresAt: (payload.exp as number) * 1000,
+      ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat * 1000 } : {}),
     };
   } catch {
     return null;

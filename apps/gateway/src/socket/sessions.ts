@@ -79,7 +79,10 @@ export class Sessions implements BeforeApplicationShutdown {
     const state = stateOf(socket);
     const identity = await this.handshake.verify({ token });
     if (!identity || identity.expiresAt === undefined) {
-      throw new ChatError(ErrorCode.Forbidden, 'the token does not verify or has expired');
+      throw new ChatError(
+        ErrorCode.Forbidden,
+        'the token does not verify, has expired or was revoked',
+      );
     }
     if (identity.user.id !== state.user.id) {
       throw new ChatError(
@@ -90,6 +93,7 @@ export class Sessions implements BeforeApplicationShutdown {
     // The display name stays the connection's: members and messages already show it.
     state.privateRooms = identity.privateRooms;
     state.expiresAt = identity.expiresAt;
+    if (identity.issuedAt !== undefined) state.issuedAt = identity.issuedAt;
     this.arm(socket);
     const lost = [...state.rooms].filter((r) => isPrivateRoom(r) && !identity.privateRooms.has(r));
     return { expiresAt: identity.expiresAt, lost };

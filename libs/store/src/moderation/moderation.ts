@@ -73,6 +73,21 @@ export class Moderation {
     return (await this.redis.del(this.keys.roomMute(room, userId))) > 0;
   }
 
+  /** Refuses the user's tokens issued before `issuedBefore` (ms); a later revoke only moves it on. */
+  async revoke(userId: string, issuedBefore: number): Promise<number> {
+    const key = this.keys.userRevoked(userId);
+    const now = Number((await this.redis.get(key)) ?? 0);
+    const at = Math.max(now, issuedBefore);
+    await this.redis.set(key, String(at));
+    return at;
+  }
+
+  /** The time before which the user's tokens are refused, if any. */
+  async revokedBefore(userId: string): Promise<number | undefined> {
+    const at = await this.redis.get(this.keys.userRevoked(userId));
+    return at === null ? undefined : Number(at);
+  }
+
   /** The user's ban and mute in the room now (one round trip: both keys in the room's slot). */
   async standing(room: string, userId: string): Promise<Standing> {
     const [ban, mute] = await this.redis.mget(

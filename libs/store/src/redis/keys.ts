@@ -146,6 +146,8 @@ export class RedisKeys {
    * cursor in, the most recent 200 (a room that falls out loses the user's cursor), 30 days past
    * the user's last join or read
    */
+  /** STRING ms since the epoch: the user's tokens issued before it are refused (revoke) */
+  userRevoked = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:revoked`;
   userCursors = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:cursors`;
 
   // --- instances ({instances}) and locks ---
