@@ -358,7 +358,12 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
           unused,
           dead: [...cluster.gateways, ...cluster.presences, cluster.api]
             .filter((s) => !alive(s))
-            .map((s) => `${s.app}:${s.port}`),
+            .map((s) => {
+              // What a process that died said last: the assertion below names it only.
+              process.stdout.write(`[broker failover] ${s.app}:${s.port} died; it said:\n`);
+              process.stdout.write(`${s.logs.join('').slice(-4000)}\n`);
+              return `${s.app}:${s.port}`;
+            }),
         };
       } finally {
         watching = false;

@@ -43,6 +43,15 @@ const isBrokerUnreachable = (err: unknown): err is Error =>
  * is down) into one clear line and exit code 1, instead of a hang or a wall of stack traces.
  */
 export function runService(service: string, start: () => Promise<unknown>): void {
+  // A promise nobody awaited that fails (a broker or Redis call cut short by a failover) is
+  // logged with its stack instead of ending the process, Node's default: the service keeps
+  // serving, and the line says what to fix. (A presence replica died once in a clean-clone CI
+  // run during a broker node's stop, with no line to tell why.)
+  process.on('unhandledRejection', (reason: unknown) => {
+    process.stderr.write(
+      `[${service}] unhandled rejection: ${String((reason as Error)?.stack ?? reason)}\n`,
+    );
+  });
   start().catch((err: unknown) => {
     if (
       err instanceof ConfigError ||
