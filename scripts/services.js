@@ -22,7 +22,7 @@ function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)
   const basePort = Number(env.GATEWAY_BASE_PORT ?? 3001);
   const services = [
     { name: 'presence', app: 'presence', env: { PORT: env.PRESENCE_PORT ?? '3010' } },
-    { name: 'api', app: 'api', env: { PORT: env.API_PORT ?? env.STATS_PORT ?? '3000' } },
+    { name: 'api', app: 'api', env: { PORT: env.STATS_PORT ?? '3000' } },
   ];
   for (let i = 0; i < gateways; i++) {
     services.push({
