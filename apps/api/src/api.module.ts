@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { opsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { batchOptions, publisherOptions } from '@roomcast/config';
+import { batchOptions, publisherOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
 import { ApiTokenGuard } from './server-api/api-token.guard';
@@ -18,6 +18,8 @@ import { OpsPageGuard } from './ops-page/ops-page.guard';
 @Module({})
 export class ApiModule {
   static forRoot(config: ApiEnv): DynamicModule {
+    // ROOM_RULES, read and checked now: a broken file stops the start with its mistakes.
+    const policies = roomPolicies(config);
     // The publish API exists only with API_TOKEN set: then the service also publishes on the
     // broker, which it does not need to start or to serve anything else.
     const api = config.API_TOKEN
@@ -50,7 +52,9 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         OpsModule.forRoot({ service: 'api', instance: config.INSTANCE_ID }),
-        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES })),
+        StoreModule.forRoot(
+          storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies),
+        ),
       ],
       controllers: [
         opsController(StatsTokenGuard),
@@ -61,6 +65,7 @@ export class ApiModule {
       providers: [
         ...api.providers,
         { provide: API_CONFIG, useValue: config },
+        { provide: RoomPolicies, useValue: policies },
         { provide: SHOWS_PRIVATE_ROOMS, useValue: showsPrivateRooms(config) },
         SignInThrottle,
         StatsTokenGuard,

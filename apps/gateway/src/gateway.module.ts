@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AmqpTopicServer } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
+import { roomPolicies, RoomPolicies } from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { ChatGateway } from './socket/chat.gateway';
 import { Handshake } from './socket/handshake';
@@ -26,15 +27,20 @@ import { GatewayMetrics } from './metrics/gateway.metrics';
 export class GatewayModule {
   /** `server` is the transport consuming this instance's queue; rooms bind and unbind on it. */
   static forRoot(config: GatewayEnv, server: AmqpTopicServer): DynamicModule {
+    // ROOM_RULES, read and checked now: a broken file stops the start with its mistakes.
+    const policies = roomPolicies(config);
     return {
       module: GatewayModule,
       imports: [
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
-        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES })),
+        StoreModule.forRoot(
+          storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies),
+        ),
       ],
       controllers: [OpsController, DeliveryController, ModerationController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: RoomPolicies, useValue: policies },
         ...brokerProviders(config, server),
         {
           provide: RoomSequencer,
@@ -44,7 +50,7 @@ export class GatewayModule {
               emit: (entry) => delivery.emitEntry(entry),
               currentSeq: (room) => log.currentSeq(room),
               fetch: (room, afterSeq, beforeSeq) =>
-                log.entriesBetween(room, afterSeq, beforeSeq, log.retention.maxMessages),
+                log.entriesBetween(room, afterSeq, beforeSeq, log.retentionOf(room).maxMessages),
               gapMs: config.GAP_FILL_MS,
               onDuplicate: () => metrics.duplicatesDropped.inc(),
               onGapFilled: (n) => metrics.gapFills.inc(n),

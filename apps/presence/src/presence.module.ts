@@ -6,7 +6,7 @@ import {
 } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
-import { amqpUrls, batchOptions } from '@roomcast/config';
+import { amqpUrls, batchOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './broker/outbox';
 import { PresenceController } from './state/presence.controller';
@@ -20,6 +20,8 @@ import { WebhookSenders } from './webhooks/webhook-senders.service';
 export class PresenceModule {
   static forRoot(config: PresenceEnv): DynamicModule {
     const webhooks = webhookUrls(config).length > 0;
+    // ROOM_RULES, read and checked now: a broken file stops the start with its mistakes.
+    const policies = roomPolicies(config);
     return {
       module: PresenceModule,
       imports: [
@@ -29,6 +31,7 @@ export class PresenceModule {
       controllers: [OpsController, PresenceController],
       providers: [
         { provide: PRESENCE_CONFIG, useValue: config },
+        { provide: RoomPolicies, useValue: policies },
         provideAmqpTopicClient({
           urls: amqpUrls(config.AMQP_URL),
           name: `${config.INSTANCE_ID}/publish`,

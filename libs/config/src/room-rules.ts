@@ -107,6 +107,7 @@ export class RoomRules {
    * or undefined. Prefixes are the file's keys, so two rules never tie.
    */
   ruleFor(room: string): MatchedRule | undefined {
+    if (this.rules.size === 0) return undefined;
     // At most 64 map lookups, from the longest candidate down: no scan of the rules.
     for (let n = Math.min(room.length, MAX_PREFIX); n > 0; n--) {
       const prefix = room.slice(0, n);
@@ -135,6 +136,46 @@ export class RoomRules {
         (rule.requiresClaim ?? defaults.requiresClaim ?? TODAY.requiresClaim),
     };
   }
+}
+
+/**
+ * Every room's effective settings for one service: the rules of ROOM_RULES over the service's
+ * own history settings. Services inject it (one per process, loaded at start) and ask it per room.
+ */
+export class RoomPolicies {
+  constructor(
+    readonly rules: RoomRules,
+    readonly defaults: RoomDefaults,
+  ) {}
+
+  /** `room`'s settings, and the prefix of the rule that gave them. */
+  of(room: string): EffectiveRule {
+    return this.rules.effective(room, this.defaults);
+  }
+
+  /** No rules: every room as today, with the history settings given (tests). */
+  static none(defaults: RoomDefaults = HISTORY_DEFAULTS): RoomPolicies {
+    return new RoomPolicies(RoomRules.none, defaults);
+  }
+}
+
+/** WriterEnv's own defaults (HISTORY_MAX, HISTORY_MAX_AGE_MS), for a service without them. */
+const HISTORY_DEFAULTS: RoomDefaults = { historyMax: 1000, historyMaxAgeMs: 24 * 3600 * 1000 };
+
+/**
+ * A service's room policies from its settings: ROOM_RULES loaded (a ConfigError naming the file,
+ * the rule and the field when it is wrong: the service does not start), over HISTORY_MAX and
+ * HISTORY_MAX_AGE_MS where the service has them.
+ */
+export function roomPolicies(env: {
+  ROOM_RULES?: string;
+  HISTORY_MAX?: number;
+  HISTORY_MAX_AGE_MS?: number;
+}): RoomPolicies {
+  return new RoomPolicies(loadRoomRules(env.ROOM_RULES), {
+    historyMax: env.HISTORY_MAX ?? HISTORY_DEFAULTS.historyMax,
+    historyMaxAgeMs: env.HISTORY_MAX_AGE_MS ?? HISTORY_DEFAULTS.historyMaxAgeMs,
+  });
 }
 
 /**

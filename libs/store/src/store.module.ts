@@ -10,7 +10,7 @@ import { Moderation } from './moderation/moderation';
 import { ReadCursors } from './room-log/read-cursors';
 import { ScriptRunner } from './redis/script-runner';
 import type { GroupCommitOptions } from '@roomcast/batching';
-import { batchOptions, type CommonEnv, type WriterEnv } from '@roomcast/config';
+import { batchOptions, type CommonEnv, type RoomPolicies, type WriterEnv } from '@roomcast/config';
 import { CURSOR_TTL_MS, RoomHistory, type Retention } from './room-log/room-history';
 
 export interface StoreOptions {
@@ -20,6 +20,8 @@ export interface StoreOptions {
   cluster?: boolean;
   prefix: string;
   retention?: Retention;
+  /** A room's own retention (its room rule); absent: `retention` for every room. */
+  retentionFor?: (room: string) => Retention;
   /**
    * Number membership changes (presence: WEBHOOK_URL set) and accepted messages
    * (WEBHOOK_MESSAGES) among their rooms' webhook events. @default none
@@ -37,6 +39,8 @@ export interface StoreOptions {
 export function storeOptions(
   env: CommonEnv & Partial<Pick<WriterEnv, 'HISTORY_MAX' | 'HISTORY_MAX_AGE_MS'>>,
   webhooks: StoreOptions['webhooks'] = {},
+  /** The rooms' rules (ROOM_RULES): their history settings apply per room. */
+  policies?: RoomPolicies,
 ): StoreOptions {
   return {
     url: env.REDIS_URL,
@@ -46,6 +50,14 @@ export function storeOptions(
     webhooks,
     ...(env.HISTORY_MAX !== undefined && env.HISTORY_MAX_AGE_MS !== undefined
       ? { retention: { maxMessages: env.HISTORY_MAX, maxAgeMs: env.HISTORY_MAX_AGE_MS } }
+      : {}),
+    ...(policies && policies.rules.size > 0
+      ? {
+          retentionFor: (room: string) => {
+            const p = policies.of(room);
+            return { maxMessages: p.historyMax, maxAgeMs: p.historyMaxAgeMs };
+          },
+        }
       : {}),
   };
 }
@@ -95,7 +107,13 @@ export class StoreModule {
           provide: RoomHistory,
           inject: [STORE_CLIENT],
           useFactory: (redis: RedisClient) =>
-            new RoomHistory(redis, options.prefix, options.retention, options.webhooks?.messages),
+            new RoomHistory(
+              redis,
+              options.prefix,
+              options.retention,
+              options.webhooks?.messages,
+              options.retentionFor,
+            ),
         },
         {
           provide: ReadCursors,

@@ -116,6 +116,8 @@ export class RoomHistory {
     readonly retention: Retention = DEFAULT_RETENTION,
     /** Number each new message among its room's webhook events (message.created). */
     readonly webhookMessages = false,
+    /** A room's own retention (its room rule, ROOM_RULES); absent: `retention` for every room. */
+    private readonly retentionFor?: (room: string) => Retention,
   ) {
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
@@ -136,19 +138,20 @@ export class RoomHistory {
     // The scripts find the id first, and cut the text out of a deleted message before `user`.
     const { id, room, text, user, ...rest } = message;
     const json = JSON.stringify({ id, room, text, user, ...rest });
+    const retention = this.retentionOf(room);
     const keys = [...this.logKeys(room), this.keys.roomHooks(room)];
     if (message.clientId !== undefined)
       keys.push(this.keys.roomClient(room, message.user.id, message.clientId));
     const r = (await this.scripts.runBatched(scripts.APPEND_MESSAGE, keys, [
       json.slice(1),
-      this.retention.maxMessages,
-      this.retention.maxAgeMs,
+      retention.maxMessages,
+      retention.maxAgeMs,
       now,
       floorSeq,
       message.id,
       message.ts,
       message.user.id,
-      this.cursorTtlMs(),
+      this.cursorTtlMs(room),
       this.webhookMessages ? '1' : '0',
       message.clientId === undefined ? '' : sendFingerprint(message.user, text),
     ])) as [string, number, number, number];
@@ -169,6 +172,7 @@ export class RoomHistory {
     const { room, id, user, ts, kind, text, emoji, on, clientId } = draft;
     // `text` last: a deletion blanks earlier edits' texts by cutting from it to the end.
     const json = JSON.stringify({ id, room, user, ts, kind, emoji, on, text });
+    const retention = this.retentionOf(room);
     const keys = this.logKeys(room);
     // A clientId names one change: its kind, its target and what it sets.
     const fingerprint =
@@ -182,8 +186,8 @@ export class RoomHistory {
     const r = (await this.scripts.runBatched(scripts.UPDATE_MESSAGE, keys, [
       kind,
       json.slice(1),
-      this.retention.maxMessages,
-      this.retention.maxAgeMs,
+      retention.maxMessages,
+      retention.maxAgeMs,
       now,
       floorSeq,
       id,
@@ -192,7 +196,7 @@ export class RoomHistory {
       emoji ?? '',
       on ? '1' : '0',
       MAX_REACTIONS,
-      this.cursorTtlMs(),
+      this.cursorTtlMs(room),
       fingerprint,
       user.id,
       REACTION_SAMPLE,
@@ -241,8 +245,8 @@ export class RoomHistory {
       [k.roomHistory(room), k.roomUpdates(room), k.roomSeq(room), k.roomGen(room)],
       [q.sinceSeq ?? '', q.limit, q.updatesLimit, q.updatesByteBudget],
     )) as [string[], string[], string | null, string | null, number];
-    const messages = this.freshWithSize<Message>(history);
-    const changes = this.freshWithSize<Update>(updates);
+    const messages = this.freshWithSize<Message>(room, history);
+    const changes = this.freshWithSize<Update>(room, updates);
     return {
       history: messages.map(({ entry }) => entry),
       updates: changes.map(({ entry }) => entry),
@@ -274,7 +278,7 @@ export class RoomHistory {
         limit,
       ),
     ]);
-    const entries: LogEntry[] = [...messages, ...this.fresh(updates)];
+    const entries: LogEntry[] = [...messages, ...this.fresh(room, updates)];
     return entries.sort((a, b) => a.seq - b.seq);
   }
 
@@ -291,19 +295,19 @@ export class RoomHistory {
 
   /** One message by seq, if still retained. */
   async messageAt(room: string, seq: number): Promise<Message | undefined> {
-    return this.fresh(await this.redis.zrangebyscore(this.keys.roomHistory(room), seq, seq))[0];
+    return this.fresh(room, await this.redis.zrangebyscore(this.keys.roomHistory(room), seq, seq))[0];
   }
 
   /** The last `limit` messages, oldest first. */
   async recentMessages(room: string, limit: number): Promise<Message[]> {
-    return this.fresh(await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
+    return this.fresh(room, await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
   }
 
   async history(room: string, q: HistoryQuery): Promise<Message[]> {
     const key = this.keys.roomHistory(room);
     if (q.afterSeq !== undefined) {
       const max = q.beforeSeq !== undefined ? `(${q.beforeSeq}` : '+inf';
-      return this.fresh(
+      return this.fresh(room, 
         await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit),
       );
     }
@@ -316,7 +320,7 @@ export class RoomHistory {
         0,
         q.limit,
       );
-      return this.fresh(newestFirst.reverse());
+      return this.fresh(room, newestFirst.reverse());
     }
     return this.recentMessages(room, q.limit);
   }
@@ -389,21 +393,27 @@ export class RoomHistory {
     ];
   }
 
-  private cursorTtlMs(): number {
-    return Math.max(CURSOR_TTL_MS, this.retention.maxAgeMs);
+  /** `room`'s retention: its rule's (ROOM_RULES), else the service's. */
+  retentionOf(room: string): Retention {
+    return this.retentionFor?.(room) ?? this.retention;
+  }
+
+  private cursorTtlMs(room: string): number {
+    return Math.max(CURSOR_TTL_MS, this.retentionOf(room).maxAgeMs);
   }
 
   /** Parses stored entries, leaving out those past the age limit (a room idle since). */
-  private fresh<T extends LogEntry = Message>(items: string[], now = Date.now()): T[] {
-    return this.freshWithSize<T>(items, now).map(({ entry }) => entry);
+  private fresh<T extends LogEntry = Message>(room: string, items: string[], now = Date.now()): T[] {
+    return this.freshWithSize<T>(room, items, now).map(({ entry }) => entry);
   }
 
   /** As `fresh`, with each entry's stored JSON's size in bytes (what it costs on the wire). */
   private freshWithSize<T extends LogEntry>(
+    room: string,
     items: string[],
     now = Date.now(),
   ): { entry: T; bytes: number }[] {
-    const cutoff = now - this.retention.maxAgeMs;
+    const cutoff = now - this.retentionOf(room).maxAgeMs;
     const out: { entry: T; bytes: number }[] = [];
     for (const raw of items) {
       const entry = JSON.parse(raw) as T;
