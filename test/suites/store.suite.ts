@@ -253,6 +253,33 @@ export function describeStore(label: string, open: () => Promise<StoreTarget>): 
       expect(await aged.currentSeq('old')).toBe(first.ack.seq + 2);
     });
 
+    it("keeps each room's history by its own rule (count and age), others by the service's", async () => {
+      // Rooms under `brief-` keep 3 messages for 5 s; the rest 100 for a minute (ROOM_RULES).
+      const ruled = new RoomHistory(
+        redis,
+        prefix,
+        { maxMessages: 100, maxAgeMs: 60_000 },
+        false,
+        (room) =>
+          room.startsWith('brief-')
+            ? { maxMessages: 3, maxAgeMs: 5000 }
+            : { maxMessages: 100, maxAgeMs: 60_000 },
+      );
+      const now = Date.now();
+      const say = (room: string, id: string, ts: number) =>
+        ruled.appendMessage({ id, room, text: id, user: ann, ts, serverId: 'g' }, 0, ts);
+      for (const room of ['brief-1', 'long-1']) {
+        await say(room, 'old', now - 9000);
+        for (const id of ['a', 'b', 'c', 'd']) await say(room, id, now);
+      }
+      const ids = async (room: string) =>
+        (await ruled.history(room, { afterSeq: 0, limit: 50 })).map((m) => m.id);
+      // brief-: the 9 s old one is past its age, and only the last 3 are kept.
+      expect(await ids('brief-1')).toEqual(['b', 'c', 'd']);
+      expect(await redis.zcard(ruled.keys.roomHistory('brief-1'))).toBe(3);
+      expect(await ids('long-1')).toEqual(['old', 'a', 'b', 'c', 'd']);
+    });
+
     it('answers a retried clientId with the first ack and stores the message once', async () => {
       const draft = (id: string) => ({
         id,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { RoomPolicies } from '@roomcast/config';
 import {
   chatSocketRoom,
   ChatError,
   ErrorCode,
-  isPrivateRoom,
   PresenceEvent,
   ServerEvent,
   type HistoryDto,
@@ -76,6 +76,8 @@ export class ChatService {
     private readonly limiter: SendLimiter,
     private readonly cursors: ReadCursors,
     private readonly moderation: Moderation,
+    /** The rooms' rules (ROOM_RULES); none: every room as today. */
+    @Optional() private readonly policies: RoomPolicies = RoomPolicies.none(),
   ) {
     this.writer = new RoomWriter(log, traffic, (envelopes) => traffic.publishWebhooks(envelopes));
   }
@@ -123,6 +125,7 @@ export class ChatService {
         `at most ${this.config.MAX_ROOMS_PER_CONNECTION} rooms per connection: leave one first`,
       );
     }
+    if (isNew) await this.assertRoomHasSpace(room, state);
     if (isNew) {
       state.rooms.add(room);
       try {
@@ -182,12 +185,14 @@ export class ChatService {
     // entries start after it (with `more`, the client pages up to it itself).
     if (isNew) this.delivery.release(room, socket, seq.current);
     // Presence applied this join; a sweep of this instance meanwhile could have undone it.
-    const { members } = page;
+    let { members } = page;
     let memberCount = page.count;
     if (!page.hasUser) {
       if (members.length < MEMBERS_ON_JOIN) members.push(state.user);
       memberCount++;
     }
+    // A room whose rule keeps its members to itself (presence: false) shows none.
+    if (!this.policies.of(room).presence) [members, memberCount] = [[], 0];
     const mine = await this.mine(room, state.user.id, history);
     return {
       room,
@@ -290,6 +295,12 @@ export class ChatService {
         throw new ChatError(ErrorCode.NotInRoom, `join ${room} before sending to it`);
     });
     this.assertNotMuted(room, state);
+    if (this.policies.of(room).publish === 'server') {
+      throw new ChatError(
+        ErrorCode.Forbidden,
+        `only the server API publishes in ${room} (an announcement room)`,
+      );
+    }
     this.spendSendBudget(socket, 'messages');
     const draft: Omit<Message, 'seq'> = {
       id: randomUUID(),
@@ -339,7 +350,7 @@ export class ChatService {
     try {
       const rooms = await this.cursors.rooms(
         state.user.id,
-        (room) => !isPrivateRoom(room) || state.privateRooms.has(room),
+        (room) => this.mayEnter(room, state),
       );
       return {
         rooms: rooms.map(({ room, lastSeq, readSeq, unread }) => ({
@@ -456,6 +467,7 @@ export class ChatService {
   async members(socket: ChatSocket, dto: MembersDto): Promise<MembersResult> {
     const { room, cursor, limit } = dto;
     this.assertMayEnter(room, stateOf(socket));
+    if (!this.policies.of(room).presence) return { members: [] };
     try {
       const { members, next } = await this.store.members(room, { cursor, limit });
       return next === undefined ? { members } : { members, next };
@@ -469,6 +481,9 @@ export class ChatService {
     await this.checkInOrder(state, () => {
       if (!state.rooms.has(room)) throw new ChatError(ErrorCode.NotInRoom, `not in room ${room}`);
     });
+    if (!this.policies.of(room).typing) {
+      throw new ChatError(ErrorCode.Forbidden, `typing notices are off in ${room}`);
+    }
     const now = Date.now();
     state.typingAt ??= new Map();
     // "Stopped typing" always goes out; "typing" at most once per interval per room.
@@ -499,12 +514,36 @@ export class ChatService {
     }
   }
 
+  /** A private- room, or one whose rule requires the claim, needs its name in `rooms`. */
+  mayEnter(room: string, state: SocketData): boolean {
+    return state.privateRooms.has(room) || !this.policies.of(room).requiresClaim;
+  }
+
   private assertMayEnter(room: string, state: SocketData): void {
-    if (isPrivateRoom(room) && !state.privateRooms.has(room)) {
+    if (!this.mayEnter(room, state)) {
       throw new ChatError(
         ErrorCode.Forbidden,
         `${room} is private: it needs a token whose rooms claim lists it`,
       );
+    }
+  }
+
+  /**
+   * A room whose rule caps its members (maxMembers) refuses a new member once it is full; a
+   * user already in it (another connection) is no new member. Checked before the join, so two
+   * users joining a room one short of full at the same moment can both get in (one over).
+   */
+  private async assertRoomHasSpace(room: string, state: SocketData): Promise<void> {
+    const { maxMembers } = this.policies.of(room);
+    if (maxMembers === null) return;
+    let page: MemberPage;
+    try {
+      page = await this.store.members(room, { limit: 1, user: state.user.id });
+    } catch (err) {
+      throw this.unavailable('Redis', room, err);
+    }
+    if (!page.hasUser && page.count >= maxMembers) {
+      throw new ChatError(ErrorCode.Forbidden, `${room} is full: at most ${maxMembers} members`);
     }
   }
 

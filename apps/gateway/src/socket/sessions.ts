@@ -1,8 +1,14 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { RoomPolicies } from '@roomcast/config';
 import {
   ChatError,
   ErrorCode,
-  isPrivateRoom,
   MAX_TEXT_LENGTH,
   ServerEvent,
   type SessionEndReason,
@@ -30,6 +36,8 @@ export class Sessions implements BeforeApplicationShutdown {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly handshake: Handshake,
+    /** Rooms whose rule requires the claim are left, like private- rooms, when it goes. */
+    @Optional() private readonly policies: RoomPolicies = RoomPolicies.none(),
   ) {}
 
   attach(io: ChatServer): void {
@@ -95,7 +103,9 @@ export class Sessions implements BeforeApplicationShutdown {
     state.expiresAt = identity.expiresAt;
     if (identity.issuedAt !== undefined) state.issuedAt = identity.issuedAt;
     this.arm(socket);
-    const lost = [...state.rooms].filter((r) => isPrivateRoom(r) && !identity.privateRooms.has(r));
+    const lost = [...state.rooms].filter(
+      (r) => this.policies.of(r).requiresClaim && !identity.privateRooms.has(r),
+    );
     return { expiresAt: identity.expiresAt, lost };
   }
 

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { RoomPolicies } from '@roomcast/config';
 import type {
   HeartbeatEvent,
   InstanceCounts,
@@ -32,6 +33,8 @@ export class PresenceService {
   constructor(
     private readonly store: PresenceStore,
     private readonly outbox: PresenceOutbox,
+    /** A room whose rule says `presence: false` gets no join and leave notices. */
+    @Optional() private readonly policies: RoomPolicies = RoomPolicies.none(),
   ) {}
 
   connect(instanceId: string, socketId: string, user: User) {
@@ -132,7 +135,8 @@ export class PresenceService {
     await this.outbox.webhooks(envelopes);
   }
 
-  private announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {
+  private async announce(room: string, event: 'join' | 'leave', user: User): Promise<void> {
+    if (!this.policies.of(room).presence) return;
     return this.outbox.announce({ room, event, user });
   }
 }
