@@ -8,6 +8,7 @@ import {
   Param,
   Query,
 } from '@nestjs/common';
+import { RoomPolicies } from '@roomcast/config';
 import { isPrivateRoom } from '@roomcast/contracts';
 import { decodeRoutingCursor, PresenceQueries } from '@roomcast/store';
 import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
@@ -21,6 +22,7 @@ export class StatsController {
     private readonly store: PresenceQueries,
     /** Private rooms show only to callers who had to present the token. */
     @Inject(SHOWS_PRIVATE_ROOMS) private readonly includePrivate: boolean,
+    private readonly policies: RoomPolicies,
   ) {}
 
   /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */
@@ -53,10 +55,17 @@ export class StatsController {
     return this.store.routing(this.includePrivate, { cursor: q.cursor, limit: q.limit });
   }
 
+  /**
+   * A room's counts, a page of its members, and `rule`: the room's effective settings (its rule
+   * from ROOM_RULES over the service's own, `prefix` null when no rule matched). A room that
+   * needs the claim (private-, or by its rule) shows only to token holders.
+   */
   @Get('rooms/:room')
-  room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
-    if (isPrivateRoom(p.room) && !this.includePrivate)
+  async room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
+    const rule = this.policies.of(p.room);
+    if ((isPrivateRoom(p.room) || rule.requiresClaim) && !this.includePrivate)
       throw new NotFoundException(`no room ${p.room}`);
-    return this.store.roomStats(p.room, { cursor: q.cursor, limit: q.limit });
+    const stats = await this.store.roomStats(p.room, { cursor: q.cursor, limit: q.limit });
+    return { ...stats, rule };
   }
 }
