@@ -188,6 +188,48 @@ describe('moderation: kick, ban, mute, disconnect (3 gateways, the server API)',
     expect(await back.code('room:join', { room })).toBe('FORBIDDEN');
   }, 30000);
 
+  it("deletes any member's message as a moderator: every gateway gets the update, history shows it deleted", async () => {
+    const { room, e1, e2, bob } = await scene();
+    const sent = await bob.ok<{ id: string; seq: number }>('message:send', {
+      room,
+      text: 'something awful',
+    });
+    const moderator = { id: 'mod-1', name: 'Moderator' };
+    // Not the author: a member's own deletion is refused, a moderator's is not.
+    expect(await e1.code('message:delete', { room, id: sent.id })).toBe('FORBIDDEN');
+    const res = await json(
+      await api(`/rooms/${room}/messages/${sent.id}`, 'DELETE', { user: moderator }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.seq).toBeGreaterThan(sent.seq);
+    await waitFor(
+      () => [e1, e2, bob].every((c) => c.updates.some((u) => u.id === sent.id)),
+      1000,
+      'the deletion on all three gateways',
+    );
+    expect(e2.updates.find((u) => u.id === sent.id)).toMatchObject({
+      kind: 'delete',
+      seq: res.body.seq,
+      targetSeq: sent.seq,
+      user: moderator,
+    });
+    const { messages } = await e1.ok<{
+      messages: { id: string; deleted?: boolean; text?: string }[];
+    }>('room:history', { room });
+    const gone = messages.find((m) => m.id === sent.id);
+    expect(gone?.deleted).toBe(true);
+    expect(gone?.text ?? '').toBe('');
+    // Deleting it again, or a message that never was: NOT_FOUND; a malformed call: 400.
+    const again = await json(
+      await api(`/rooms/${room}/messages/${sent.id}`, 'DELETE', { user: moderator }),
+    );
+    expect(again).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect((await api(`/rooms/${room}/messages/${sent.id}`, 'DELETE', {})).status).toBe(400);
+    expect(
+      (await api(`/rooms/${room}/messages/${sent.id}`, 'DELETE', { user: moderator }, '')).status,
+    ).toBe(401);
+  });
+
   it('answers bad input with INVALID_PAYLOAD and no token with 401', async () => {
     const bad: [string, string, unknown][] = [
       ['/rooms/no.dots/kick', 'POST', { userId: 'u' }],

@@ -309,3 +309,22 @@ export class PublishMessageDto {
   @Text(1, 64, { message: 'clientId (or Idempotency-Key) must be a string of 1-64 characters' })
   clientId?: string;
 }
+
+/**
+ * A moderator's deletion's body (`DELETE /api/rooms/:room/messages/:id`): the moderator, shown as
+ * the update's user; the Idempotency-Key header acts as clientId.
+ */
+export class ModeratorDeleteDto {
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? plainToInstance(PublishUserDto, value)
+      : value,
+  )
+  @IsObject({ message: 'user must be { id, name }' })
+  @ValidateNested()
+  user: PublishUserDto;
+
+  @Absent()
+  @Text(1, 64, { message: 'clientId (or Idempotency-Key) must be a string of 1-64 characters' })
+  clientId?: string;
+}

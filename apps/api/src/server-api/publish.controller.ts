@@ -3,7 +3,9 @@ import {
   BadRequestException,
   Body,
   Controller,
+  Delete,
   Headers,
+  NotFoundException,
   HttpCode,
   Inject,
   Logger,
@@ -15,11 +17,14 @@ import {
 } from '@nestjs/common';
 import {
   ChatError,
+  DeleteMessageDto,
   ErrorCode,
   isValidRoomName,
+  ModeratorDeleteDto,
   PublishMessageDto,
   validatePayload,
   type SendResult,
+  type UpdateResult,
 } from '@roomcast/contracts';
 import { ClientIdConflict } from '@roomcast/store';
 import { RoomWriter, WriteUnavailable } from '@roomcast/delivery';
@@ -140,6 +145,74 @@ export class PublishController {
             message: `Idempotency-Key (clientId) ${JSON.stringify(err.clientId)} was used with another body: a retry sends the same body, a new message a new key`,
           },
         });
+      }
+      if (!(err instanceof WriteUnavailable)) throw err;
+      throw this.unavailable(room, err.dependency, err.message);
+    }
+  }
+
+  @Delete('rooms/:room/messages/:id')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary:
+      "A moderator's deletion: any member's message, an Update like the author's own (its user is the moderator)",
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'acts as clientId' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['user'],
+      additionalProperties: false,
+      properties: {
+        user: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { id: { type: 'string' }, name: { type: 'string', maxLength: 32 } },
+        },
+      },
+    },
+  })
+  @ApiResponse({ status: 200, description: '{ seq }: the deletion is in the log and published' })
+  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
+  @ApiResponse({ status: 404, description: '{ error: { code: "NOT_FOUND", message } }' })
+  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  async deleteMessage(
+    @Param('room') room: string,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<UpdateResult> {
+    let dto: ModeratorDeleteDto;
+    try {
+      validatePayload(DeleteMessageDto, { room, id });
+      const payload =
+        idempotencyKey !== undefined && typeof body === 'object' && body !== null
+          ? { ...body, clientId: idempotencyKey }
+          : body;
+      dto = validatePayload(ModeratorDeleteDto, payload);
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      throw new BadRequestException({ error: { code: err.code, message: err.message } });
+    }
+    if (!this.broker.connected)
+      throw this.unavailable(room, 'the message broker', 'the broker link is down');
+    try {
+      return await this.writer.acceptUpdate({
+        room,
+        id,
+        kind: 'delete',
+        user: { id: dto.user.id, name: dto.user.name },
+        ts: Date.now(),
+        moderator: true,
+        ...(dto.clientId !== undefined ? { clientId: dto.clientId } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ChatError) {
+        const error = { error: { code: err.code, message: err.message } };
+        throw err.code === ErrorCode.NotFound
+          ? new NotFoundException(error)
+          : new BadRequestException(error);
       }
       if (!(err instanceof WriteUnavailable)) throw err;
       throw this.unavailable(room, err.dependency, err.message);

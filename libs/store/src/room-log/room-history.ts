@@ -47,6 +47,8 @@ export interface UpdateDraft {
   emoji?: string;
   on?: boolean;
   clientId?: string;
+  /** A moderator's deletion (the server API): any message, whoever wrote it. */
+  moderator?: boolean;
 }
 
 export type UpdateOutcome =
@@ -191,7 +193,8 @@ export class RoomHistory {
       now,
       floorSeq,
       id,
-      `,"user":{"id":${JSON.stringify(user.id)},`,
+      // The author's mark the message must carry; a moderator's deletion needs none.
+      draft.moderator === true && kind === 'delete' ? '' : `,"user":{"id":${JSON.stringify(user.id)},`,
       text ?? '',
       emoji ?? '',
       on ? '1' : '0',
