@@ -11,12 +11,8 @@ import {
   type Type,
 } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { DependencyMetrics, type ReadinessCheck } from './dependency-metrics';
 
-/** A dependency check for GET /ready: resolves true when the dependency answers. */
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<boolean> | boolean;
-}
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
 /**
@@ -26,10 +22,14 @@ export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 export function opsController(...guards: Type<CanActivate>[]): Type<unknown> {
   @Controller()
   class OpsRoutes {
+    private readonly dependencies: DependencyMetrics;
+
     constructor(
       @Inject(Registry) private readonly registry: Registry,
-      @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
-    ) {}
+      @Inject(READINESS_CHECKS) checks: ReadinessCheck[],
+    ) {
+      this.dependencies = new DependencyMetrics(registry, checks);
+    }
 
     @Get('metrics')
     @UseGuards(...guards)
@@ -48,12 +48,7 @@ export function opsController(...guards: Type<CanActivate>[]): Type<unknown> {
     @Get('ready')
     @UseGuards(...guards)
     async ready() {
-      const results = await Promise.all(
-        this.checks.map(async (c) => ({
-          name: c.name,
-          ok: await Promise.resolve(c.check()).catch(() => false),
-        })),
-      );
+      const results = await this.dependencies.run();
       const down = results.filter((r) => !r.ok).map((r) => r.name);
       if (down.length > 0)
         throw new ServiceUnavailableException(`not ready: ${down.join(', ')} down`);
