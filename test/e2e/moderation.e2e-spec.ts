@@ -201,7 +201,8 @@ describe('moderation: kick, ban, mute, disconnect (3 gateways, the server API)',
       await api(`/rooms/${room}/messages/${sent.id}`, 'DELETE', { user: moderator }),
     );
     expect(res.status).toBe(200);
-    expect(res.body.seq).toBeGreaterThan(sent.seq);
+    const { seq } = res.body as { seq: number };
+    expect(seq).toBeGreaterThan(sent.seq);
     await waitFor(
       () => [e1, e2, bob].every((c) => c.updates.some((u) => u.id === sent.id)),
       1000,
@@ -209,7 +210,7 @@ describe('moderation: kick, ban, mute, disconnect (3 gateways, the server API)',
     );
     expect(e2.updates.find((u) => u.id === sent.id)).toMatchObject({
       kind: 'delete',
-      seq: res.body.seq,
+      seq,
       targetSeq: sent.seq,
       user: moderator,
     });

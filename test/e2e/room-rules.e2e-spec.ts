@@ -168,7 +168,10 @@ describe('room rules: rooms configured by name prefix (ROOM_RULES, 2 gateways)',
     expect(kept[0].text).toBe('m6');
     expect((await page(plain)).messages).toHaveLength(55);
     const stats = await fetch(`${cluster.api.url}/stats/rooms/${plain}`);
-    expect((await stats.json()).rule).toMatchObject({ prefix: null, historyMax: 1000 });
+    expect(((await stats.json()) as { rule: unknown }).rule).toMatchObject({
+      prefix: null,
+      historyMax: 1000,
+    });
   });
 
   it('requiresClaim: joining needs the rooms claim, as private- rooms do; a longer prefix can open it again', async () => {

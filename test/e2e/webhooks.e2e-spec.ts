@@ -17,7 +17,8 @@ import {
   type WebhookReceiver,
 } from '@roomcast/testing';
 
-const SECRET = 'webhook-secret-0123456789';
+// A Standard Webhooks secret: whsec_ and the base64 of a 32-byte key.
+const SECRET = `whsec_${Buffer.from('webhook-secret-0123456789-abcdef').toString('base64')}`;
 const FAST_RETRIES = {
   WEBHOOK_RETRY_MS: '50',
   WEBHOOK_MAX_RETRY_MS: '300',

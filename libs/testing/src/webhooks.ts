@@ -1,12 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import type { AddressInfo } from 'node:net';
 import type { WebhookEvent } from '@roomcast/contracts';
 
 /** One POST the receiver got. */
 export interface ReceivedWebhook {
   event: WebhookEvent;
-  /** Whether X-Roomcast-Signature checked out (HMAC of "<t>.<body>", t within 5 minutes). */
+  /** Whether the Standard Webhooks headers checked out (the reference verifier says so). */
   signed: boolean;
   /** The status the receiver answered. */
   status: number;
@@ -34,8 +34,8 @@ export interface WebhookReceiver {
 }
 
 /**
- * A webhook receiver on 127.0.0.1 for tests: checks each signature with its own code (not the
- * sender's), answers 503 to the first `failFirst` POSTs (and to all while down), 200 otherwise.
+ * A webhook receiver on 127.0.0.1 for tests: checks each signature with the Standard Webhooks
+ * reference verifier (not the sender's code), answers 503 to the first `failFirst` POSTs (and to all while down), 200 otherwise.
  */
 export async function startWebhookReceiver(options: {
   secret: string;
@@ -56,7 +56,7 @@ export async function startWebhookReceiver(options: {
         res.writeHead(200).end();
         return;
       }
-      const signed = verify(options.secret, body, String(req.headers['x-roomcast-signature']));
+      const signed = verify(options.secret, body, req.headers);
       let status = 200;
       if (down) status = 503;
       else if (refusedFirst < (options.failFirst ?? 0)) {
@@ -111,13 +111,20 @@ export async function startWebhookReceiver(options: {
 }
 
 /** docs/webhooks.md's check, written out independently of the sender's code. */
-function verify(secret: string, body: string, header: string): boolean {
-  const parts = Object.fromEntries(
-    header.split(',').map((p) => p.split('=', 2) as [string, string]),
-  );
-  const t = Number(parts.t);
-  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300 || !parts.v1) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
-  const given = Buffer.from(parts.v1, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/**
+ * Whether the Standard Webhooks headers sign `body` with `secret`, checked by the specification's
+ * reference verifier (`standardwebhooks`), not by roomcast's code: a timestamp within 5 minutes,
+ * and the id and body as signed.
+ */
+function verify(secret: string, body: string, headers: IncomingHttpHeaders): boolean {
+  try {
+    new Webhook(secret).verify(body, {
+      'webhook-id': String(headers['webhook-id']),
+      'webhook-timestamp': String(headers['webhook-timestamp']),
+      'webhook-signature': String(headers['webhook-signature']),
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import { amqpUrls, CommonEnv } from '@roomcast/config';
+import { webhookSecretProblem } from '@roomcast/delivery';
 import {
   IsInt,
   IsOptional,
@@ -7,7 +8,6 @@ import {
   Matches,
   Max,
   Min,
-  MinLength,
   ValidateBy,
   ValidateIf,
   type ValidationArguments,
@@ -82,10 +82,20 @@ export class PresenceEnv extends CommonEnv {
   })
   WEBHOOK_URL?: string;
 
-  /** The HMAC-SHA256 key of X-Roomcast-Signature; required with WEBHOOK_URL. */
+  /**
+   * The signing secret of the Standard Webhooks headers, `whsec_` and the base64 of 24-64 random
+   * bytes; required with WEBHOOK_URL.
+   */
   @ValidateIf((env: PresenceEnv) => Boolean(env.WEBHOOK_URL))
   @IsString({ message: 'WEBHOOK_SECRET must be set when WEBHOOK_URL is' })
-  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
+  @ValidateBy({
+    name: 'webhookSecret',
+    validator: {
+      validate: (value: unknown) => webhookSecretProblem(String(value)) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        webhookSecretProblem(String(args?.value)) ?? '',
+    },
+  })
   WEBHOOK_SECRET?: string;
 
   /** How long a receiver has to answer one POST. */

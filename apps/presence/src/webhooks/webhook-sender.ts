@@ -4,7 +4,7 @@ import {
   declareWebhookQueues,
   publishConfirmed,
   retryDelay,
-  signWebhook,
+  WebhookSigner,
   WebhookHeader,
   webhookQueues,
   type WebhookQueueNames,
@@ -21,6 +21,7 @@ export interface WebhookSenderOptions {
   exchange: string;
   /** WEBHOOK_QUEUE: the queue is `<queueBase>.<hash of the URL>`. */
   queueBase: string;
+  /** WEBHOOK_SECRET: `whsec_` and the base64 of the key (Standard Webhooks). */
   secret: string;
   timeoutMs: number;
   retryMs: number;
@@ -100,6 +101,7 @@ export class WebhookSender {
   private readonly chains = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private readonly stop = new AbortController();
+  private readonly signer: WebhookSigner;
   /** Failed attempts since the last delivery, over all rooms. */
   private failures = 0;
   /** Events waiting for their next attempt in this process rather than parked. */
@@ -110,6 +112,7 @@ export class WebhookSender {
     private readonly options: WebhookSenderOptions,
   ) {
     this.queues = webhookQueues(options.queueBase, url);
+    this.signer = new WebhookSigner(options.secret);
     this.logger = new Logger(`WebhookSender ${redactWebhookUrl(url)}`);
     this.order = new RoomOrder(options.reorderMs, Math.max(ROOM_IDLE_MS, options.reorderMs * 10));
     this.parking = new RoomParking(Math.max(STALE_PARKED_MS, options.parkMs * 10));
@@ -257,7 +260,7 @@ export class WebhookSender {
         continue;
       }
       const body = JSON.stringify(d.envelope.event);
-      const problem = await this.post(body);
+      const problem = await this.post(d.envelope.event.id, body);
       this.options.onAttempt?.(problem === undefined ? 'delivered' : 'failed');
       if (problem === undefined) {
         this.failures = 0;
@@ -358,7 +361,7 @@ export class WebhookSender {
   }
 
   /** One attempt: undefined on a 2xx, else what went wrong (a redirect is not followed). */
-  private async post(body: string): Promise<string | undefined> {
+  private async post(id: string, body: string): Promise<string | undefined> {
     try {
       const res = await fetch(this.url, {
         method: 'POST',
@@ -366,7 +369,8 @@ export class WebhookSender {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'roomcast-webhooks',
-          'x-roomcast-signature': signWebhook(this.options.secret, body),
+          // Standard Webhooks: webhook-id, webhook-timestamp (this attempt), webhook-signature.
+          ...this.signer.headers(id, body),
         },
         body,
         signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stop.signal]),
