@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   connectClient,
@@ -14,12 +15,22 @@ import type { Browser, Locator, Page } from 'playwright-core';
 const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
 const TOKEN = 'admin-page-token-0123456789';
+const API_TOKEN = 'admin-page-api-token-0123456789';
+/** The api's ROOM_RULES. */
+const RULES = {
+  rules: {
+    'announce-': { publish: 'server', presence: false, typing: false },
+    'support-': { maxMembers: 2, historyMax: 200 },
+  },
+};
 
 /**
  * The operations page (/admin on stats) in headless chromium, signed in with STATS_TOKEN as the
  * Basic password, against two gateways: a room appears with both gateways bound to it after two
  * clients join it, one on each; delivery rates show while they chat; the counts drop after they
- * leave. The page is never reloaded.
+ * leave; bans and mutes given through the server API show until they end or are lifted; the
+ * room rules of the api's ROOM_RULES, and a room's rule looked up by name. The page is never
+ * reloaded.
  */
 describe('operations page in chromium (/admin, 2 gateways)', () => {
   let bc: BrowserCluster | undefined;
@@ -29,13 +40,16 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
   const errors: string[] = [];
   const clients: TestClient[] = [];
   const room = `ops-${Math.random().toString(36).slice(2, 8)}`;
+  const rulesDir = mkdtempSync(path.join(tmpdir(), 'roomcast-admin-rules-'));
 
   beforeAll(async () => {
+    const rulesFile = path.join(rulesDir, 'rules.json');
+    writeFileSync(rulesFile, JSON.stringify(RULES));
     // The api serves the page itself: no nginx in front.
     bc = await startBrowserCluster({
       label: 'admin',
       gateways: 2,
-      apiEnv: { STATS_TOKEN: TOKEN },
+      apiEnv: { STATS_TOKEN: TOKEN, API_TOKEN, ROOM_RULES: rulesFile },
       nginx: false,
     });
     ({ cluster, browser } = bc);
@@ -43,8 +57,27 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    await bc?.stop();
+    try {
+      await bc?.stop();
+    } finally {
+      rmSync(rulesDir, { recursive: true, force: true });
+    }
   }, 30000);
+
+  /** The server API (API_TOKEN), as an application backend calls it. */
+  const api = (route: string, method: string, body?: unknown) =>
+    fetch(`${cluster.api.url}/api${route}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  /** A route of the page's own, with the token as a Bearer. */
+  const admin = async (route: string) => {
+    const res = await fetch(`${cluster.api.url}/admin${route}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
 
   /** The text of a table's body rows, cells joined by ' | ', as the user reads them. */
   const rows = async (table: string) =>
@@ -64,6 +97,11 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
         instances: await rows('instances'),
         rooms: await rows('top-rooms'),
         routing: await rows('routing'),
+        bans: await rows('bans'),
+        mutes: await rows('mutes'),
+        rules: await rows('rules'),
+        rule: await rows('rule'),
+        ruleSource: await text(page.locator('#rule-source')),
         status: await text(page.locator('#status')),
       };
       throw new Error(`${err.message}; page shows ${JSON.stringify(seen)}`, { cause: err });
@@ -191,6 +229,134 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
         cells.every((r) => r?.split(' | ').slice(1, 3).join(',') === '0,0') &&
         (await text(page.locator('#connections'))) === '0'
       );
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it('lists the bans and mutes given through the server API, the most recent first, until they end or are lifted', async () => {
+    const hidden = `private-${room}`;
+    expect(await rows('bans')).toEqual(['no ban in force']);
+    expect(await rows('mutes')).toEqual(['no mute in force']);
+    expect((await api(`/rooms/${room}/bans/u-ann`, 'PUT', { reason: 'spam' })).status).toBe(200);
+    expect(
+      (await api(`/rooms/${room}/mutes/u-bob`, 'PUT', { durationMs: 4000, reason: 'flood' }))
+        .status,
+    ).toBe(200);
+    expect((await api(`/rooms/${hidden}/bans/u-cat`, 'PUT', {})).status).toBe(200);
+
+    // The JSON behind the page: the token was presented, so the private room's ban shows.
+    const state = (await admin('/state')).body;
+    expect(state.bans).toEqual([
+      { room: hidden, userId: 'u-cat', until: null, at: expect.any(Number) },
+      { room, userId: 'u-ann', until: null, reason: 'spam', at: expect.any(Number) },
+    ]);
+    expect(state.mutes).toEqual([
+      { room, userId: 'u-bob', until: expect.any(Number), reason: 'flood', at: expect.any(Number) },
+    ]);
+
+    // Columns: room | user | ends | reason | given.
+    const firstFour = async (table: string) =>
+      (await rows(table)).map((r) => r.split(' | ').slice(0, 4).join(' | '));
+    await until('both bans, the most recent first, and the mute', async () => {
+      const mutes = await firstFour('mutes');
+      return (
+        JSON.stringify(await firstFour('bans')) ===
+          JSON.stringify([
+            `${hidden} | u-cat | when lifted | -`,
+            `${room} | u-ann | when lifted | spam`,
+          ]) &&
+        mutes.length === 1 &&
+        /^ops-\w+ \| u-bob \| in [1-4] s \| flood$/.test(mutes[0]) &&
+        mutes[0].startsWith(`${room} |`)
+      );
+    });
+    expect((await rows('bans'))[0]).toMatch(/ \| \d+ s ago$/);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, 'admin-page-sanctions.png'), fullPage: true });
+
+    // The mute ends by itself; the ban is lifted.
+    await until('the mute gone when it ends', async () => {
+      return JSON.stringify(await rows('mutes')) === JSON.stringify(['no mute in force']);
+    });
+    expect((await api(`/rooms/${room}/bans/u-ann`, 'DELETE')).status).toBe(204);
+    await until('the lifted ban gone', async () => {
+      return (
+        JSON.stringify(await firstFour('bans')) ===
+        JSON.stringify([`${hidden} | u-cat | when lifted | -`])
+      );
+    });
+    expect((await admin('/state')).body.mutes).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 30000);
+
+  it("shows the room rules, and a room's rule looked up by name", async () => {
+    await until('the two rules of ROOM_RULES', async () => {
+      return (
+        JSON.stringify(await rows('rules')) ===
+        JSON.stringify([
+          'announce- | presence: false, typing: false, publish: server',
+          'support- | historyMax: 200, maxMembers: 2',
+        ])
+      );
+    });
+    const defaults = (await admin('/rules?room=lobby')).body.rule as Record<string, unknown>;
+
+    await page.fill('#rule-room', 'announce-news');
+    await page.press('#rule-room', 'Enter');
+    await until("announce-news's rule, from its prefix", async () => {
+      return (
+        (await text(page.locator('#rule-source'))) === 'announce-news: from the rule "announce-"'
+      );
+    });
+    expect(await rows('rule')).toEqual([
+      `historyMax | ${String(defaults.historyMax)}`,
+      expect.stringMatching(/^historyMaxAgeMs \| \d+ h \d+ min$/),
+      'presence | false',
+      'typing | false',
+      'publish | server',
+      'maxMembers | no cap',
+      'requiresClaim | false',
+    ]);
+
+    await page.fill('#rule-room', 'support-7');
+    await page.click('#rule-show');
+    await until("support-7's rule", async () => {
+      return (await row('rule', 'maxMembers')) === 'maxMembers | 2';
+    });
+    expect(await text(page.locator('#rule-source'))).toBe('support-7: from the rule "support-"');
+    expect(await row('rule', 'historyMax')).toBe('historyMax | 200');
+    expect(await row('rule', 'publish')).toBe('publish | members');
+
+    await page.fill('#rule-room', 'lobby');
+    await page.click('#rule-show');
+    await until('no rule for lobby', async () => {
+      return (
+        (await text(page.locator('#rule-source'))) ===
+        "lobby: no rule matches; the service's own settings"
+      );
+    });
+    expect(await row('rule', 'publish')).toBe('publish | members');
+    expect(await row('rule', 'presence')).toBe('presence | true');
+
+    // Not a room name: the contract's error, said on the page, and no table.
+    await page.fill('#rule-room', 'no such/room');
+    await page.click('#rule-show');
+    await until('the error said', async () => {
+      return (
+        (await text(page.locator('#rule-source'))) ===
+        'no such/room: room must match ^[A-Za-z0-9_-]{1,64}$'
+      );
+    });
+    expect(await page.locator('#rule').isHidden()).toBe(true);
+    expect(await admin('/rules?room=no%20such')).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_PAYLOAD', message: expect.any(String) } },
+    });
+    expect((await admin('/rules?room=support-1')).body.rule).toMatchObject({
+      prefix: 'support-',
+      maxMembers: 2,
+      historyMax: 200,
+      publish: 'members',
     });
     expect(errors).toEqual([]);
   });

@@ -1,7 +1,17 @@
-import { Controller, Get, Header, Inject, UseGuards } from '@nestjs/common';
-import { PresenceQueries } from '@roomcast/store';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { RoomPolicies } from '@roomcast/config';
+import { ErrorCode, isValidRoomName } from '@roomcast/contracts';
+import { Moderation, PresenceQueries } from '@roomcast/store';
 import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
-import { ADMIN_PAGE } from './admin.page';
+import { ADMIN_PAGE, ADMIN_SANCTION_ROWS } from './admin.page';
 import { OpsPageGuard } from './ops-page.guard';
 
 /** How many of the busiest rooms, and how many rooms of the routing map, the page shows. */
@@ -9,9 +19,9 @@ export const ADMIN_TOP_ROOMS = 20;
 export const ADMIN_ROUTING_ROWS = 200;
 
 /**
- * The operations page: `/admin` is one static HTML page that polls `/admin/state` every second.
- * Both sit behind STATS_TOKEN when it is set (OpsPageGuard, which also takes Basic credentials so
- * a browser can sign in).
+ * The operations page: `/admin` is one static HTML page that polls `/admin/state` every second
+ * and asks `/admin/rules` for the room rules. All sit behind STATS_TOKEN when it is set
+ * (OpsPageGuard, which also takes Basic credentials so a browser can sign in).
  */
 @Controller('admin')
 @UseGuards(OpsPageGuard)
@@ -20,6 +30,8 @@ export class AdminController {
     private readonly store: PresenceQueries,
     /** Private rooms show only to callers who had to present the token. */
     @Inject(SHOWS_PRIVATE_ROOMS) private readonly includePrivate: boolean,
+    private readonly moderation: Moderation,
+    private readonly policies: RoomPolicies,
   ) {}
 
   @Get()
@@ -39,15 +51,22 @@ export class AdminController {
    * number of rooms (the page polls it every second): the cluster figures are O(groups +
    * instances), the busiest rooms come from the groups' rankings (O(groups × ADMIN_TOP_ROOMS)),
    * the routing rows are one page of /stats/routing. `routedRooms` is the count of rooms with a
-   * member (the rankings' sizes), which is the routing map's length.
+   * member (the rankings' sizes), which is the routing map's length. `bans` and `mutes` are the
+   * most recent ADMIN_SANCTION_ROWS of each in force, across rooms (`{ room, userId, until,
+   * reason?, at }`, the most recent first; Moderation.active: O(ADMIN_SANCTION_ROWS), whatever
+   * the number of rooms or sanctions); those of rooms that need the claim (`private-`, or by their
+   * rule) only to callers who had to present the token, as /stats/rooms/:room shows them.
    */
   @Get('state')
   @Header('Cache-Control', 'no-store')
   async state() {
-    const [stats, rooms, routing] = await Promise.all([
+    const sanctions = { includePrivate: this.includePrivate };
+    const [stats, rooms, routing, bans, mutes] = await Promise.all([
       this.store.clusterStats(this.includePrivate),
       this.store.topRooms(ADMIN_TOP_ROOMS, this.includePrivate),
       this.store.routing(this.includePrivate, { limit: ADMIN_ROUTING_ROWS }),
+      this.moderation.active('ban', ADMIN_SANCTION_ROWS, sanctions),
+      this.moderation.active('mute', ADMIN_SANCTION_ROWS, sanctions),
     ]);
     const bound = await this.store.routesOf(rooms.map((r) => r.room));
     return {
@@ -56,6 +75,35 @@ export class AdminController {
       rooms: rooms.map((r, i) => ({ ...r, instances: bound[i].instances })),
       routing: routing.rooms,
       routedRooms: stats.rooms,
+      bans: bans.filter(this.shown),
+      mutes: mutes.filter(this.shown),
     };
+  }
+
+  /** A sanction's room may show: the private ones were left out by Moderation.active already. */
+  private readonly shown = ({ room }: { room: string }) =>
+    this.includePrivate || !this.policies.of(room).requiresClaim;
+
+  /**
+   * The room rules of ROOM_RULES (`rules`: each prefix and its fields, in the file's order) and
+   * the service's own settings under them (`defaults`); with `?room=`, also that room's
+   * effective rule (`rule`, with the `prefix` that gave it, null when none matched). Rules are
+   * settings, not rooms: a private room's rule is shown as any other. A name that is not a room
+   * name: 400 INVALID_PAYLOAD.
+   */
+  @Get('rules')
+  @Header('Cache-Control', 'no-store')
+  rules(@Query('room') room?: unknown) {
+    const listed = { rules: this.policies.rules.entries(), defaults: this.policies.defaults };
+    if (room === undefined) return listed;
+    if (!isValidRoomName(room)) {
+      throw new BadRequestException({
+        error: {
+          code: ErrorCode.InvalidPayload,
+          message: 'room must match ^[A-Za-z0-9_-]{1,64}$',
+        },
+      });
+    }
+    return { ...listed, room, rule: this.policies.of(room) };
   }
 }

@@ -1,10 +1,15 @@
 /**
  * The operations page (GET /admin): plain HTML, no build step and no dependencies. Its script
  * polls /admin/state once a second (the next poll starts when the last one has answered, so a
- * slow cluster is not piled on) and redraws the tables with textContent only: room names and
- * instance ids are never parsed as HTML. Rates are the change of each gateway's counters between
+ * slow cluster is not piled on) and redraws the tables with textContent only: room names,
+ * instance ids, user ids and reasons are never parsed as HTML. The room rules come once from
+ * /admin/rules (they are read at the service's start), and a room's rule from /admin/rules?room=
+ * when asked; the CSP allows fetches to the page's own origin only, and no form submission. Rates are the change of each gateway's counters between
  * two of its heartbeats (HEARTBEAT_MS apart, 2 s by default).
  */
+/** How many of the most recent bans, and of the most recent mutes, the page shows. */
+export const ADMIN_SANCTION_ROWS = 100;
+
 export const ADMIN_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -27,6 +32,11 @@ export const ADMIN_PAGE = `<!doctype html>
   td.n { text-align: right; font-variant-numeric: tabular-nums; }
   td.stale { color: #cf222e; }
   .empty { color: #777; font-style: italic; }
+  .lookup { margin: .6rem 0 .4rem; display: flex; gap: .5rem; align-items: center; }
+  .lookup input { font: inherit; padding: .25rem .5rem; border: 1px solid #d8dee4; border-radius: 6px; width: 16rem; }
+  .lookup button { font: inherit; padding: .25rem .8rem; border: 1px solid #d8dee4; border-radius: 6px; background: #f3f5f7; cursor: pointer; }
+  #rule-source { margin: 0 0 .4rem; font-size: .9rem; }
+  #rule-source.error { color: #cf222e; }
 </style>
 </head>
 <body>
@@ -49,11 +59,29 @@ export const ADMIN_PAGE = `<!doctype html>
 <table id="top-rooms"><thead><tr>
   <th>room</th><th>users</th><th>connections</th><th>bound gateways</th>
 </tr></thead><tbody></tbody></table>
+<h2>Bans <span id="bans-count" class="empty"></span></h2>
+<table id="bans"><thead><tr>
+  <th>room</th><th>user</th><th>ends</th><th>reason</th><th>given</th>
+</tr></thead><tbody></tbody></table>
+<h2>Mutes <span id="mutes-count" class="empty"></span></h2>
+<table id="mutes"><thead><tr>
+  <th>room</th><th>user</th><th>ends</th><th>reason</th><th>given</th>
+</tr></thead><tbody></tbody></table>
+<h2>Room rules</h2>
+<table id="rules"><thead><tr><th>prefix</th><th>settings</th></tr></thead><tbody></tbody></table>
+<div class="lookup">
+  <label for="rule-room">A room's rule</label>
+  <input id="rule-room" type="text" maxlength="64" placeholder="room name" autocomplete="off" spellcheck="false">
+  <button id="rule-show" type="button">Show</button>
+</div>
+<div id="rule-source"></div>
+<table id="rule" hidden><thead><tr><th>setting</th><th>value</th></tr></thead><tbody></tbody></table>
 <h2>Routing map <span id="routing-count" class="empty"></span></h2>
 <table id="routing"><thead><tr><th>routing key</th><th>bound gateways</th></tr></thead><tbody></tbody></table>
 <script>
 "use strict";
 var POLL_MS = 1000;
+var SANCTION_ROWS = ${ADMIN_SANCTION_ROWS};
 var last = {}; // instance id -> { metrics, rates }
 
 function cell(row, text, cls) {
@@ -132,7 +160,75 @@ function render(s) {
   }), 2, "no binding");
   document.getElementById("routing-count").textContent =
     s.routedRooms > s.routing.length ? "(" + s.routing.length + " of " + s.routedRooms + " rooms; every page: /stats/routing)" : "";
+  sanctions(s);
 }
+
+/** A ban's or mute's row: room, user, when it ends, why, how long ago it was given. */
+function sanction(now) {
+  return function (b) {
+    return [[b.room], [b.userId], [b.until === null ? "when lifted" : "in " + ago(b.until - now)],
+      [b.reason === undefined ? "-" : b.reason], [ago(now - b.at) + " ago"]];
+  };
+}
+function sanctions(s) {
+  fill("bans", s.bans.map(sanction(s.at)), 5, "no ban in force");
+  fill("mutes", s.mutes.map(sanction(s.at)), 5, "no mute in force");
+  document.getElementById("bans-count").textContent =
+    s.bans.length >= SANCTION_ROWS ? "(the " + SANCTION_ROWS + " most recent)" : "";
+  document.getElementById("mutes-count").textContent =
+    s.mutes.length >= SANCTION_ROWS ? "(the " + SANCTION_ROWS + " most recent)" : "";
+}
+
+/** A rule's settings as "name: value" pairs, in the order the page lists them. */
+var SETTINGS = ["historyMax", "historyMaxAgeMs", "presence", "typing", "publish", "maxMembers", "requiresClaim"];
+function shown(name, value) {
+  if (name === "maxMembers" && value === null) return "no cap";
+  if (name === "historyMaxAgeMs") return ago(value);
+  return String(value);
+}
+function settings(rule) {
+  var given = SETTINGS.filter(function (k) { return rule[k] !== undefined; });
+  return given.length === 0 ? "(none: the defaults)" :
+    given.map(function (k) { return k + ": " + shown(k, rule[k]); }).join(", ");
+}
+function getJson(url) {
+  return fetch(url, { cache: "no-store", credentials: "same-origin" }).then(function (res) {
+    return res.json().catch(function () { return {}; }).then(function (body) {
+      if (!res.ok) throw new Error(body && body.error && body.error.message ? body.error.message : "HTTP " + res.status);
+      return body;
+    });
+  });
+}
+function loadRules() {
+  getJson("/admin/rules").then(function (r) {
+    fill("rules", r.rules.map(function (e) { return [[e.prefix], [settings(e.rule)]]; }), 2,
+      "no room rule: every room has the defaults (" + settings(r.defaults) + ")");
+  }).catch(function (err) {
+    fill("rules", [], 2, "cannot read the rules: " + err.message);
+  });
+}
+function showRule() {
+  var name = document.getElementById("rule-room").value.trim();
+  var source = document.getElementById("rule-source");
+  var table = document.getElementById("rule");
+  if (name === "") return;
+  getJson("/admin/rules?room=" + encodeURIComponent(name)).then(function (r) {
+    source.className = "";
+    source.textContent = r.rule.prefix === null
+      ? r.room + ": no rule matches; the service's own settings"
+      : r.room + ": from the rule " + JSON.stringify(r.rule.prefix);
+    fill("rule", SETTINGS.map(function (k) { return [[k], [shown(k, r.rule[k])]]; }), 2, "");
+    table.hidden = false;
+  }).catch(function (err) {
+    source.className = "error";
+    source.textContent = name + ": " + err.message;
+    table.hidden = true;
+  });
+}
+document.getElementById("rule-show").addEventListener("click", showRule);
+document.getElementById("rule-room").addEventListener("keydown", function (e) {
+  if (e.key === "Enter") showRule();
+});
 
 function status(text, cls) {
   var el = document.getElementById("status");
@@ -153,6 +249,7 @@ function poll() {
     .catch(function (err) { status("not updating: " + err.message, "error"); })
     .then(function () { setTimeout(poll, POLL_MS); });
 }
+loadRules();
 poll();
 </script>
 </body>

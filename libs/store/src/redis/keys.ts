@@ -104,8 +104,17 @@ export class RedisKeys {
   roomBan = (room: string, userId: string) => `${this.room(room)}ban:${userId}`;
   /** ZSET userId scored by the ban's end (+inf: until lifted): the room's bans, for listing */
   roomBans = (room: string) => `${this.room(room)}bans`;
+  /**
+   * ZSET userId, every score 0: the same users as `roomBans`, in lexicographic order, so a page of
+   * the room's bans is one ZRANGEBYLEX from the last id of the page before (sanction-page.lua)
+   */
+  roomBanIds = (room: string) => `${this.room(room)}ban-ids`;
   /** STRING JSON {until, reason, at}: the user's sends, edits and reactions in the room refused */
   roomMute = (room: string, userId: string) => `${this.room(room)}mute:${userId}`;
+  /** ZSET userId scored by the mute's end (+inf: until lifted): the room's mutes, for listing */
+  roomMutes = (room: string) => `${this.room(room)}mutes`;
+  /** ZSET userId, every score 0: the same users as `roomMutes`, in lexicographic order */
+  roomMuteIds = (room: string) => `${this.room(room)}mute-ids`;
   /** STRING the room's last assigned seq (expires with the history) */
   roomSeq = (room: string) => `${this.room(room)}seq`;
   /** STRING the seq the room's counter started from (its generation; expires with the history) */
@@ -149,6 +158,19 @@ export class RedisKeys {
   /** STRING ms since the epoch: the user's tokens issued before it are refused (revoke) */
   userRevoked = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:revoked`;
   userCursors = (userId: string) => `${this.group(groupOf(userId))}user:${userId}:cursors`;
+
+  // --- the sanctions in force, across rooms ({sanctions}) ---
+  /**
+   * ZSET JSON [room, userId, the sanction's JSON as its room key holds it] scored by the
+   * sanction's end (+inf: until lifted): the bans or mutes of public or of private rooms, so that
+   * ended ones leave by score (moderation.ts). A room's keys are in another slot, so this index is
+   * written by a command of its own and its readers check each entry against the room's key.
+   */
+  sanctionEnds = (kind: 'ban' | 'mute', scope: 'public' | 'private') =>
+    `${this.prefix}{sanctions}${kind}:${scope}:ends`;
+  /** ZSET the same members as `sanctionEnds`, scored by when the sanction was given (ms) */
+  sanctionTimes = (kind: 'ban' | 'mute', scope: 'public' | 'private') =>
+    `${this.prefix}{sanctions}${kind}:${scope}:times`;
 
   // --- instances ({instances}) and locks ---
   /** HASH instanceId -> JSON {startedAt, lastSeenAt} from the latest heartbeat */
