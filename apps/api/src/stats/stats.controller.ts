@@ -8,15 +8,31 @@ import {
   Param,
   Query,
 } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RoomPolicies } from '@roomcast/config';
 import { isPrivateRoom } from '@roomcast/contracts';
 import { decodeRoutingCursor, PresenceQueries } from '@roomcast/store';
 import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
 import { StatsTokenGuard } from './stats-token.guard';
 import { RoomPageQueryDto, RoomParamDto, RoomsQueryDto, RoutingQueryDto } from './stats.dto';
+import { ClusterStatsDto, RoomDetailDto, RoutingPageDto, TopRoomsDto } from './stats.responses';
+import { ApiStatsToken, HttpErrorBody } from '../openapi/error-bodies';
+
+const badQuery = ApiBadRequestResponse({
+  description: "a query parameter out of its range (Nest's error body; `message` says which)",
+  type: HttpErrorBody,
+});
 
 @Controller('stats')
 @UseGuards(StatsTokenGuard)
+@ApiTags('stats')
+@ApiStatsToken()
 export class StatsController {
   constructor(
     private readonly store: PresenceQueries,
@@ -27,6 +43,8 @@ export class StatsController {
 
   /** The contract's fields only: the delivery counters are the operations page's (/admin/state). */
   @Get()
+  @ApiOperation({ summary: 'Cluster-wide figures and the gateway instances' })
+  @ApiOkResponse({ type: ClusterStatsDto })
   async cluster() {
     const stats = await this.store.clusterStats(this.includePrivate);
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -34,6 +52,9 @@ export class StatsController {
   }
 
   @Get('rooms')
+  @ApiOperation({ summary: 'The busiest rooms, the most users first' })
+  @ApiOkResponse({ type: TopRoomsDto })
+  @badQuery
   async rooms(@Query() q: RoomsQueryDto) {
     return { rooms: await this.store.topRooms(q.limit, this.includePrivate) };
   }
@@ -49,6 +70,11 @@ export class StatsController {
    * until its broker link comes back, while the map no longer lists it).
    */
   @Get('routing')
+  @ApiOperation({
+    summary: "The routing map: which gateways are bound to each room's key, a page at a time",
+  })
+  @ApiOkResponse({ type: RoutingPageDto })
+  @badQuery
   async routing(@Query() q: RoutingQueryDto) {
     if (q.cursor !== undefined && !decodeRoutingCursor(q.cursor))
       throw new BadRequestException('cursor must be the next of an earlier page');
@@ -61,6 +87,14 @@ export class StatsController {
    * needs the claim (private-, or by its rule) shows only to token holders.
    */
   @Get('rooms/:room')
+  @ApiOperation({ summary: "A room's counts, a page of its members and its effective rule" })
+  @ApiOkResponse({ type: RoomDetailDto })
+  @badQuery
+  @ApiNotFoundResponse({
+    description:
+      'a room that needs the claim (private-, or by its rule) asked without STATS_TOKEN set',
+    type: HttpErrorBody,
+  })
   async room(@Param() p: RoomParamDto, @Query() q: RoomPageQueryDto) {
     const rule = this.policies.of(p.room);
     if ((isPrivateRoom(p.room) || rule.requiresClaim) && !this.includePrivate)

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { MEMBER_CURSOR_PATTERN, ROOM_NAME_PATTERN } from '@roomcast/contracts';
@@ -16,6 +17,7 @@ const DecimalDigits = () =>
   );
 
 export class RoomsQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 20 })
   @IsOptional()
   @DecimalDigits()
   @IsInt({ message: LIMIT })
@@ -26,6 +28,7 @@ export class RoomsQueryDto {
 
 /** The `limit` of a paged route: 1-500, default 100. */
 class PageLimitDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 100 })
   @IsOptional()
   @DecimalDigits()
   @IsInt({ message: 'limit must be an integer from 1 to 500' })
@@ -35,18 +38,21 @@ class PageLimitDto {
 }
 
 export class RoomPageQueryDto extends PageLimitDto {
+  @ApiPropertyOptional({ description: 'the `next` of the page before' })
   @IsOptional()
   @Matches(MEMBER_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
   cursor?: string;
 }
 
 export class RoutingQueryDto extends PageLimitDto {
+  @ApiPropertyOptional({ description: 'the `next` of the page before' })
   @IsOptional()
   @Matches(ROUTING_CURSOR_PATTERN, { message: 'cursor must be the next of an earlier page' })
   cursor?: string;
 }
 
 export class RoomParamDto {
+  @ApiProperty({ pattern: '^[A-Za-z0-9_-]{1,64}$' })
   @Matches(ROOM_NAME_PATTERN, { message: 'room must match ^[A-Za-z0-9_-]{1,64}$' })
   room: string;
 }
