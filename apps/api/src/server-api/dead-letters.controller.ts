@@ -16,11 +16,13 @@ import { openConnection } from '@roomcast/amqp-transport';
 import { listDeadLetters, replayDeadLetters, type DeadLetter } from '@roomcast/delivery';
 import { amqpUrls } from '@roomcast/config';
 import { ErrorCode } from '@roomcast/contracts';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
 import { API_CONFIG, type ApiEnv } from '../config/api.env';
 import { ApiTokenGuard } from './api-token.guard';
+import { ApiInvalidPayload, ApiServerToken, ApiUnavailable } from '../openapi/error-bodies';
+import { DeadLetterListDto, ReplayResultDto } from './server-api.responses';
 
 const MAX_LIMIT = 1000;
 
@@ -35,6 +37,10 @@ const MAX_LIMIT = 1000;
  */
 @Controller('api/webhooks/dead-letters')
 @UseGuards(ApiTokenGuard)
+@ApiTags('server API')
+@ApiServerToken()
+@ApiInvalidPayload()
+@ApiUnavailable('UNAVAILABLE: the broker is not answering; retry later')
 export class DeadLettersController implements OnModuleDestroy {
   private readonly logger = new Logger(DeadLettersController.name);
   private connection?: Promise<AmqpConnectionManager>;
@@ -42,16 +48,13 @@ export class DeadLettersController implements OnModuleDestroy {
   constructor(@Inject(API_CONFIG) private readonly config: ApiEnv) {}
 
   @Get()
-  @ApiBearerAuth()
   @ApiOperation({ summary: 'The oldest webhook dead letters (left in the queue)' })
-  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 50' })
-  @ApiResponse({
-    status: 200,
-    description:
-      '{ total, deadLetters: [{ id, reason: "attempts" | "overflow", queue, url, attempts, lastError, at, envelope: { room, seq, event } }] }',
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 },
   })
-  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
-  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  @ApiOkResponse({ type: DeadLetterListDto })
   async list(
     @Query('limit') limit?: string,
   ): Promise<{ total: number; deadLetters: DeadLetter[] }> {
@@ -61,18 +64,27 @@ export class DeadLettersController implements OnModuleDestroy {
 
   @Post('replay')
   @HttpCode(200)
-  @ApiBearerAuth()
   @ApiOperation({
     summary:
       'Send dead letters back to their URL queues: the oldest `limit` (default 100), or of those the ones whose event id is in `ids`',
   })
-  @ApiResponse({
-    status: 200,
-    description:
-      '{ replayed: [event ids], kept: (their URL queue is gone), remaining: (still dead letters) }',
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ids: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_LIMIT,
+          items: { type: 'string', minLength: 1, maxLength: 64 },
+        },
+        limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
+      },
+    },
   })
-  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
-  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  @ApiOkResponse({ type: ReplayResultDto })
   async replay(
     @Body() body: unknown,
   ): Promise<{ replayed: string[]; kept: number; remaining: number }> {

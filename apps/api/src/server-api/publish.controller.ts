@@ -28,15 +28,15 @@ import {
 } from '@roomcast/contracts';
 import { ClientIdConflict } from '@roomcast/store';
 import { RoomWriter, WriteUnavailable } from '@roomcast/delivery';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiHeader,
-  ApiOperation,
-  ApiParam,
-  ApiResponse,
-} from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { API_CONFIG, type ApiEnv } from '../config/api.env';
+import {
+  ApiInvalidPayload,
+  ApiServerToken,
+  ApiUnavailable,
+  ContractErrorBody,
+} from '../openapi/error-bodies';
+import { SendResultDto, UpdateResultDto } from './server-api.responses';
 import { ApiTokenGuard } from './api-token.guard';
 import { BrokerLink } from '../broker/broker-link';
 
@@ -48,6 +48,8 @@ import { BrokerLink } from '../broker/broker-link';
  */
 @Controller('api')
 @UseGuards(ApiTokenGuard)
+@ApiTags('server API')
+@ApiServerToken()
 export class PublishController {
   private readonly logger = new Logger(PublishController.name);
 
@@ -59,7 +61,6 @@ export class PublishController {
 
   @Post('rooms/:room/messages')
   @HttpCode(201)
-  @ApiBearerAuth()
   @ApiOperation({ summary: "Publish a message into a room, as a socket's message:send" })
   @ApiParam({ name: 'room', description: 'matches ^[A-Za-z0-9_-]{1,64}$ (private rooms allowed)' })
   @ApiHeader({
@@ -87,19 +88,15 @@ export class PublishController {
   @ApiResponse({
     status: 201,
     description: 'accepted for good (in history, confirmed by the broker)',
-    schema: {
-      type: 'object',
-      properties: { id: { type: 'string' }, seq: { type: 'integer' }, ts: { type: 'integer' } },
-    },
+    type: SendResultDto,
   })
-  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
-  @ApiResponse({ status: 401, description: 'no or wrong API_TOKEN' })
+  @ApiInvalidPayload()
   @ApiResponse({
     status: 422,
-    description:
-      '{ error: { code: "INVALID_PAYLOAD", message } }: the Idempotency-Key (clientId) was used with another body',
+    description: 'INVALID_PAYLOAD: the Idempotency-Key (clientId) was used with another body',
+    type: ContractErrorBody,
   })
-  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  @ApiUnavailable()
   async publish(
     @Param('room') room: string,
     @Body() body: unknown,
@@ -153,11 +150,12 @@ export class PublishController {
 
   @Delete('rooms/:room/messages/:id')
   @HttpCode(200)
-  @ApiBearerAuth()
   @ApiOperation({
     summary:
       "A moderator's deletion: any member's message, an Update like the author's own (its user is the moderator)",
   })
+  @ApiParam({ name: 'room', description: 'matches ^[A-Za-z0-9_-]{1,64}$' })
+  @ApiParam({ name: 'id', description: "the message's id" })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'acts as clientId' })
   @ApiBody({
     schema: {
@@ -173,10 +171,18 @@ export class PublishController {
       },
     },
   })
-  @ApiResponse({ status: 200, description: '{ seq }: the deletion is in the log and published' })
-  @ApiResponse({ status: 400, description: '{ error: { code: "INVALID_PAYLOAD", message } }' })
-  @ApiResponse({ status: 404, description: '{ error: { code: "NOT_FOUND", message } }' })
-  @ApiResponse({ status: 503, description: '{ error: { code: "UNAVAILABLE", message } }' })
+  @ApiResponse({
+    status: 200,
+    description: 'the deletion is in the log and published',
+    type: UpdateResultDto,
+  })
+  @ApiInvalidPayload()
+  @ApiResponse({
+    status: 404,
+    description: 'NOT_FOUND: no such message in the room (or already deleted)',
+    type: ContractErrorBody,
+  })
+  @ApiUnavailable()
   async deleteMessage(
     @Param('room') room: string,
     @Param('id') id: string,
