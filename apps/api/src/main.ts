@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { allowedOrigins, loadConfig, serviceLogger, runService } from '@roomcast/config';
 import { probeRedis } from '@roomcast/store';
 import { ApiEnv } from './config/api.env';
+import { openApiDocument, OPENAPI_PATH } from './openapi/document';
 import { securityHeaders } from './security-headers';
 import { ApiModule } from './api.module';
 
@@ -32,22 +33,8 @@ runService('api', async () => {
     }),
   );
   app.enableCors({ origin: allowedOrigins(config) ?? true });
-  if (config.API_TOKEN) {
-    // The publish API's OpenAPI description: a page at /api/docs, the JSON at /api/docs-json.
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('roomcast server API')
-        .setDescription('Publish into a room from an application backend (PROTOCOL.md).')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN' })
-        .build(),
-    );
-    // Only the publish API: the Stats API is described in docs/protocol.md.
-    document.paths = Object.fromEntries(
-      Object.entries(document.paths).filter(([route]) => route.startsWith('/api/')),
-    );
-    SwaggerModule.setup('api/docs', app, document);
-  }
+  // One OpenAPI document of every route: a page at /api/docs, the JSON at /api/docs-json.
+  SwaggerModule.setup(OPENAPI_PATH, app, openApiDocument(app));
   app.enableShutdownHooks();
   await app.listen(config.PORT, '0.0.0.0');
   process.stdout.write(`[api] ${config.INSTANCE_ID} listening on :${config.PORT}\n`);
