@@ -7,6 +7,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { RoomPolicies } from '@roomcast/config';
 import { ErrorCode, isValidRoomName } from '@roomcast/contracts';
 import { Moderation, PresenceQueries } from '@roomcast/store';
@@ -25,6 +26,8 @@ export const ADMIN_ROUTING_ROWS = 200;
  */
 @Controller('admin')
 @UseGuards(OpsPageGuard)
+// Not in the OpenAPI document: its JSON feeds this page and changes with it (the Stats API is the contract).
+@ApiExcludeController()
 export class AdminController {
   constructor(
     private readonly store: PresenceQueries,
