@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
+  USER_WEBHOOKS_ROOM,
   webhookRoutingKey,
   WebhookType,
   type Message,
+  type WebhookData,
   type WebhookEnvelope,
 } from '@roomcast/contracts';
 import type { RoomDeparture } from '@roomcast/store';
@@ -65,6 +67,92 @@ export function messageWebhook(message: Message, seq: number): WebhookEnvelope {
       type: WebhookType.MessageCreated,
       ts: message.ts,
       data: { room: message.room, message },
+    },
+  };
+}
+
+/** A moderation reason as sent: the key only when there is one. */
+const reasonOf = (reason: string | undefined) => (reason === undefined ? {} : { reason });
+
+/** A room event's number: from the room's webhook counter, so at least 1. */
+function roomSeq(seq: number): number {
+  if (!Number.isInteger(seq) || seq < 1) throw new RangeError(`a room event's seq, not ${seq}`);
+  return seq;
+}
+
+/**
+ * `member.kicked`: a kick through the server API, numbered `seq` among its room's events (taken
+ * before the gateways are told, so it comes before the `member.left` the kick causes).
+ */
+export function memberKickedWebhook(
+  { room, userId, reason }: WebhookData['member.kicked'],
+  seq: number,
+  ts = Date.now(),
+): WebhookEnvelope {
+  return {
+    room,
+    seq: roomSeq(seq),
+    event: {
+      id: randomUUID(),
+      type: WebhookType.MemberKicked,
+      ts,
+      data: { room, userId, ...reasonOf(reason) },
+    },
+  };
+}
+
+/** `member.banned`: a ban set (`until` null: until lifted), numbered like a kick. */
+export function memberBannedWebhook(
+  { room, userId, until, reason }: WebhookData['member.banned'],
+  seq: number,
+  ts = Date.now(),
+): WebhookEnvelope {
+  return {
+    room,
+    seq: roomSeq(seq),
+    event: {
+      id: randomUUID(),
+      type: WebhookType.MemberBanned,
+      ts,
+      data: { room, userId, until, ...reasonOf(reason) },
+    },
+  };
+}
+
+/** `member.muted`: a mute set (`until` null: until lifted), numbered like a kick. */
+export function memberMutedWebhook(
+  { room, userId, until, reason }: WebhookData['member.muted'],
+  seq: number,
+  ts = Date.now(),
+): WebhookEnvelope {
+  return {
+    room,
+    seq: roomSeq(seq),
+    event: {
+      id: randomUUID(),
+      type: WebhookType.MemberMuted,
+      ts,
+      data: { room, userId, until, ...reasonOf(reason) },
+    },
+  };
+}
+
+/**
+ * `user.revoked`: of no room, so under USER_WEBHOOKS_ROOM with seq 0, which the sender passes at
+ * once (below any "room"'s next): revocations are not ordered with each other or with any room.
+ */
+export function userRevokedWebhook(
+  { userId, issuedBefore }: WebhookData['user.revoked'],
+  ts = Date.now(),
+): WebhookEnvelope {
+  return {
+    room: USER_WEBHOOKS_ROOM,
+    seq: 0,
+    event: {
+      id: randomUUID(),
+      type: WebhookType.UserRevoked,
+      ts,
+      data: { userId, issuedBefore },
     },
   };
 }

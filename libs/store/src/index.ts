@@ -8,3 +8,4 @@ export * from './room-log/room-history';
 export * from './room-log/read-cursors';
 export * from './store.module';
 export * from './moderation/moderation';
+export * from './moderation/webhook-numbers';

@@ -7,6 +7,7 @@ import { PresenceQueries } from './presence/presence.queries';
 import { PresenceStore } from './presence/presence.store';
 import { redisReady, redisConnectionOptions, type RedisClient } from './redis/connection';
 import { Moderation } from './moderation/moderation';
+import { WebhookNumbers } from './moderation/webhook-numbers';
 import { ReadCursors } from './room-log/read-cursors';
 import { ScriptRunner } from './redis/script-runner';
 import type { GroupCommitOptions } from '@roomcast/batching';
@@ -131,8 +132,20 @@ export class StoreModule {
           inject: [STORE_CLIENT],
           useFactory: (redis: RedisClient) => new Moderation(redis, options.prefix),
         },
+        {
+          provide: WebhookNumbers,
+          inject: [STORE_CLIENT],
+          useFactory: (redis: RedisClient) => new WebhookNumbers(redis, options.prefix),
+        },
       ],
-      exports: [PresenceStore, PresenceQueries, RoomHistory, ReadCursors, Moderation],
+      exports: [
+        PresenceStore,
+        PresenceQueries,
+        RoomHistory,
+        ReadCursors,
+        Moderation,
+        WebhookNumbers,
+      ],
     };
   }
 }

@@ -20,8 +20,23 @@ import {
   isValidRoomName,
   isValidUserId,
   type ModerationNotice,
+  type WebhookEnvelope,
 } from '@roomcast/contracts';
-import { Moderation, PresenceQueries, type BanPage, type Sanction } from '@roomcast/store';
+import {
+  memberBannedWebhook,
+  memberKickedWebhook,
+  memberMutedWebhook,
+  userRevokedWebhook,
+  webhookPublisher,
+  type WebhookPublish,
+} from '@roomcast/delivery';
+import {
+  Moderation,
+  PresenceQueries,
+  WebhookNumbers,
+  type BanPage,
+  type Sanction,
+} from '@roomcast/store';
 import { BrokerLink } from '../broker/broker-link';
 import { ApiTokenGuard } from './api-token.guard';
 
@@ -83,47 +98,73 @@ function sanctionOf(body: unknown, now = Date.now()): Sanction {
  * then one notice goes to the gateways that hold the user's connections (each binds its own key;
  * one broker message, the others in BCC); the answer comes once the broker confirmed it, and
  * each gateway applies it on receipt.
+ *
+ * A kick, ban, mute or revoke is also a webhook event (docs/webhooks.md), published (confirmed)
+ * after the Redis write and before the notice: a room's event takes its number from the room's
+ * webhook counter before any gateway can make the user leave, so `member.kicked` (or
+ * `member.banned`) is numbered, and queued, ahead of the `member.left` it causes, whichever
+ * process publishes first. A failed publish answers 503 like a failed notice: the caller's retry
+ * repeats the action (same effect) and sends the event, and nothing is answered 200 without it.
  */
 @Controller('api')
 @UseGuards(ApiTokenGuard)
 @ApiBearerAuth()
 export class ModerationController {
   private readonly logger = new Logger(ModerationController.name);
+  private readonly publishWebhooks: WebhookPublish;
 
   constructor(
     private readonly moderation: Moderation,
     private readonly presence: PresenceQueries,
     private readonly broker: BrokerLink,
-  ) {}
+    private readonly numbers: WebhookNumbers,
+  ) {
+    this.publishWebhooks = webhookPublisher((key, data) => this.broker.publish(key, data));
+  }
 
   @Post('rooms/:room/kick')
   @HttpCode(200)
-  @ApiOperation({ summary: "Every connection of the user leaves the room (room:removed 'kicked')" })
+  @ApiOperation({
+    summary: "Every connection of the user leaves the room (room:removed 'kicked')",
+    description:
+      'Webhook member.kicked { room, userId, reason? }, ahead of the member.left the kick causes',
+  })
   @ApiResponse({ status: 200, description: '{ room, userId, connections }' })
+  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
   async kick(@Param('room') r: string, @Body() body: unknown) {
     const name = room(r);
     const f = fields(body, ['userId', 'reason']);
     const userId = user(f.userId);
-    reasonOf(f.reason);
-    const connections = await this.remove(name, userId, 'kicked');
+    const reason = reasonOf(f.reason);
+    const connections = await this.remove(name, userId, 'kicked', (seq) =>
+      memberKickedWebhook({ room: name, userId, reason }, seq),
+    );
     return { room: name, userId, connections };
   }
 
   @Put('rooms/:room/bans/:userId')
-  @ApiOperation({ summary: 'A kick, then room:join FORBIDDEN until the ban ends (or is lifted)' })
+  @ApiOperation({
+    summary: 'A kick, then room:join FORBIDDEN until the ban ends (or is lifted)',
+    description:
+      'Webhook member.banned { room, userId, until, reason? } (until: null, until lifted), ahead of the member.left it causes',
+  })
   @ApiResponse({ status: 200, description: '{ room, userId, until, connections }' })
+  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
   async ban(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
     const userId = user(u);
     const sanction = sanctionOf(body);
     await this.store(() => this.moderation.ban(name, userId, sanction));
-    const connections = await this.remove(name, userId, 'banned');
+    const { until, reason, at } = sanction;
+    const connections = await this.remove(name, userId, 'banned', (seq) =>
+      memberBannedWebhook({ room: name, userId, until, reason }, seq, at),
+    );
     return { room: name, userId, until: sanction.until, connections };
   }
 
   @Delete('rooms/:room/bans/:userId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Lifts a ban' })
+  @ApiOperation({ summary: 'Lifts a ban', description: 'No webhook' })
   async unban(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
     const name = room(r);
     const userId = user(u);
@@ -149,20 +190,27 @@ export class ModerationController {
   @Put('rooms/:room/mutes/:userId')
   @ApiOperation({
     summary: "The user's sends, edits and reactions in the room FORBIDDEN until it ends",
+    description:
+      'Webhook member.muted { room, userId, until, reason? } (until: null, until lifted)',
   })
   @ApiResponse({ status: 200, description: '{ room, userId, until }' })
+  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
   async mute(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
     const userId = user(u);
     const sanction = sanctionOf(body);
     await this.store(() => this.moderation.mute(name, userId, sanction));
-    await this.notify(userId, { t: 'mute', room: name, userId, until: sanction.until });
+    const { until, reason, at } = sanction;
+    await this.announce(
+      memberMutedWebhook({ room: name, userId, until, reason }, await this.numbered(name), at),
+    );
+    await this.notify(userId, { t: 'mute', room: name, userId, until });
     return { room: name, userId, until: sanction.until };
   }
 
   @Delete('rooms/:room/mutes/:userId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Lifts a mute' })
+  @ApiOperation({ summary: 'Lifts a mute', description: 'No webhook' })
   async unmute(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
     const name = room(r);
     const userId = user(u);
@@ -187,8 +235,10 @@ export class ModerationController {
   @ApiOperation({
     summary:
       "Refuses the user's tokens issued before issuedBefore (default now) at the handshake and by auth:refresh; ends the connections that hold one",
+    description: 'Webhook user.revoked { userId, issuedBefore } (of no room: not ordered)',
   })
   @ApiResponse({ status: 200, description: '{ userId, issuedBefore }' })
+  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
   async revoke(@Param('userId') u: string, @Body() body: unknown) {
     const userId = user(u);
     const f = fields(body, ['issuedBefore']);
@@ -198,15 +248,45 @@ export class ModerationController {
     }
     const asked = (given as number | undefined) ?? Date.now();
     const issuedBefore = await this.store(() => this.moderation.revoke(userId, asked));
+    await this.announce(userRevokedWebhook({ userId, issuedBefore }));
     await this.notify(userId, { t: 'revoke', userId, issuedBefore });
     return { userId, issuedBefore };
   }
 
-  /** Out of the room on every gateway that holds the user: how many connections were in it. */
-  private async remove(name: string, userId: string, reason: 'kicked' | 'banned') {
+  /**
+   * Out of the room on every gateway that holds the user, its webhook event (`event` of the
+   * room's next number) first: how many connections were in it.
+   */
+  private async remove(
+    name: string,
+    userId: string,
+    reason: 'kicked' | 'banned',
+    event: (seq: number) => WebhookEnvelope,
+  ) {
     const connections = await this.store(() => this.presence.userConnectionsIn(name, userId));
+    await this.announce(event(await this.numbered(name)));
     await this.notify(userId, { t: 'remove', room: name, userId, reason });
     return connections;
+  }
+
+  /** The room's next webhook event number (its counter in Redis). */
+  private numbered(name: string): Promise<number> {
+    return this.store(() => this.numbers.next(name));
+  }
+
+  /**
+   * Publishes a webhook event and resolves once the broker confirmed it. A number taken for an
+   * event that then fails is a gap the sender waits out (WEBHOOK_REORDER_MS) in that room.
+   */
+  private async announce(envelope: WebhookEnvelope): Promise<void> {
+    try {
+      await this.publishWebhooks([envelope]);
+    } catch (err) {
+      this.logger.warn(
+        `${envelope.event.type} webhook of ${envelope.room}: ${(err as Error).message}`,
+      );
+      throw unavailable('the message broker');
+    }
   }
 
   private async connectionsOf(userId: string): Promise<number> {

@@ -1,3 +1,4 @@
+import { USER_WEBHOOKS_ROOM } from '@roomcast/contracts';
 import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
 import { RoomOrder } from './room-order';
@@ -22,6 +23,19 @@ describe('RoomOrder', () => {
     expect(order.expire(1020)).toEqual(['a3', 'a4']);
     expect(order.push('r', 2, 'a2', 1100)).toEqual(['a2']); // at least once before order
     expect(order.push('r', 5, 'a5', 1200)).toEqual(['a5']);
+  });
+
+  it('passes the events of no room (seq 0) at once, first or later, holding nothing', () => {
+    const order = new RoomOrder<string>(1000, 60_000);
+    expect(order.push(USER_WEBHOOKS_ROOM, 0, 'u1', 0)).toEqual(['u1']);
+    expect(order.push(USER_WEBHOOKS_ROOM, 0, 'u2', 1)).toEqual(['u2']);
+    expect(order.push(USER_WEBHOOKS_ROOM, 0, 'u2', 2)).toEqual(['u2']); // a repeat goes too
+    expect(order.push('r', 5, 'r5', 3)).toEqual(['r5']);
+    expect(order.push(USER_WEBHOOKS_ROOM, 0, 'u3', 4)).toEqual(['u3']);
+    expect(order.held).toBe(0);
+    expect(order.expire(100_000)).toEqual([]);
+    // Forgotten when idle, and again at once.
+    expect(order.push(USER_WEBHOOKS_ROOM, 0, 'u4', 100_001)).toEqual(['u4']);
   });
 
   it('forgets an idle room and starts it again at whatever comes first', () => {

@@ -1,3 +1,4 @@
+import { USER_WEBHOOKS_ROOM } from '@roomcast/contracts';
 import { runFuzz } from '@roomcast/testing';
 import fc from 'fast-check';
 import { RoomParking } from './room-parking';
@@ -22,6 +23,23 @@ describe('RoomParking', () => {
     // Delivered: 2 is now the oldest.
     p.returned('r', 2);
     expect(p.decide('r', 2, 0, 700)).toBe('send');
+    expect(p.size).toBe(0);
+    expect(p.roomCount).toBe(0);
+  });
+
+  it('a parked event of no room (seq 0) holds up none of the others, which are not ordered', () => {
+    const p = new RoomParking();
+    const u = USER_WEBHOOKS_ROOM;
+    p.parked(u, 0, 0); // one revocation refused
+    expect(p.decide(u, 0, 0, 10)).toBe('send'); // another goes on
+    p.parked(u, 0, 10); // and is refused too: two parked
+    expect(p.size).toBe(2);
+    p.returned(u, 0);
+    expect(p.decide(u, 0, 500, 100)).toBe('park'); // back before its next attempt is due
+    p.parked(u, 0, 100);
+    p.returned(u, 0);
+    expect(p.decide(u, 0, 0, 200)).toBe('send');
+    p.returned(u, 0);
     expect(p.size).toBe(0);
     expect(p.roomCount).toBe(0);
   });
