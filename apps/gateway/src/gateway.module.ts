@@ -60,7 +60,10 @@ export class GatewayModule {
           provide: RoomRegistry,
           inject: [RoomTraffic, RoomSequencer, GatewayMetrics],
           useFactory: (traffic: RoomTraffic, sequencer: RoomSequencer, metrics: GatewayMetrics) =>
-            new RoomRegistry(new RoomBindings(traffic, sequencer, metrics.bindings)),
+            new RoomRegistry(
+              new RoomBindings(traffic, sequencer, metrics.bindings, metrics.bindingChanges),
+              config.UNBIND_LINGER_MS,
+            ),
         },
         {
           provide: READINESS_CHECKS,

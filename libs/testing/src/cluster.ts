@@ -180,6 +180,9 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     for (let i = 0; i < (options.gateways ?? 3); i++) {
       const gw = await start('gateway', `gateway${i + 1}`, {
         ...env,
+        // Rooms unbound as their last member leaves, as the tests of "no wasted work" expect;
+        // the linger (UNBIND_LINGER_MS, 5 s by default) has tests of its own that set it.
+        UNBIND_LINGER_MS: '0',
         ...brokerOrder(i),
         ...options.gatewayEnv,
         INSTANCE_ID: cluster.gatewayId(i),

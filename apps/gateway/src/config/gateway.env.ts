@@ -95,6 +95,17 @@ export class GatewayEnv extends WriterEnv {
   @IsBoolean()
   ALLOW_GUEST_BROKER_IN_PRODUCTION: boolean = false;
 
+  /**
+   * How long a room stays bound after its last local member left (ms; 0: unbound at once). A
+   * member back within it (a reconnect, a tab switch) costs no broker operation; the room's
+   * traffic meanwhile is unused work (docs/scaling.md, Lingering bindings).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  UNBIND_LINGER_MS: number = 5000;
+
   /** How long a gap in a room's seq may stay open before it is filled from history (ms). */
   @Type(() => Number)
   @IsInt()

@@ -50,7 +50,10 @@ async function setup(rooms: string[]) {
       emitTyping: () => undefined,
       emitRead: () => undefined,
     } as unknown as LocalDelivery,
-    { has: (room: string) => rooms.includes(room) } as unknown as RoomRegistry,
+    {
+      has: (room: string) => rooms.includes(room),
+      isBound: (room: string) => rooms.includes(room),
+    } as unknown as RoomRegistry,
     sequencer,
     {
       deliveries: counter('deliveries'),

@@ -24,7 +24,8 @@ export class DeliveryController {
   /**
    * One broker message: one entry, or a batch of entries of one or several rooms (a group
    * commit). Entries of rooms this instance hosts are applied in the batch's order; the others
-   * (rooms that shared the message with a hosted one) are counted and dropped.
+   * (rooms that shared the message with a hosted one, or a room lingering before its unbind)
+   * are counted as unused.
    */
   @EventPattern(ALL_ROOMS_PATTERN)
   onRoomEvent(@Payload() envelope: RoomEnvelope): void {
@@ -32,8 +33,11 @@ export class DeliveryController {
     const items = envelope.t === 'batch' ? envelope.items : [envelope];
     let unused = 0;
     for (const item of items) {
-      if (this.registry.has(entryRoom(item))) this.apply(item);
-      else unused++;
+      const room = entryRoom(item);
+      // A lingering room (bound, no member left) keeps its sequencer current, so a member who
+      // comes back needs no gap fill; its traffic is unused work all the same.
+      if (this.registry.isBound(room)) this.apply(item);
+      if (!this.registry.has(room)) unused++;
     }
     this.metrics.entries.inc(items.length);
     if (unused > 0) this.metrics.unusedEntries.inc(unused);

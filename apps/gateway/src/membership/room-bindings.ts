@@ -1,4 +1,4 @@
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { RoomBinder } from './room-registry';
 import type { RoomSequencer } from '../fanout/room-sequencer';
 import { RoomTraffic } from '../broker/ports';
@@ -14,6 +14,8 @@ export class RoomBindings implements RoomBinder {
     private readonly traffic: RoomTraffic,
     private readonly sequencer: RoomSequencer,
     private readonly gauge: Pick<Gauge, 'inc' | 'dec'>,
+    /** Bind and unbind operations made (`op`), for the linger's trade-off. */
+    private readonly changes?: Pick<Counter<'op'>, 'inc'>,
   ) {}
 
   async bind(room: string): Promise<void> {
@@ -26,11 +28,13 @@ export class RoomBindings implements RoomBinder {
       throw err;
     }
     this.gauge.inc();
+    this.changes?.inc({ op: 'bind' });
   }
 
   async unbind(room: string): Promise<void> {
     this.sequencer.stop(room);
     await this.traffic.unbind(room);
     this.gauge.dec();
+    this.changes?.inc({ op: 'unbind' });
   }
 }

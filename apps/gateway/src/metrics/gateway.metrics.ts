@@ -13,6 +13,7 @@ export class GatewayMetrics {
   readonly publishedMessages: Counter;
   readonly publishedEntries: Counter;
   readonly bindings: Gauge;
+  readonly bindingChanges: Counter<'op'>;
   readonly deliveryLatency: Histogram;
   readonly duplicatesDropped: Counter;
   readonly gapFills: Counter;
@@ -65,6 +66,14 @@ export class GatewayMetrics {
       help: "Rooms this instance's queue is bound to",
       registers,
     });
+    this.bindingChanges = new Counter({
+      name: 'roomcast_room_binding_changes_total',
+      help: 'Room bindings this instance made (op="bind") and removed (op="unbind") on the broker',
+      labelNames: ['op'],
+      registers,
+    });
+    // Both series from the start, at 0.
+    for (const op of ['bind', 'unbind']) this.bindingChanges.inc({ op }, 0);
     this.duplicatesDropped = new Counter({
       name: 'roomcast_duplicates_dropped_total',
       help: 'Room messages dropped because their seq was already delivered here',
