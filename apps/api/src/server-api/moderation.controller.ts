@@ -13,7 +13,14 @@ import {
   ServiceUnavailableException,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   ErrorCode,
   gatewayRoutingKey,
@@ -39,6 +46,15 @@ import {
 } from '@roomcast/store';
 import { BrokerLink } from '../broker/broker-link';
 import { ApiTokenGuard } from './api-token.guard';
+import { ApiInvalidPayload, ApiServerToken, ApiUnavailable } from '../openapi/error-bodies';
+import {
+  BanPageDto,
+  BanResultDto,
+  DisconnectResultDto,
+  KickResultDto,
+  MuteResultDto,
+  RevokeResultDto,
+} from './server-api.responses';
 
 /** The longest ban or mute with an end: about ten years (none: until lifted). */
 const MAX_DURATION_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -108,7 +124,10 @@ function sanctionOf(body: unknown, now = Date.now()): Sanction {
  */
 @Controller('api')
 @UseGuards(ApiTokenGuard)
-@ApiBearerAuth()
+@ApiTags('server API')
+@ApiServerToken()
+@ApiInvalidPayload()
+@ApiUnavailable('UNAVAILABLE: Redis or the broker is not answering; retry (the call repeats)')
 export class ModerationController {
   private readonly logger = new Logger(ModerationController.name);
   private readonly publishWebhooks: WebhookPublish;
@@ -129,8 +148,18 @@ export class ModerationController {
     description:
       'Webhook member.kicked { room, userId, reason? }, ahead of the member.left the kick causes',
   })
-  @ApiResponse({ status: 200, description: '{ room, userId, connections }' })
-  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['userId'],
+      additionalProperties: false,
+      properties: {
+        userId: { type: 'string', minLength: 1, maxLength: 128 },
+        reason: { type: 'string', maxLength: MAX_REASON },
+      },
+    },
+  })
+  @ApiOkResponse({ type: KickResultDto })
   async kick(@Param('room') r: string, @Body() body: unknown) {
     const name = room(r);
     const f = fields(body, ['userId', 'reason']);
@@ -148,8 +177,23 @@ export class ModerationController {
     description:
       'Webhook member.banned { room, userId, until, reason? } (until: null, until lifted), ahead of the member.left it causes',
   })
-  @ApiResponse({ status: 200, description: '{ room, userId, until, connections }' })
-  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        durationMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_DURATION_MS,
+          description: 'none: until lifted',
+        },
+        reason: { type: 'string', maxLength: MAX_REASON },
+      },
+    },
+  })
+  @ApiOkResponse({ type: BanResultDto })
   async ban(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
     const userId = user(u);
@@ -165,6 +209,7 @@ export class ModerationController {
   @Delete('rooms/:room/bans/:userId')
   @HttpCode(204)
   @ApiOperation({ summary: 'Lifts a ban', description: 'No webhook' })
+  @ApiNoContentResponse({ description: 'lifted (or there was none)' })
   async unban(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
     const name = room(r);
     const userId = user(u);
@@ -173,7 +218,13 @@ export class ModerationController {
 
   @Get('rooms/:room/bans')
   @ApiOperation({ summary: "The room's bans in force, by user id, paginated like members" })
-  @ApiResponse({ status: 200, description: '{ bans: [{ userId, until, reason?, at }], next? }' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the page before' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+  })
+  @ApiOkResponse({ type: BanPageDto })
   async bans(
     @Param('room') r: string,
     @Query('cursor') cursor?: string,
@@ -193,8 +244,23 @@ export class ModerationController {
     description:
       'Webhook member.muted { room, userId, until, reason? } (until: null, until lifted)',
   })
-  @ApiResponse({ status: 200, description: '{ room, userId, until }' })
-  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        durationMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_DURATION_MS,
+          description: 'none: until lifted',
+        },
+        reason: { type: 'string', maxLength: MAX_REASON },
+      },
+    },
+  })
+  @ApiOkResponse({ type: MuteResultDto })
   async mute(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
     const userId = user(u);
@@ -211,6 +277,7 @@ export class ModerationController {
   @Delete('rooms/:room/mutes/:userId')
   @HttpCode(204)
   @ApiOperation({ summary: 'Lifts a mute', description: 'No webhook' })
+  @ApiNoContentResponse({ description: 'lifted (or there was none)' })
   async unmute(@Param('room') r: string, @Param('userId') u: string): Promise<void> {
     const name = room(r);
     const userId = user(u);
@@ -221,7 +288,15 @@ export class ModerationController {
   @Post('users/:userId/disconnect')
   @HttpCode(200)
   @ApiOperation({ summary: "Every connection of the user: session:end 'revoked', then closed" })
-  @ApiResponse({ status: 200, description: '{ connections }' })
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { reason: { type: 'string', maxLength: MAX_REASON } },
+    },
+  })
+  @ApiOkResponse({ type: DisconnectResultDto })
   async disconnect(@Param('userId') u: string, @Body() body: unknown) {
     const userId = user(u);
     reasonOf(fields(body, ['reason']).reason);
@@ -237,8 +312,21 @@ export class ModerationController {
       "Refuses the user's tokens issued before issuedBefore (default now) at the handshake and by auth:refresh; ends the connections that hold one",
     description: 'Webhook user.revoked { userId, issuedBefore } (of no room: not ordered)',
   })
-  @ApiResponse({ status: 200, description: '{ userId, issuedBefore }' })
-  @ApiResponse({ status: 503, description: 'UNAVAILABLE: Redis or the broker; retry' })
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        issuedBefore: {
+          type: 'integer',
+          minimum: 0,
+          description: 'ms since the epoch; default now',
+        },
+      },
+    },
+  })
+  @ApiOkResponse({ type: RevokeResultDto })
   async revoke(@Param('userId') u: string, @Body() body: unknown) {
     const userId = user(u);
     const f = fields(body, ['issuedBefore']);
