@@ -196,5 +196,17 @@ export function describeModeration(label: string, open: () => Promise<StoreTarge
       await mod.unmute('lobby', 'u-ann');
       expect(await mod.standing('lobby', 'u-ann')).toEqual({ ban });
     });
+
+    it('moves a revocation time on only, whatever order revokes at once run in', async () => {
+      const base = 1_765_000_000_000;
+      const times = [5, 1, 9, 3, 7, 2, 8].map((d) => base + d * 1000);
+      // Sent together: each a script of its own, applied in any order.
+      const answers = await Promise.all(times.map((t) => mod.revoke('u-rev', t)));
+      expect(await mod.revokedBefore('u-rev')).toBe(base + 9000);
+      // Each answer is the time in force when it ran: never below what it asked.
+      answers.forEach((a, i) => expect(a).toBeGreaterThanOrEqual(times[i]));
+      expect(await mod.revoke('u-rev', base)).toBe(base + 9000);
+      expect(await mod.revoke('u-rev', base + 10_000)).toBe(base + 10_000);
+    });
   });
 }

@@ -49,6 +49,9 @@ export interface ActiveSanction extends Sanction {
 /** A room's page of ban or mute user ids: the ended ones pruned first (its own file's header). */
 const SANCTION_PAGE = loadLua('sanction-page', join(__dirname, 'lua'));
 
+/** A user's revocation time moved on, never back, in one step (its own file's header). */
+const REVOKE = loadLua('revoke', join(__dirname, 'lua'));
+
 /** How many ended sanctions one read of the cross-room index removes (the rest go next time). */
 const PRUNE_BATCH = 1000;
 
@@ -102,11 +105,9 @@ export class Moderation {
 
   /** Refuses the user's tokens issued before `issuedBefore` (ms); a later revoke only moves it on. */
   async revoke(userId: string, issuedBefore: number): Promise<number> {
-    const key = this.keys.userRevoked(userId);
-    const now = Number((await this.redis.get(key)) ?? 0);
-    const at = Math.max(now, issuedBefore);
-    await this.redis.set(key, String(at));
-    return at;
+    // One script: a read then a write could let an earlier time overwrite a later one.
+    const at = await this.scripts.run(REVOKE, [this.keys.userRevoked(userId)], [issuedBefore]);
+    return Number(at);
   }
 
   /** The time before which the user's tokens are refused, if any. */
