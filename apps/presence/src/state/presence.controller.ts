@@ -72,6 +72,10 @@ export class PresenceController {
   async onHeartbeat(@Payload() e: HeartbeatEvent) {
     await this.presence.heartbeat(e);
     this.applied(PresenceEvent.Heartbeat);
+    // Its counters' `at` is when the gateway sent it: presence's lag (roomcast_presence_lag_seconds).
+    const sent = e.metrics?.at;
+    if (typeof sent === 'number' && Number.isFinite(sent))
+      this.metrics.lag.observe(Math.max(0, Date.now() - sent) / 1000);
   }
 
   @EventPattern(PresenceEvent.Goodbye)

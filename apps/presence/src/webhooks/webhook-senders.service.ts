@@ -11,6 +11,7 @@ import { amqpUrls } from '@roomcast/config';
 import { ALL_WEBHOOKS_PATTERN } from '@roomcast/contracts';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from '../config/presence.env';
+import { webhookBacklogGauge } from './webhook-backlog';
 import { redactWebhookUrl, WebhookSender } from './webhook-sender';
 
 /**
@@ -71,6 +72,7 @@ export class WebhookSenders implements OnApplicationBootstrap, OnApplicationShut
         }),
     );
     senders.push(...this.senders);
+    webhookBacklogGauge(registry, this.senders);
   }
 
   async onApplicationBootstrap(): Promise<void> {
