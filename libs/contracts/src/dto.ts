@@ -286,14 +286,12 @@ class PublishUserDto {
   name: string;
 }
 
-/** The server publish API's body (`POST /api/rooms/:room/messages`): the backend is trusted. */
-export class PublishMessageDto {
-  @Transform(trim)
-  @Text(1, 4000, {
-    message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
-  })
-  text: string;
-
+/**
+ * The server API's `{ user, clientId? }`: the user a trusted backend acts as, and the
+ * Idempotency-Key header as clientId. A moderator's deletion's body
+ * (`DELETE /api/rooms/:room/messages/:id`): its user is shown as the update's.
+ */
+export class ModeratorDeleteDto {
   // A plain object becomes a PublishUserDto for ValidateNested (@Type would need reflect-metadata,
   // which the contracts do not load).
   @Transform(({ value }: { value: unknown }) =>
@@ -310,21 +308,11 @@ export class PublishMessageDto {
   clientId?: string;
 }
 
-/**
- * A moderator's deletion's body (`DELETE /api/rooms/:room/messages/:id`): the moderator, shown as
- * the update's user; the Idempotency-Key header acts as clientId.
- */
-export class ModeratorDeleteDto {
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? plainToInstance(PublishUserDto, value)
-      : value,
-  )
-  @IsObject({ message: 'user must be { id, name }' })
-  @ValidateNested()
-  user: PublishUserDto;
-
-  @Absent()
-  @Text(1, 64, { message: 'clientId (or Idempotency-Key) must be a string of 1-64 characters' })
-  clientId?: string;
+/** The server publish API's body (`POST /api/rooms/:room/messages`): the backend is trusted. */
+export class PublishMessageDto extends ModeratorDeleteDto {
+  @Transform(trim)
+  @Text(1, 4000, {
+    message: 'text must be 1-4000 characters after trimming, of well-formed Unicode',
+  })
+  text: string;
 }

@@ -41,6 +41,23 @@ import { ApiTokenGuard } from './api-token.guard';
 import { BrokerLink } from '../broker/broker-link';
 
 /**
+ * A request body validated as `dto` (its Idempotency-Key header, if any, as `clientId`), or 400
+ * with the contract's error code.
+ */
+function bodyOf<T extends object>(dto: new () => T, body: unknown, idempotencyKey?: string): T {
+  try {
+    const payload =
+      idempotencyKey !== undefined && typeof body === 'object' && body !== null
+        ? { ...body, clientId: idempotencyKey }
+        : body;
+    return validatePayload(dto, payload);
+  } catch (err) {
+    if (!(err instanceof ChatError)) throw err;
+    throw new BadRequestException({ error: { code: err.code, message: err.message } });
+  }
+}
+
+/**
  * The server publish API (PROTOCOL.md, "Server API and webhooks"): an application backend posts
  * a message into a room as one of its users. It goes through RoomWriter, the path of a socket's
  * `message:send` (seq, history, publish, the same clientId retries), and is answered 201 only
@@ -107,17 +124,7 @@ export class PublishController {
         error: { code: ErrorCode.InvalidPayload, message: 'room must match ^[A-Za-z0-9_-]{1,64}$' },
       });
     }
-    let dto: PublishMessageDto;
-    try {
-      const payload =
-        idempotencyKey !== undefined && typeof body === 'object' && body !== null
-          ? { ...body, clientId: idempotencyKey }
-          : body;
-      dto = validatePayload(PublishMessageDto, payload);
-    } catch (err) {
-      if (!(err instanceof ChatError)) throw err;
-      throw new BadRequestException({ error: { code: err.code, message: err.message } });
-    }
+    const dto = bodyOf(PublishMessageDto, body, idempotencyKey);
     // A broker known to be unreachable: 503 before the append, so nothing is stored for a
     // message answered 503 (one whose confirm fails after the append may still be delivered).
     if (!this.broker.connected)
@@ -189,18 +196,8 @@ export class PublishController {
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<UpdateResult> {
-    let dto: ModeratorDeleteDto;
-    try {
-      validatePayload(DeleteMessageDto, { room, id });
-      const payload =
-        idempotencyKey !== undefined && typeof body === 'object' && body !== null
-          ? { ...body, clientId: idempotencyKey }
-          : body;
-      dto = validatePayload(ModeratorDeleteDto, payload);
-    } catch (err) {
-      if (!(err instanceof ChatError)) throw err;
-      throw new BadRequestException({ error: { code: err.code, message: err.message } });
-    }
+    bodyOf(DeleteMessageDto, { room, id });
+    const dto = bodyOf(ModeratorDeleteDto, body, idempotencyKey);
     if (!this.broker.connected)
       throw this.unavailable(room, 'the message broker', 'the broker link is down');
     try {
