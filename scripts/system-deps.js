@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // The Debian packages roomcast uses besides Node, Redis and RabbitMQ: nginx (the load balancer of
-// `npm start` and the e2e tests) and chromium (the browser test; playwright cannot download a
-// browser on these machines). One place decides how they get installed, for `npm test`,
-// `npm start` and `.ci/run`:
+// `npm start` and the e2e tests), chromium (the browser test; playwright cannot download a
+// browser on these machines), prometheus (its server and promtool, for the monitoring tests) and
+// docker-compose (parses docker-compose.yml in the tests; no container engine needed). One place
+// decides how they get installed, for `npm test`, `npm start` and `.ci/run`:
 //
 //   node scripts/system-deps.js nginx chromium    install what is missing, or exit 1 saying how
 //   node scripts/system-deps.js --optional nginx  install what is missing when it can; else go on
 //
 // As root with apt-get, a missing package is installed quietly (its output is shown only when
 // apt-get fails). Otherwise it stops at once with one line naming the command to run. Nothing is
-// printed when every package is there.
+// printed when every package is there. prometheus and docker-compose come without their
+// recommended packages (a node exporter, a whole container engine), and the Prometheus service
+// that the package's install starts where it can is stopped and disabled at once: the tests run
+// Prometheus themselves, on ports of their own.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,6 +24,13 @@ const PACKAGES = {
   nginx: { present: (env) => findNginx(env) !== undefined },
   // libs/testing/src/browser.ts launches this path.
   chromium: { present: (env) => fs.existsSync(env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
+  // test/suites/monitoring.ts runs both from the PATH.
+  prometheus: {
+    present: (env) => onPath('prometheus', env) && onPath('promtool', env),
+    noRecommends: true,
+    services: ['prometheus'],
+  },
+  'docker-compose': { present: (env) => onPath('docker-compose', env), noRecommends: true },
 };
 
 function onPath(bin, env) {
@@ -36,19 +47,43 @@ function onPath(bin, env) {
 function plan(missing, { root, apt }) {
   if (missing.length === 0) return { action: 'none' };
   const list = missing.join(' ');
+  // One install per kind: with recommended packages (as before) and without them.
+  const plain = missing.filter((n) => !PACKAGES[n].noRecommends);
+  const bare = missing.filter((n) => PACKAGES[n].noRecommends);
+  const installs = [
+    ...(plain.length ? [['-y', ...plain]] : []),
+    ...(bare.length ? [['-y', '--no-install-recommends', ...bare]] : []),
+  ];
   if (root && apt) {
+    const services = missing.flatMap((n) => PACKAGES[n].services ?? []);
     return {
       action: 'install',
       commands: [
         ['apt-get', 'update', '-qq'],
-        ['apt-get', 'install', '-y', '-qq', ...missing],
+        ...installs.map(([y, ...rest]) => ['apt-get', 'install', y, '-qq', ...rest]),
       ],
+      ...(services.length && { after: services.map(stopServiceCommand) }),
     };
   }
   const how = apt
-    ? `run \`sudo apt-get install -y ${list}\``
-    : `install with your package manager (Debian/Ubuntu: \`apt-get install -y ${list}\`)`;
+    ? `run ${installs.map((args) => `\`sudo apt-get install ${args.join(' ')}\``).join(' and ')}`
+    : `install with your package manager (Debian/Ubuntu: ${installs
+        .map((args) => `\`apt-get install ${args.join(' ')}\``)
+        .join(' and ')})`;
   return { action: 'ask', line: `${list} not installed: ${how}` };
+}
+
+/**
+ * Stops and disables a service a package's install started (systemd), or stops it (an init
+ * script, where policy-rc.d allowed the start). Nothing else on the machine is touched.
+ */
+function stopServiceCommand(name) {
+  return [
+    'sh',
+    '-c',
+    `if [ -d /run/systemd/system ]; then systemctl disable --now ${name}; ` +
+      `elif [ -x /etc/init.d/${name} ]; then /etc/init.d/${name} stop; fi`,
+  ];
 }
 
 /** Runs one command, its output kept for a failure; throws with that output. */
@@ -84,6 +119,13 @@ function ensureSystemPackages(names, { optional = false, env = process.env } = {
     console.log(`[setup] installing ${list} (apt-get)`);
     try {
       for (const [cmd, ...args] of p.commands) runQuiet(cmd, args);
+      for (const [cmd, ...args] of p.after ?? []) {
+        try {
+          runQuiet(cmd, args);
+        } catch (err) {
+          console.log(`[setup] ${err.message.split('\n')[0]} (left as it is)`);
+        }
+      }
     } catch (err) {
       const last = err.message.trim().split('\n').at(-1);
       if (optional) console.log(`[setup] could not install ${list} (${last}); going on without`);
@@ -91,7 +133,10 @@ function ensureSystemPackages(names, { optional = false, env = process.env } = {
     }
     const still = missing();
     if (still.length > 0) {
-      fail(`${still.join(' ')} still not found after apt-get (NGINX_BIN / CHROMIUM_PATH set?)`);
+      fail(
+        `${still.join(' ')} still not found after apt-get ` +
+          '(NGINX_BIN / CHROMIUM_PATH set? prometheus, promtool, docker-compose on the PATH?)',
+      );
     }
   }
   return missing();
