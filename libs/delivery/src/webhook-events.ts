@@ -6,6 +6,7 @@ import {
   type Message,
   type WebhookData,
   type WebhookEnvelope,
+  type WebhookEvent,
 } from '@roomcast/contracts';
 import type { RoomDeparture } from '@roomcast/store';
 
@@ -80,62 +81,47 @@ function roomSeq(seq: number): number {
   return seq;
 }
 
+/** The moderation events of one room, raised by the server API. */
+type RoomModeration = 'member.kicked' | 'member.banned' | 'member.muted';
+
 /**
- * `member.kicked`: a kick through the server API, numbered `seq` among its room's events (taken
- * before the gateways are told, so it comes before the `member.left` the kick causes).
+ * A room's moderation event, numbered `seq` among its room's events (taken before the gateways
+ * are told, so it comes before the `member.left` a kick or ban causes); `reason` only when given.
  */
-export function memberKickedWebhook(
-  { room, userId, reason }: WebhookData['member.kicked'],
+export function moderationWebhook<T extends RoomModeration>(
+  type: T,
+  data: WebhookData[T],
   seq: number,
   ts = Date.now(),
 ): WebhookEnvelope {
+  const { reason, ...rest } = data;
   return {
-    room,
+    room: data.room,
     seq: roomSeq(seq),
-    event: {
-      id: randomUUID(),
-      type: WebhookType.MemberKicked,
-      ts,
-      data: { room, userId, ...reasonOf(reason) },
-    },
+    event: { id: randomUUID(), type, ts, data: { ...rest, ...reasonOf(reason) } } as WebhookEvent,
   };
 }
 
-/** `member.banned`: a ban set (`until` null: until lifted), numbered like a kick. */
-export function memberBannedWebhook(
-  { room, userId, until, reason }: WebhookData['member.banned'],
+/** `member.kicked`: a kick through the server API. */
+export const memberKickedWebhook = (
+  data: WebhookData['member.kicked'],
   seq: number,
-  ts = Date.now(),
-): WebhookEnvelope {
-  return {
-    room,
-    seq: roomSeq(seq),
-    event: {
-      id: randomUUID(),
-      type: WebhookType.MemberBanned,
-      ts,
-      data: { room, userId, until, ...reasonOf(reason) },
-    },
-  };
-}
+  ts?: number,
+): WebhookEnvelope => moderationWebhook('member.kicked', data, seq, ts);
 
-/** `member.muted`: a mute set (`until` null: until lifted), numbered like a kick. */
-export function memberMutedWebhook(
-  { room, userId, until, reason }: WebhookData['member.muted'],
+/** `member.banned`: a ban set (`until` null: until lifted). */
+export const memberBannedWebhook = (
+  data: WebhookData['member.banned'],
   seq: number,
-  ts = Date.now(),
-): WebhookEnvelope {
-  return {
-    room,
-    seq: roomSeq(seq),
-    event: {
-      id: randomUUID(),
-      type: WebhookType.MemberMuted,
-      ts,
-      data: { room, userId, until, ...reasonOf(reason) },
-    },
-  };
-}
+  ts?: number,
+): WebhookEnvelope => moderationWebhook('member.banned', data, seq, ts);
+
+/** `member.muted`: a mute set (`until` null: until lifted). */
+export const memberMutedWebhook = (
+  data: WebhookData['member.muted'],
+  seq: number,
+  ts?: number,
+): WebhookEnvelope => moderationWebhook('member.muted', data, seq, ts);
 
 /**
  * `user.revoked`: of no room, so under USER_WEBHOOKS_ROOM with seq 0, which the sender passes at

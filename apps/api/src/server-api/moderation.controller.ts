@@ -60,6 +60,24 @@ import {
 const MAX_DURATION_MS = 10 * 365 * 24 * 3600 * 1000;
 const MAX_REASON = 200;
 
+/** The body of a ban or a mute: `{ durationMs?, reason? }`. */
+const SANCTION_BODY = {
+  required: false,
+  schema: {
+    type: 'object' as const,
+    additionalProperties: false,
+    properties: {
+      durationMs: {
+        type: 'integer' as const,
+        minimum: 1,
+        maximum: MAX_DURATION_MS,
+        description: 'none: until lifted',
+      },
+      reason: { type: 'string' as const, maxLength: MAX_REASON },
+    },
+  },
+};
+
 const invalid = (message: string) =>
   new BadRequestException({ error: { code: ErrorCode.InvalidPayload, message } });
 
@@ -177,22 +195,7 @@ export class ModerationController {
     description:
       'Webhook member.banned { room, userId, until, reason? } (until: null, until lifted), ahead of the member.left it causes',
   })
-  @ApiBody({
-    required: false,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        durationMs: {
-          type: 'integer',
-          minimum: 1,
-          maximum: MAX_DURATION_MS,
-          description: 'none: until lifted',
-        },
-        reason: { type: 'string', maxLength: MAX_REASON },
-      },
-    },
-  })
+  @ApiBody(SANCTION_BODY)
   @ApiOkResponse({ type: BanResultDto })
   async ban(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
@@ -244,22 +247,7 @@ export class ModerationController {
     description:
       'Webhook member.muted { room, userId, until, reason? } (until: null, until lifted)',
   })
-  @ApiBody({
-    required: false,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        durationMs: {
-          type: 'integer',
-          minimum: 1,
-          maximum: MAX_DURATION_MS,
-          description: 'none: until lifted',
-        },
-        reason: { type: 'string', maxLength: MAX_REASON },
-      },
-    },
-  })
+  @ApiBody(SANCTION_BODY)
   @ApiOkResponse({ type: MuteResultDto })
   async mute(@Param('room') r: string, @Param('userId') u: string, @Body() body: unknown) {
     const name = room(r);
