@@ -230,9 +230,20 @@ describe('monitoring: a real Prometheus on a live cluster, with the shipped conf
     expect(bindings.map((s) => [s.metric.instance, Number(s.value[1])]).sort()).toEqual(
       cluster.gateways.map((_, i) => [cluster.gatewayId(i), 1]),
     );
-    const reachable = await query('min by (instance, dependency) (roomcast_dependency_up)');
-    expect(reachable.length).toBe(2 * 2 + 2 + 1); // gateways and presence: both; api: Redis
-    expect(reachable.every((s) => s.value[1] === '1')).toBe(true);
+    // Every service reaches what it checks: gateways and presence both, the api service Redis.
+    const reachable = await query(
+      'min by (service, instance, dependency) (roomcast_dependency_up)',
+    );
+    expect(reachable.filter((s) => s.value[1] !== '1')).toEqual([]);
+    expect(reachable.map((s) => `${s.metric.service} ${s.metric.dependency}`).sort()).toEqual(
+      expect.arrayContaining([
+        'api redis',
+        ...['gateway', 'gateway', 'presence'].flatMap((service) => [
+          `${service} rabbitmq`,
+          `${service} redis`,
+        ]),
+      ]),
+    );
     expect((await query('max by (url) (roomcast_webhook_backlog_events)'))[0]?.metric.url).toBe(
       webhookUrl,
     );
