@@ -126,6 +126,9 @@ describe('moderation: kick, ban, mute, disconnect (3 gateways, the server API)',
       await api(`/rooms/${room}/mutes/${eveId}`, 'PUT', { durationMs: 60000 }),
     );
     expect(res).toMatchObject({ status: 200, body: { room, userId: eveId } });
+    expect((await json(await api(`/rooms/${room}/mutes`, 'GET'))).body).toMatchObject({
+      mutes: [{ userId: eveId, until: expect.any(Number) }],
+    });
     await waitFor(
       async () => (await e2.code('message:send', { room, text: 'muted?' })) === 'FORBIDDEN',
       1000,

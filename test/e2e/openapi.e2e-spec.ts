@@ -515,6 +515,16 @@ describe('OpenAPI document of the api service (1 gateway, webhooks to a failing 
     const mute = '/api/rooms/{room}/mutes/{userId}';
     await call('PUT', mute, { params: { room: plain, userId }, body: {}, expect: 200 });
     await call('PUT', mute, { params: { room: 'a.b', userId }, body: {}, expect: 400 });
+    const mutes = await call('GET', '/api/rooms/{room}/mutes', {
+      params: { room: plain },
+      expect: 200,
+    });
+    expect(mutes.json).toMatchObject({ mutes: [{ userId }] });
+    await call('GET', '/api/rooms/{room}/mutes', {
+      params: { room: plain },
+      query: { cursor: '' },
+      expect: 400,
+    });
     await call('DELETE', mute, { params: { room: plain, userId }, expect: 204 });
     await call('DELETE', mute, { params: { room: 'a.b', userId }, expect: 400 });
     await call('POST', '/api/users/{userId}/revoke', {

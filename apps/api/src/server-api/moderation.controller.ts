@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   BadRequestException,
   Body,
   Controller,
@@ -42,6 +43,7 @@ import {
   PresenceQueries,
   WebhookNumbers,
   type BanPage,
+  type MutePage,
   type Sanction,
 } from '@roomcast/store';
 import { BrokerLink } from '../broker/broker-link';
@@ -52,6 +54,7 @@ import {
   BanResultDto,
   DisconnectResultDto,
   KickResultDto,
+  MutePageDto,
   MuteResultDto,
   RevokeResultDto,
 } from './server-api.responses';
@@ -59,6 +62,17 @@ import {
 /** The longest ban or mute with an end: about ten years (none: until lifted). */
 const MAX_DURATION_MS = 10 * 365 * 24 * 3600 * 1000;
 const MAX_REASON = 200;
+
+/** The page queries of a room's bans or mutes. */
+const ApiPageQuery = () =>
+  applyDecorators(
+    ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the page before' }),
+    ApiQuery({
+      name: 'limit',
+      required: false,
+      schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    }),
+  );
 
 /** The body of a ban or a mute: `{ durationMs?, reason? }`. */
 const SANCTION_BODY = {
@@ -221,24 +235,41 @@ export class ModerationController {
 
   @Get('rooms/:room/bans')
   @ApiOperation({ summary: "The room's bans in force, by user id, paginated like members" })
-  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the page before' })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-  })
+  @ApiPageQuery()
   @ApiOkResponse({ type: BanPageDto })
-  async bans(
+  bans(
     @Param('room') r: string,
     @Query('cursor') cursor?: string,
     @Query('limit') limit?: string,
   ): Promise<BanPage> {
+    return this.page(r, cursor, limit, (name, n) => this.moderation.bans(name, n, cursor));
+  }
+
+  @Get('rooms/:room/mutes')
+  @ApiOperation({ summary: "The room's mutes in force, by user id, paginated like members" })
+  @ApiPageQuery()
+  @ApiOkResponse({ type: MutePageDto })
+  mutes(
+    @Param('room') r: string,
+    @Query('cursor') cursor?: string,
+    @Query('limit') limit?: string,
+  ): Promise<MutePage> {
+    return this.page(r, cursor, limit, (name, n) => this.moderation.mutes(name, n, cursor));
+  }
+
+  /** A page of a room's bans or mutes: `limit` 1-500 (default 100), `cursor` a user id. */
+  private page<T>(
+    r: string,
+    cursor: string | undefined,
+    limit: string | undefined,
+    read: (room: string, limit: number) => Promise<T>,
+  ): Promise<T> {
     const name = room(r);
     const n = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 500)
       throw invalid('limit must be an integer from 1 to 500');
     if (cursor !== undefined) user(cursor, 'cursor');
-    return this.store(() => this.moderation.bans(name, n, cursor));
+    return this.store(() => read(name, n));
   }
 
   @Put('rooms/:room/mutes/:userId')

@@ -132,6 +132,14 @@ export class BanPageDto {
   next?: string;
 }
 
+export class MutePageDto {
+  @ApiProperty({ type: () => [BanEntryDto], description: 'by user id (the same fields as a ban)' })
+  mutes: BanEntryDto[];
+
+  @ApiPropertyOptional({ description: "the following page's cursor; absent on the last page" })
+  next?: string;
+}
+
 export class DisconnectResultDto {
   @ApiProperty({ type: 'integer', minimum: 0, description: "the user's connections it ended" })
   connections: number;
