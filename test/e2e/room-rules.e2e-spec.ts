@@ -182,8 +182,23 @@ describe('room rules: rooms configured by name prefix (ROOM_RULES, 2 gateways)',
     const member = await connect('club-in', 1, [r]);
     expect(await member.code('room:join', { room: r })).toBe('ok');
     expect(await outsider.code('room:join', { room: room('club-open-') })).toBe('ok');
-    // The Stats API shows such a room only to token holders, like a private one.
+    // The Stats API shows such a room only to token holders, like a private one: not by name,
+    // nor in the busiest rooms or the routing map, while an open room with a member is there.
     expect((await fetch(`${cluster.api.url}/stats/rooms/${r}`)).status).toBe(404);
+    const open = room('open-');
+    await outsider.ok('room:join', { room: open });
+    const listed = async (path: string) =>
+      (
+        (await (await fetch(`${cluster.api.url}${path}`)).json()) as { rooms: { room: string }[] }
+      ).rooms.map((x) => x.room);
+    for (const path of ['/stats/rooms?limit=100', '/stats/routing?limit=500']) {
+      const rooms = await listed(path);
+      expect({ path, open: rooms.includes(open), club: rooms.includes(r) }).toEqual({
+        path,
+        open: true,
+        club: false,
+      });
+    }
   });
 
   it('a broken rules file stops every service at start, naming the file, the rule and the field', async () => {

@@ -26,7 +26,7 @@ export class PresenceModule {
       module: PresenceModule,
       imports: [
         OpsModule.forRoot({ service: 'presence', instance: config.INSTANCE_ID }),
-        StoreModule.forRoot(storeOptions(config, { members: webhooks })),
+        StoreModule.forRoot(storeOptions(config, { members: webhooks }, policies)),
       ],
       controllers: [OpsController, PresenceController],
       providers: [

@@ -23,6 +23,8 @@ export interface StoreOptions {
   retention?: Retention;
   /** A room's own retention (its room rule); absent: `retention` for every room. */
   retentionFor?: (room: string) => Retention;
+  /** Rooms ranked with the private ones (a room rule's requiresClaim). @default none */
+  hidden?: (room: string) => boolean;
   /**
    * Number membership changes (presence: WEBHOOK_URL set) and accepted messages
    * (WEBHOOK_MESSAGES) among their rooms' webhook events. @default none
@@ -58,6 +60,7 @@ export function storeOptions(
             const p = policies.of(room);
             return { maxMessages: p.historyMax, maxAgeMs: p.historyMaxAgeMs };
           },
+          hidden: (room: string) => policies.of(room).requiresClaim,
         }
       : {}),
   };
@@ -97,7 +100,10 @@ export class StoreModule {
           provide: PresenceStore,
           inject: [STORE_CLIENT],
           useFactory: (redis: RedisClient) =>
-            new PresenceStore(redis, options.prefix, { webhooks: options.webhooks?.members }),
+            new PresenceStore(redis, options.prefix, {
+              webhooks: options.webhooks?.members,
+              hidden: options.hidden,
+            }),
         },
         {
           provide: PresenceQueries,

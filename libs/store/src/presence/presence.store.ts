@@ -63,16 +63,20 @@ const counts = () => Object.create(null) as Record<string, number>;
 export class PresenceStore {
   readonly keys: RedisKeys;
   private readonly scripts: ScriptRunner;
+  private readonly hidden: (room: string) => boolean;
 
   /**
    * @param options.webhooks number each membership change among its room's webhook events
    *   (`hook` of the changes returned). @default false
+   * @param options.hidden rooms ranked with the private ones, whose names and counts show only
+   *   to Stats API callers with the token (a room rule's requiresClaim). @default none
    */
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
-    options: { webhooks?: boolean } = {},
+    options: { webhooks?: boolean; hidden?: (room: string) => boolean } = {},
   ) {
+    this.hidden = options.hidden ?? (() => false);
     this.keys = new RedisKeys(prefix);
     this.scripts = new ScriptRunner(redis);
     this.webhooks = options.webhooks ?? false;
@@ -328,7 +332,7 @@ export class PresenceStore {
     const keys = [
       ...this.roomKeys(room, instanceId),
       this.keys.groupInstanceRooms(groupOf(room), instanceId),
-      this.keys.rankingOf(room),
+      this.keys.rankingOf(room, this.hidden(room)),
       this.keys.roomHooks(room),
     ];
     return this.scripts.run(script, keys, [room, instanceId, ...args, this.webhooks ? '1' : '0']);
@@ -378,7 +382,7 @@ export class PresenceStore {
       for (const room of rooms)
         keys.push(
           ...this.roomKeys(room, instanceId),
-          this.keys.rankingOf(room),
+          this.keys.rankingOf(room, this.hidden(room)),
           this.keys.roomHooks(room),
         );
       const r = (await this.scripts.run(scripts.GROUP_SET_INSTANCE, keys, [

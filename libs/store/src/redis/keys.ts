@@ -78,9 +78,12 @@ export class RedisKeys {
   groupRanking = (n: number) => `${this.group(n)}rooms`;
   /** ZSET the group's private rooms scored by distinct users (kept apart from the public) */
   groupPrivateRanking = (n: number) => `${this.group(n)}private-rooms`;
-  /** The ranking a room belongs in. */
-  rankingOf = (room: string) =>
-    room.startsWith('private-')
+  /**
+   * The ranking a room belongs in: the private one for `private-` rooms, and for rooms whose rule
+   * requires the `rooms` claim (`hidden`, from ROOM_RULES), which the Stats API hides alike.
+   */
+  rankingOf = (room: string, hidden = false) =>
+    hidden || room.startsWith('private-')
       ? this.groupPrivateRanking(groupOf(room))
       : this.groupRanking(groupOf(room));
 
