@@ -23,5 +23,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# The example room rules (ROOM_RULES=examples/room-rules.yaml), or mount your own file.
+COPY examples examples
 USER node
 CMD ["node", "dist/apps/gateway/src/main.js"]
