@@ -33,9 +33,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         OpsModule.forRoot({ service: 'gateway', instance: config.INSTANCE_ID }),
-        StoreModule.forRoot(
-          storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies),
-        ),
+        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies)),
       ],
       controllers: [OpsController, DeliveryController, ModerationController],
       providers: [

@@ -348,10 +348,7 @@ export class ChatService {
   async unread(socket: ChatSocket): Promise<UnreadResult> {
     const state = stateOf(socket);
     try {
-      const rooms = await this.cursors.rooms(
-        state.user.id,
-        (room) => this.mayEnter(room, state),
-      );
+      const rooms = await this.cursors.rooms(state.user.id, (room) => this.mayEnter(room, state));
       return {
         rooms: rooms.map(({ room, lastSeq, readSeq, unread }) => ({
           room,

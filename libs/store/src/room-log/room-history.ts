@@ -194,7 +194,9 @@ export class RoomHistory {
       floorSeq,
       id,
       // The author's mark the message must carry; a moderator's deletion needs none.
-      draft.moderator === true && kind === 'delete' ? '' : `,"user":{"id":${JSON.stringify(user.id)},`,
+      draft.moderator === true && kind === 'delete'
+        ? ''
+        : `,"user":{"id":${JSON.stringify(user.id)},`,
       text ?? '',
       emoji ?? '',
       on ? '1' : '0',
@@ -298,19 +300,26 @@ export class RoomHistory {
 
   /** One message by seq, if still retained. */
   async messageAt(room: string, seq: number): Promise<Message | undefined> {
-    return this.fresh(room, await this.redis.zrangebyscore(this.keys.roomHistory(room), seq, seq))[0];
+    return this.fresh(
+      room,
+      await this.redis.zrangebyscore(this.keys.roomHistory(room), seq, seq),
+    )[0];
   }
 
   /** The last `limit` messages, oldest first. */
   async recentMessages(room: string, limit: number): Promise<Message[]> {
-    return this.fresh(room, await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'));
+    return this.fresh(
+      room,
+      await this.redis.zrange(this.keys.roomHistory(room), String(-limit), '-1'),
+    );
   }
 
   async history(room: string, q: HistoryQuery): Promise<Message[]> {
     const key = this.keys.roomHistory(room);
     if (q.afterSeq !== undefined) {
       const max = q.beforeSeq !== undefined ? `(${q.beforeSeq}` : '+inf';
-      return this.fresh(room, 
+      return this.fresh(
+        room,
         await this.redis.zrangebyscore(key, `(${q.afterSeq}`, max, 'LIMIT', 0, q.limit),
       );
     }
@@ -406,7 +415,11 @@ export class RoomHistory {
   }
 
   /** Parses stored entries, leaving out those past the age limit (a room idle since). */
-  private fresh<T extends LogEntry = Message>(room: string, items: string[], now = Date.now()): T[] {
+  private fresh<T extends LogEntry = Message>(
+    room: string,
+    items: string[],
+    now = Date.now(),
+  ): T[] {
     return this.freshWithSize<T>(room, items, now).map(({ entry }) => entry);
   }
 
