@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   connectClient,
+  exited,
   startBrowserCluster,
+  startService,
+  startWebhookReceiver,
+  stopService,
   waitFor,
   type AnyAck,
   type BrowserCluster,
   type TestClient,
   type TestCluster,
+  type WebhookReceiver,
 } from '@roomcast/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 
@@ -16,6 +21,8 @@ const ROOT = path.resolve(__dirname, '../..');
 const OUTPUT = path.join(ROOT, 'test-output');
 const TOKEN = 'admin-page-token-0123456789';
 const API_TOKEN = 'admin-page-api-token-0123456789';
+/** A Standard Webhooks secret: whsec_ and the base64 of a 32-byte key. */
+const WEBHOOK_SECRET = `whsec_${Buffer.from('admin-page-webhook-secret-012345').toString('base64')}`;
 /** The api's ROOM_RULES. */
 const RULES = {
   rules: {
@@ -24,11 +31,18 @@ const RULES = {
   },
 };
 
+/** How high an SVG path reaches in a chart `height` tall (y down), as a share of it: 0 is flat. */
+function peak(d: string, height: number): number {
+  const ys = [...d.matchAll(/[ML]-?[\d.]+ (-?[\d.]+)/g)].map((m) => Number(m[1]));
+  return ys.length === 0 ? 0 : (height - Math.min(...ys)) / height;
+}
+
 /**
  * The operations page (/admin on stats) in headless chromium, signed in with STATS_TOKEN as the
  * Basic password, against two gateways: a room appears with both gateways bound to it after two
- * clients join it, one on each; delivery rates show while they chat; the counts drop after they
- * leave; bans and mutes given through the server API show until they end or are lifted; the
+ * clients join it, one on each; delivery rates show while they chat, and the trend charts move;
+ * a webhook receiver that is down shows its backlog, which drains when it is back (and a page of
+ * an api without WEBHOOK_URL says there is none); the counts drop after they leave; bans and mutes given through the server API show until they end or are lifted; the
  * room rules of the api's ROOM_RULES, and a room's rule looked up by name. The page is never
  * reloaded.
  */
@@ -37,6 +51,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
   let cluster: TestCluster;
   let browser: Browser;
   let page: Page;
+  let receiver: WebhookReceiver;
   const errors: string[] = [];
   const clients: TestClient[] = [];
   const room = `ops-${Math.random().toString(36).slice(2, 8)}`;
@@ -45,11 +60,26 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
   beforeAll(async () => {
     const rulesFile = path.join(rulesDir, 'rules.json');
     writeFileSync(rulesFile, JSON.stringify(RULES));
-    // The api serves the page itself: no nginx in front.
+    // Down from the start: the events of the tests wait on the broker for it.
+    receiver = await startWebhookReceiver({ secret: WEBHOOK_SECRET });
+    receiver.setDown(true);
+    // The api serves the page itself: no nginx in front. It reads WEBHOOK_URL, as presence does,
+    // to know the receivers' queues.
     bc = await startBrowserCluster({
       label: 'admin',
       gateways: 2,
-      apiEnv: { STATS_TOKEN: TOKEN, API_TOKEN, ROOM_RULES: rulesFile },
+      env: { WEBHOOK_MESSAGES: 'true' },
+      presenceEnv: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET,
+        WEBHOOK_RETRY_MS: '100',
+        WEBHOOK_MAX_RETRY_MS: '500',
+        WEBHOOK_PARK_MS: '500',
+        // Few in flight: what the receiver has not taken waits in its queues, where it is counted.
+        WEBHOOK_PREFETCH: '2',
+        WEBHOOK_MAX_ATTEMPTS: '1000',
+      },
+      apiEnv: { STATS_TOKEN: TOKEN, API_TOKEN, ROOM_RULES: rulesFile, WEBHOOK_URL: receiver.url },
       nginx: false,
     });
     ({ cluster, browser } = bc);
@@ -60,6 +90,7 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
     try {
       await bc?.stop();
     } finally {
+      await receiver?.close();
       rmSync(rulesDir, { recursive: true, force: true });
     }
   }, 30000);
@@ -100,6 +131,8 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
         bans: await rows('bans'),
         mutes: await rows('mutes'),
         rules: await rows('rules'),
+        webhooks: await rows('webhooks'),
+        trends: await trendsShown(),
         rule: await rows('rule'),
         ruleSource: await text(page.locator('#rule-source')),
         status: await text(page.locator('#status')),
@@ -108,6 +141,28 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
     });
   }
   const text = async (l: Locator) => ((await l.textContent()) ?? '').trim();
+  /** A trend chart as the user sees it: the latest value, the top of its scale, its line. */
+  const trend = async (name: string) => {
+    const fig = page.locator(`#trend-${name}`);
+    const line = (await fig.locator('path.line').getAttribute('d')) ?? '';
+    return {
+      now: await text(fig.locator('.now')),
+      top: await text(fig.locator('.top')),
+      line,
+      /** How high the line reaches, as a share of the chart's height (0: flat at zero). */
+      peak: peak(line, 64),
+    };
+  };
+  const trendsShown = async () =>
+    page
+      ? Object.fromEntries(
+          await Promise.all(
+            ['accepted', 'deliveries', 'connections'].map(
+              async (n) => [n, await trend(n)] as const,
+            ),
+          ),
+        )
+      : {};
 
   it('asks for the token: 401 with a Basic challenge, also for the state', async () => {
     for (const route of ['/admin', '/admin/state']) {
@@ -201,6 +256,33 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
         12000,
       );
       expect(Number(await text(page.locator('#deliveries')))).toBeGreaterThan(0);
+      // The charts: accepted/s and deliveries/s above 0 now, their lines off the floor...
+      await until(
+        'the accepted/s and deliveries/s charts above 0',
+        async () => {
+          const [a, d] = [await trend('accepted'), await trend('deliveries')];
+          return Number(a.now) > 0 && a.peak > 0 && Number(d.now) > 0 && d.peak > 0;
+        },
+        12000,
+      );
+      // ... and moving as the samples come, without a reload.
+      const before = await trend('accepted');
+      await until('the accepted/s chart moved', async () => {
+        const now = await trend('accepted');
+        return now.line !== before.line && now.peak > 0;
+      });
+      const connections = await trend('connections');
+      // A page opened less than a minute ago: the charts span that minute.
+      expect(await text(page.locator('#trend-connections .from'))).toBe('1 min ago');
+      expect(connections.now).toBe('2');
+      expect(connections.top).toBe('top 2');
+      expect(connections.peak).toBe(1);
+      // The receiver is down: the message.created events of the chat wait for it.
+      await until('the webhook backlog above 0 and its line off the floor', async () => {
+        const r = (await row('webhooks', receiver.url))?.split(' | ');
+        const line = await page.locator('#webhooks tbody svg path.line').getAttribute('d');
+        return r !== undefined && Number(r[1]) > 0 && peak(line ?? '', 24) > 0;
+      });
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'admin-page.png'), fullPage: true });
     } finally {
@@ -208,6 +290,51 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
       await chat;
     }
     expect(errors).toEqual([]);
+  }, 30000);
+
+  it("shows the webhook receiver's backlog, which drains when the receiver is back", async () => {
+    const backlog = async () => Number((await row('webhooks', receiver.url))?.split(' | ')[1]);
+    // The JSON behind it: the receiver as origin and path, and what waits for it on the broker.
+    const { body } = await admin('/state');
+    expect(body.webhooks).toEqual([{ url: receiver.url, backlog: expect.any(Number) }]);
+    expect((body.webhooks as { backlog: number }[])[0].backlog).toBeGreaterThan(0);
+    expect(await backlog()).toBeGreaterThan(0);
+    expect(receiver.accepted()).toEqual([]);
+
+    receiver.setDown(false);
+    await until('the backlog at 0', async () => (await backlog()) === 0, 20000);
+    // Columns: receiver | backlog | highest (of the chart's span) | the chart.
+    const [, , highest] = (await row('webhooks', receiver.url))?.split(' | ') ?? [];
+    expect(Number(highest)).toBeGreaterThan(0);
+    expect(receiver.accepted().filter((e) => e.type === 'message.created').length).toBeGreaterThan(
+      0,
+    );
+    expect(receiver.received.every((r) => r.signed)).toBe(true);
+    expect(errors).toEqual([]);
+  }, 30000);
+
+  it('says there is no webhook receiver on an api without WEBHOOK_URL', async () => {
+    const api = await startService('api', { ...cluster.env, STATS_TOKEN: TOKEN });
+    try {
+      const res = await fetch(`${api.url}/admin/state`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(((await res.json()) as Record<string, unknown>).webhooks).toEqual([]);
+      const other = await page.context().newPage();
+      await other.goto(`${api.url}/admin`);
+      await waitFor(
+        async () =>
+          (await other.locator('#status').getAttribute('class')) === 'live' &&
+          (await other.locator('#webhooks tbody tr').allTextContents()).join() ===
+            'no webhook receivers',
+        8000,
+        'the page of an api without WEBHOOK_URL says: no webhook receivers',
+      );
+      await other.close();
+    } finally {
+      stopService(api, 'SIGKILL');
+      await exited(api.child);
+    }
   }, 30000);
 
   it('drops the room and the counts after the clients leave', async () => {
@@ -230,6 +357,9 @@ describe('operations page in chromium (/admin, 2 gateways)', () => {
         (await text(page.locator('#connections'))) === '0'
       );
     });
+    // The connections chart is at 0 now and still shows the 2 of a moment ago.
+    const connections = await trend('connections');
+    expect([connections.now, connections.top, connections.peak]).toEqual(['0', 'top 2', 1]);
     expect(errors).toEqual([]);
   });
 

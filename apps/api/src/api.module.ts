@@ -1,6 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { opsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
-import { batchOptions, publisherOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
+import {
+  amqpUrls,
+  batchOptions,
+  loadConfig,
+  publisherOptions,
+  roomPolicies,
+  RoomPolicies,
+} from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
 import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
 import { ApiTokenGuard } from './server-api/api-token.guard';
@@ -14,6 +21,12 @@ import { StatsTokenGuard } from './stats/stats-token.guard';
 import { StatsController } from './stats/stats.controller';
 import { AdminController } from './ops-page/admin.controller';
 import { OpsPageGuard } from './ops-page/ops-page.guard';
+import {
+  WebhookBacklog,
+  webhookReceiverUrls,
+  WebhookReceiversEnv,
+} from './ops-page/webhook-backlog';
+import { BrokerQueueCounts } from './broker/queue-counts';
 
 @Module({})
 export class ApiModule {
@@ -52,9 +65,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         OpsModule.forRoot({ service: 'api', instance: config.INSTANCE_ID }),
-        StoreModule.forRoot(
-          storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies),
-        ),
+        StoreModule.forRoot(storeOptions(config, { messages: config.WEBHOOK_MESSAGES }, policies)),
       ],
       controllers: [
         opsController(StatsTokenGuard),
@@ -70,6 +81,28 @@ export class ApiModule {
         SignInThrottle,
         StatsTokenGuard,
         OpsPageGuard,
+        {
+          // The operations page's webhook backlog: passive queue checks, one connection opened
+          // at the first read, none without WEBHOOK_URL (presence's setting, read here too).
+          provide: BrokerQueueCounts,
+          useFactory: () =>
+            new BrokerQueueCounts({
+              urls: amqpUrls(config.AMQP_URL),
+              exchange: config.EXCHANGE,
+              name: `${config.INSTANCE_ID}/queue-counts`,
+              timeoutMs: 1000,
+            }),
+        },
+        {
+          provide: WebhookBacklog,
+          inject: [BrokerQueueCounts],
+          useFactory: (counts: BrokerQueueCounts) =>
+            new WebhookBacklog(
+              webhookReceiverUrls(loadConfig(WebhookReceiversEnv)),
+              config.WEBHOOK_QUEUE,
+              (queues) => counts.count(queues),
+            ),
+        },
         {
           provide: READINESS_CHECKS,
           inject: [PresenceQueries],

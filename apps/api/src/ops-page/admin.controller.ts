@@ -14,6 +14,7 @@ import { Moderation, PresenceQueries } from '@roomcast/store';
 import { SHOWS_PRIVATE_ROOMS } from '../config/api.env';
 import { ADMIN_PAGE, ADMIN_SANCTION_ROWS } from './admin.page';
 import { OpsPageGuard } from './ops-page.guard';
+import { WebhookBacklog } from './webhook-backlog';
 
 /** How many of the busiest rooms, and how many rooms of the routing map, the page shows. */
 export const ADMIN_TOP_ROOMS = 20;
@@ -35,6 +36,7 @@ export class AdminController {
     @Inject(SHOWS_PRIVATE_ROOMS) private readonly includePrivate: boolean,
     private readonly moderation: Moderation,
     private readonly policies: RoomPolicies,
+    private readonly backlog: WebhookBacklog,
   ) {}
 
   @Get()
@@ -59,17 +61,21 @@ export class AdminController {
    * reason?, at }`, the most recent first; Moderation.active: O(ADMIN_SANCTION_ROWS), whatever
    * the number of rooms or sanctions); those of rooms that need the claim (`private-`, or by their
    * rule) only to callers who had to present the token, as /stats/rooms/:room shows them.
+   * `webhooks`: each receiver of WEBHOOK_URL with the events waiting for it on the broker
+   * (`{ url, backlog }`, backlog null when the broker did not answer; WebhookBacklog: no Redis,
+   * one broker read a second however many pages poll, [] without WEBHOOK_URL).
    */
   @Get('state')
   @Header('Cache-Control', 'no-store')
   async state() {
     const sanctions = { includePrivate: this.includePrivate };
-    const [stats, rooms, routing, bans, mutes] = await Promise.all([
+    const [stats, rooms, routing, bans, mutes, webhooks] = await Promise.all([
       this.store.clusterStats(this.includePrivate),
       this.store.topRooms(ADMIN_TOP_ROOMS, this.includePrivate),
       this.store.routing(this.includePrivate, { limit: ADMIN_ROUTING_ROWS }),
       this.moderation.active('ban', ADMIN_SANCTION_ROWS, sanctions),
       this.moderation.active('mute', ADMIN_SANCTION_ROWS, sanctions),
+      this.backlog.read(),
     ]);
     const bound = await this.store.routesOf(rooms.map((r) => r.room));
     return {
@@ -80,6 +86,7 @@ export class AdminController {
       routedRooms: stats.rooms,
       bans: bans.filter(this.shown),
       mutes: mutes.filter(this.shown),
+      webhooks,
     };
   }
 

@@ -4,9 +4,15 @@
  * slow cluster is not piled on) and redraws the tables with textContent only: room names,
  * instance ids, user ids and reasons are never parsed as HTML. The room rules come once from
  * /admin/rules (they are read at the service's start), and a room's rule from /admin/rules?room=
- * when asked; the CSP allows fetches to the page's own origin only, and no form submission. Rates are the change of each gateway's counters between
- * two of its heartbeats (HEARTBEAT_MS apart, 2 s by default).
+ * when asked; the CSP allows fetches to the page's own origin only, and no form submission.
+ * Rates are the change of each gateway's counters between two of its heartbeats (HEARTBEAT_MS
+ * apart, 2 s by default; a restarted gateway's counts from zero, never a negative rate). The
+ * trends (accepted/s, deliveries/s, connections, each receiver's webhook backlog) are samples the
+ * page keeps itself, one a poll, for TREND_WINDOW_MS (admin.trends.ts), drawn as inline SVG:
+ * they start when the page is opened.
  */
+import { ADMIN_TRENDS_SCRIPT } from './admin.trends';
+
 /** How many of the most recent bans, and of the most recent mutes, the page shows. */
 export const ADMIN_SANCTION_ROWS = 100;
 
@@ -37,6 +43,15 @@ export const ADMIN_PAGE = `<!doctype html>
   .lookup button { font: inherit; padding: .25rem .8rem; border: 1px solid #d8dee4; border-radius: 6px; background: #f3f5f7; cursor: pointer; }
   #rule-source { margin: 0 0 .4rem; font-size: .9rem; }
   #rule-source.error { color: #cf222e; }
+  .trends { display: flex; gap: 1rem; flex-wrap: wrap; }
+  .trend { margin: 0; background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: .5rem .9rem; width: 18rem; }
+  .trend figcaption { display: flex; justify-content: space-between; align-items: baseline; }
+  .trend figcaption b { font-size: 1.1rem; font-variant-numeric: tabular-nums; }
+  .trend svg { display: block; width: 100%; height: 4rem; margin-top: .3rem; border-bottom: 1px solid #d8dee4; }
+  .trend .axis { display: flex; justify-content: space-between; font-size: .75rem; color: #777; }
+  svg .line { fill: none; stroke: #0969da; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+  svg .area { fill: #0969da; fill-opacity: .12; stroke: none; }
+  td svg { display: block; width: 10rem; height: 1.4rem; }
 </style>
 </head>
 <body>
@@ -50,10 +65,32 @@ export const ADMIN_PAGE = `<!doctype html>
   <div>accepted/s<b id="accepted">-</b></div>
   <div>deliveries/s<b id="deliveries">-</b></div>
 </div>
+<h2>Trends <span class="empty">(up to the last 5 min, from when this page was opened)</span></h2>
+<div class="trends">
+  <figure class="trend" id="trend-accepted">
+    <figcaption><span>accepted/s</span><b class="now">-</b></figcaption>
+    <svg viewBox="0 0 300 64" preserveAspectRatio="none" role="img" aria-label="accepted/s, up to the last 5 min"><path class="area"/><path class="line"/></svg>
+    <div class="axis"><span class="from">1 min ago</span><span class="top"></span><span>now</span></div>
+  </figure>
+  <figure class="trend" id="trend-deliveries">
+    <figcaption><span>deliveries/s</span><b class="now">-</b></figcaption>
+    <svg viewBox="0 0 300 64" preserveAspectRatio="none" role="img" aria-label="deliveries/s, up to the last 5 min"><path class="area"/><path class="line"/></svg>
+    <div class="axis"><span class="from">1 min ago</span><span class="top"></span><span>now</span></div>
+  </figure>
+  <figure class="trend" id="trend-connections">
+    <figcaption><span>connections</span><b class="now">-</b></figcaption>
+    <svg viewBox="0 0 300 64" preserveAspectRatio="none" role="img" aria-label="connections, up to the last 5 min"><path class="area"/><path class="line"/></svg>
+    <div class="axis"><span class="from">1 min ago</span><span class="top"></span><span>now</span></div>
+  </figure>
+</div>
 <h2>Gateways</h2>
 <table id="instances"><thead><tr>
   <th>instance</th><th>connections</th><th>rooms</th><th>up</th><th>last heartbeat</th>
   <th>accepted/s</th><th>deliveries/s</th><th>unused/s</th><th>unused total</th>
+</tr></thead><tbody></tbody></table>
+<h2>Webhook receivers</h2>
+<table id="webhooks"><thead><tr>
+  <th>receiver</th><th>backlog</th><th>highest</th><th>trend</th>
 </tr></thead><tbody></tbody></table>
 <h2>Busiest rooms</h2>
 <table id="top-rooms"><thead><tr>
@@ -82,11 +119,20 @@ export const ADMIN_PAGE = `<!doctype html>
 "use strict";
 var POLL_MS = 1000;
 var SANCTION_ROWS = ${ADMIN_SANCTION_ROWS};
-var last = {}; // instance id -> { metrics, rates }
+var last = {}; // instance id -> { beat: { at, startedAt, accepted, deliveries, unused }, rates }
+${ADMIN_TRENDS_SCRIPT}
+var trends = {
+  accepted: new Ring(TREND_SAMPLES),
+  deliveries: new Ring(TREND_SAMPLES),
+  connections: new Ring(TREND_SAMPLES),
+};
+var backlogs = {}; // receiver URL -> Ring
 
+/** A cell's content: text, or an element (a chart). */
 function cell(row, text, cls) {
   var td = document.createElement("td");
-  td.textContent = String(text);
+  if (text instanceof Element) td.appendChild(text);
+  else td.textContent = String(text);
   if (cls) td.className = cls;
   row.appendChild(td);
 }
@@ -115,22 +161,61 @@ function ago(ms) {
 }
 function rate(n) { return n === undefined ? "-" : n < 10 ? n.toFixed(1) : String(Math.round(n)); }
 
-/** Per-second rates from the counters of this heartbeat and of the one before. */
+/** Per-second rates from the counters of this heartbeat and of the one before (counterRates). */
 function rates(inst) {
   var m = inst.metrics, seen = last[inst.id];
   if (!m) return {};
-  if (seen && seen.metrics.at < m.at) {
-    var dt = (m.at - seen.metrics.at) / 1000;
-    var r = {
-      accepted: Math.max(0, m.accepted - seen.metrics.accepted) / dt,
-      deliveries: Math.max(0, m.deliveries - seen.metrics.deliveries) / dt,
-      unused: Math.max(0, m.unused - seen.metrics.unused) / dt,
-    };
-    last[inst.id] = { metrics: m, rates: r };
-    return r;
-  }
-  if (!seen || seen.metrics.at > m.at) last[inst.id] = { metrics: m, rates: {} };
+  var beat = { at: m.at, startedAt: inst.startedAt, accepted: m.accepted, deliveries: m.deliveries, unused: m.unused };
+  if (seen && seen.beat.at === beat.at) return seen.rates;
+  var r = counterRates(seen && seen.beat, beat);
+  last[inst.id] = { beat: beat, rates: r || {} };
   return last[inst.id].rates;
+}
+
+var SVG_NS = "http://www.w3.org/2000/svg";
+/** Draws a ring's samples (its span before now) into an svg holding path.area and path.line. */
+function draw(svg, ring, now) {
+  var box = svg.viewBox.baseVal;
+  var c = chartPaths(ring.samples(), now, ring.span(now), box.width, box.height);
+  svg.querySelector(".line").setAttribute("d", c.line);
+  svg.querySelector(".area").setAttribute("d", c.area);
+  return c;
+}
+function sparkline() {
+  var svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 160 24");
+  svg.setAttribute("preserveAspectRatio", "none");
+  ["area", "line"].forEach(function (cls) {
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("class", cls);
+    svg.appendChild(path);
+  });
+  return svg;
+}
+/** The three charts: a sample of this poll, then each drawn with its latest value and its top. */
+function trend(now, values) {
+  Object.keys(trends).forEach(function (k) {
+    trends[k].push(now, values[k] === undefined ? null : values[k]);
+    var fig = document.getElementById("trend-" + k);
+    var c = draw(fig.querySelector("svg"), trends[k], now);
+    var v = trends[k].latest().v;
+    fig.querySelector(".now").textContent = v === null ? "-" : k === "connections" ? String(v) : rate(v);
+    fig.querySelector(".top").textContent = "top " + c.top;
+    fig.querySelector(".from").textContent = ago(trends[k].span(now)) + " ago";
+  });
+}
+/** Each webhook receiver with its backlog now, the highest the chart shows, and the chart. */
+function webhooks(list, now) {
+  var urls = {};
+  fill("webhooks", list.map(function (w) {
+    urls[w.url] = true;
+    var ring = backlogs[w.url] || (backlogs[w.url] = new Ring(TREND_SAMPLES));
+    ring.push(now, w.backlog);
+    var svg = sparkline();
+    var c = draw(svg, ring, now);
+    return [[w.url], [w.backlog === null ? "broker not answering" : w.backlog, "n"], [c.max, "n"], [svg]];
+  }), 4, "no webhook receivers");
+  Object.keys(backlogs).forEach(function (u) { if (!urls[u]) delete backlogs[u]; });
 }
 
 function render(s) {
@@ -152,6 +237,8 @@ function render(s) {
   Object.keys(last).forEach(function (id) { if (!ids[id]) delete last[id]; });
   document.getElementById("accepted").textContent = known ? rate(sumA) : "-";
   document.getElementById("deliveries").textContent = known ? rate(sumD) : "-";
+  trend(now, known ? { accepted: sumA, deliveries: sumD, connections: st.connections } : { connections: st.connections });
+  webhooks(s.webhooks || [], now);
   fill("top-rooms", s.rooms.map(function (r) {
     return [[r.room], [r.users, "n"], [r.connections, "n"], [r.instances.join(", ") || "-"]];
   }), 4, "no room has a member");
