@@ -492,7 +492,8 @@ export class ChatService {
         this.config.TYPING_MIN_INTERVAL_MS - since,
       );
     }
-    state.typingAt.set(room, now);
+    // Only a "typing" notice starts the interval: "stopped typing" goes out whenever it is sent.
+    if (typing) state.typingAt.set(room, now);
     const envelope: RoomEnvelope = { t: 'typing', typing: { room, user: state.user, typing } };
     // Typing may be dropped under load: not worth a failed ack.
     this.traffic.publish(room, envelope).catch(() => undefined);
