@@ -254,5 +254,15 @@ describe('moderation: kick, ban, mute, disconnect (3 gateways, the server API)',
       });
     }
     expect((await api('/rooms/ok/kick', 'POST', { userId: 'u' }, '')).status).toBe(401);
+    // A body that is not JSON: the contract's error too, not the framework's.
+    const notJson = await fetch(`${cluster.api.url}/api/rooms/ok/kick`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+      body: '{"userId": "u"',
+    });
+    expect(await json(notJson)).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_PAYLOAD', message: 'the body must be JSON' } },
+    });
   });
 });

@@ -8,6 +8,7 @@ import { probeRedis } from '@roomcast/store';
 import { ApiEnv } from './config/api.env';
 import { openApiDocument, OPENAPI_PATH } from './openapi/document';
 import { securityHeaders } from './security-headers';
+import { ServerApiBodyErrors } from './server-api/body-errors.filter';
 import { ApiModule } from './api.module';
 
 runService('api', async () => {
@@ -32,6 +33,8 @@ runService('api', async () => {
       stopAtFirstError: true,
     }),
   );
+  // A server API body that is not JSON: the contract's INVALID_PAYLOAD, not Nest's shape.
+  app.useGlobalFilters(new ServerApiBodyErrors(app.getHttpAdapter()));
   app.enableCors({ origin: allowedOrigins(config) ?? true });
   // One OpenAPI document of every route: a page at /api/docs, the JSON at /api/docs-json.
   SwaggerModule.setup(OPENAPI_PATH, app, openApiDocument(app));
