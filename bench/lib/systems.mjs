@@ -53,6 +53,8 @@ const ROOMCAST_COUNTERS = {
   roomEntriesPublished: 'roomcast_broker_room_entries_published_total',
   entries: 'roomcast_broker_entries_total',
   entriesUnused: 'roomcast_broker_entries_unused_total',
+  // Lingering bindings (issue 33): bind and unbind operations made, summed.
+  bindingChanges: 'roomcast_room_binding_changes_total',
 };
 /** What counters() sums: ROOMCAST_COUNTERS' keys (0 for a Socket.IO system but the first two). */
 const COUNTER_KEYS = Object.keys(ROOMCAST_COUNTERS);
@@ -75,7 +77,8 @@ async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root }) 
     redisCluster,
     root,
     env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir },
-    gatewayEnv: LIFTED_LIMITS,
+    // As deployed: the default linger (the test harness runs 0), or UNBIND_LINGER_MS given.
+    gatewayEnv: { ...LIFTED_LIMITS, UNBIND_LINGER_MS: process.env.UNBIND_LINGER_MS ?? '5000' },
     nodeArgs: (name) => [
       ...PROBE_ARGS,
       ...(name.startsWith('gateway') ? (gatewayArgs[Number(name.slice(7)) - 1] ?? []) : []),
