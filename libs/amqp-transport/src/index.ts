@@ -6,3 +6,4 @@ export * from './amqp-topic.server';
 export * from './amqp-topic.client';
 export * from './amqp-queue.probe';
 export { openConnection, probeBroker } from './connection';
+export { queueMessageCounts } from './queue-counts';

@@ -1,7 +1,11 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { openConnection, type AmqpConnectionOptions } from '@roomcast/amqp-transport';
+import {
+  openConnection,
+  queueMessageCounts,
+  type AmqpConnectionOptions,
+} from '@roomcast/amqp-transport';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import type { Channel, ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 
 /** After a failed connect, the next try waits this long. */
 const RECONNECT_AFTER_MS = 5000;
@@ -24,18 +28,9 @@ export class BrokerQueueCounts implements OnModuleDestroy {
    * `timeoutMs` (a queue that does not exist, or no broker). Never throws.
    */
   async count(queues: readonly string[]): Promise<(number | null)[]> {
-    const nothing = queues.map(() => null);
     const connection = await this.connected();
-    if (!connection) return nothing;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<(number | null)[]>((resolve) => {
-      timer = setTimeout(() => resolve(nothing), this.options.timeoutMs);
-    });
-    try {
-      return await Promise.race([check(connection, queues).catch(() => nothing), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (!connection) return queues.map(() => null);
+    return queueMessageCounts(connection, queues, this.options.timeoutMs);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -59,29 +54,5 @@ export class BrokerQueueCounts implements OnModuleDestroy {
       this.failedAt = Date.now();
       return undefined;
     }
-  }
-}
-
-/** One channel for the lot; a missing queue closes it, and the next queue gets a fresh one. */
-async function check(connection: ChannelModel, queues: readonly string[]) {
-  const counts: (number | null)[] = [];
-  let ch: Channel | undefined;
-  try {
-    for (const queue of queues) {
-      if (!ch) {
-        ch = await connection.createChannel();
-        ch.on('error', () => undefined);
-      }
-      try {
-        counts.push((await ch.checkQueue(queue)).messageCount);
-      } catch {
-        counts.push(null);
-        await ch.close().catch(() => undefined);
-        ch = undefined;
-      }
-    }
-    return counts;
-  } finally {
-    await ch?.close().catch(() => undefined);
   }
 }

@@ -19,40 +19,11 @@ export function webhookBacklogGauge(registry: Registry, senders: readonly Webhoo
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await Promise.all(senders.map((s) => queued(s)));
+      const counts = await Promise.all(senders.map((s) => s.backlog(CHECK_TIMEOUT_MS)));
       senders.forEach((s, i) => {
         const n = counts[i];
         if (n !== undefined) this.set({ url: redactWebhookUrl(s.url) }, n);
       });
     },
   });
-}
-
-/** Messages in the sender's backlog and wait queues, or undefined without an answer in time. */
-async function queued(sender: WebhookSender): Promise<number | undefined> {
-  const connection = sender.brokerConnection;
-  if (!connection) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), CHECK_TIMEOUT_MS);
-  });
-  const count = (async () => {
-    // A channel of its own: a failed passive declare closes its channel, never the sender's.
-    const ch = await connection.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      const [main, wait] = await Promise.all([
-        ch.checkQueue(sender.queues.main),
-        ch.checkQueue(sender.queues.wait),
-      ]);
-      return main.messageCount + wait.messageCount;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
-  })().catch(() => undefined);
-  try {
-    return await Promise.race([count, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

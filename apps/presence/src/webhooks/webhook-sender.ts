@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { openConnection } from '@roomcast/amqp-transport';
+import { openConnection, queueMessageCounts } from '@roomcast/amqp-transport';
 import {
   declareWebhookQueues,
   publishConfirmed,
@@ -126,6 +126,21 @@ export class WebhookSender {
   /** The connection's current model, for work on channels of its own (or none while down). */
   get brokerConnection(): ChannelModel | undefined {
     return this.connection?.connection;
+  }
+
+  /**
+   * Events waiting on the broker for this URL (its backlog and wait queues), or undefined
+   * without a connection or an answer about both within `timeoutMs`.
+   */
+  async backlog(timeoutMs: number): Promise<number | undefined> {
+    const connection = this.brokerConnection;
+    if (!connection) return undefined;
+    const [main, wait] = await queueMessageCounts(
+      connection,
+      [this.queues.main, this.queues.wait],
+      timeoutMs,
+    );
+    return main === null || wait === null ? undefined : main + wait;
   }
 
   /** Declares the queues and starts consuming; resolves once the first setup is done. */
