@@ -58,6 +58,33 @@ export interface SyncEvent {
   sockets: { socketId: string; user: User; rooms: string[] }[];
 }
 
+/** A change of one socket that presence applies and answers (connect, join, leave, disconnect). */
+export type SocketChangeEvent =
+  | 'presence.connect'
+  | 'presence.join'
+  | 'presence.leave'
+  | 'presence.disconnect';
+
+/** One socket change in a batch: its event and that event's payload. */
+export type BatchedChange = {
+  [E in SocketChangeEvent]: { event: E; payload: PresenceEventMap[E] };
+}[SocketChangeEvent];
+
+/**
+ * Socket changes a gateway sends as one request under load (group commit, as for sends): presence
+ * applies each as if it came alone, one socket's changes in the batch's order, and answers once
+ * every one is applied.
+ */
+export interface BatchRequest {
+  instanceId: string;
+  changes: BatchedChange[];
+}
+
+/** Each change's outcome, in the batch's order: null when applied, else why not. */
+export interface BatchAnswer {
+  results: (null | { error: string })[];
+}
+
 /** The payload of each presence event, by routing key. */
 export interface PresenceEventMap {
   'presence.connect': ConnectEvent;
@@ -68,6 +95,7 @@ export interface PresenceEventMap {
   'presence.goodbye': GoodbyeEvent;
   'presence.sync': SyncEvent;
   'presence.check': CheckRequest;
+  'presence.batch': BatchRequest;
 }
 
 /**
@@ -82,7 +110,8 @@ export type PresenceRequest =
   | 'presence.leave'
   | 'presence.disconnect'
   | 'presence.sync'
-  | 'presence.check';
+  | 'presence.check'
+  | 'presence.batch';
 
 /** Each request's answer. */
 export interface PresenceAnswerMap {
@@ -92,4 +121,5 @@ export interface PresenceAnswerMap {
   'presence.disconnect': null;
   'presence.sync': null;
   'presence.check': InstanceCounts;
+  'presence.batch': BatchAnswer;
 }

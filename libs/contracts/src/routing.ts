@@ -32,6 +32,8 @@ export const PresenceEvent = {
   Sync: 'presence.sync',
   /** What presence holds for a gateway, which compares it with its own counts. */
   Check: 'presence.check',
+  /** Several socket changes at once (BatchRequest), under load. */
+  Batch: 'presence.batch',
 } as const;
 export type PresenceEvent = (typeof PresenceEvent)[keyof typeof PresenceEvent];
 export const ALL_PRESENCE_PATTERN = 'presence.#';

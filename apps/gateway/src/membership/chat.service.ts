@@ -117,7 +117,6 @@ export class ChatService {
     const state = stateOf(socket);
     if (!socket.connected) throw new ChatError(ErrorCode.NotInRoom, 'the connection is closing');
     this.assertMayEnter(room, state);
-    await this.applyStanding(room, state);
     const isNew = !state.rooms.has(room);
     if (isNew && state.rooms.size >= this.config.MAX_ROOMS_PER_CONNECTION) {
       throw new ChatError(
@@ -125,54 +124,44 @@ export class ChatService {
         `at most ${this.config.MAX_ROOMS_PER_CONNECTION} rooms per connection: leave one first`,
       );
     }
-    if (isNew) await this.assertRoomHasSpace(room, state);
-    if (isNew) {
-      state.rooms.add(room);
-      try {
-        await this.registry.add(room, socket.id);
-      } catch (err) {
-        state.rooms.delete(room);
-        void this.registry.remove(room, socket.id).catch(() => undefined);
-        throw this.unavailable('the message broker or Redis', room, err);
-      }
-      this.delivery.holdBack(room, socket);
-      await socket.join(chatSocketRoom(room));
-      try {
-        await this.presence.apply(
+    if (!isNew) await this.applyStanding(room, state);
+    else await this.enter(room, socket);
+    // The reads of the ack go alongside presence's apply of a new member (the member list then
+    // may or may not show the user: it is added below when not); the ack waits for both.
+    const reads = Promise.all([
+      this.log.joinSnapshot(room, {
+        sinceSeq: dto.sinceSeq,
+        limit: dto.sinceSeq !== undefined ? SINCE_ON_JOIN + 1 : RECENT_ON_JOIN,
+        updatesLimit: UPDATES_ON_JOIN + 1,
+        updatesByteBudget: JOIN_ACK_BYTES,
+      }),
+      this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
+      this.cursors.join(room, state.user.id),
+    ]);
+    const applied = isNew
+      ? this.presence.apply(
           PresenceEvent.Join,
           { instanceId: this.config.INSTANCE_ID, socketId: socket.id, room, user: state.user },
           { connections: 0, memberships: 1 },
-        );
-      } catch (err) {
-        // Presence may or may not have it: the link's next check syncs either way.
-        this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
-        await this.exitRoom(socket, room);
-        throw this.unavailable('presence', room, err);
-      }
+        )
+      : Promise.resolve();
+    const [presence, read] = await Promise.allSettled([applied, reads]);
+    if (presence.status === 'rejected') {
+      // Presence may or may not have it: the link's next check syncs either way.
+      this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
+      await this.exitRoom(socket, room);
+      throw this.unavailable('presence', room, presence.reason);
     }
-    // A repeated join of a member only reads: its live stream goes on untouched (holding it back
-    // would drop, for a join sent without a callback, what only the unread ack would carry).
-    let snapshot: JoinSnapshot;
-    let page: MemberPage;
-    let cursor: CursorState;
-    try {
-      [snapshot, page, cursor] = await Promise.all([
-        this.log.joinSnapshot(room, {
-          sinceSeq: dto.sinceSeq,
-          limit: dto.sinceSeq !== undefined ? SINCE_ON_JOIN + 1 : RECENT_ON_JOIN,
-          updatesLimit: UPDATES_ON_JOIN + 1,
-          updatesByteBudget: JOIN_ACK_BYTES,
-        }),
-        this.store.members(room, { limit: MEMBERS_ON_JOIN, user: state.user.id }),
-        this.cursors.join(room, state.user.id),
-      ]);
-    } catch (err) {
+    if (read.status === 'rejected') {
       if (isNew) {
         this.delivery.release(room, socket, Number.MAX_SAFE_INTEGER);
         await this.leaveQuietly(socket, room).catch(() => undefined);
       }
-      throw this.unavailable('Redis', room, err);
+      throw this.unavailable('Redis', room, read.reason);
     }
+    // A repeated join of a member only reads: its live stream goes on untouched (holding it back
+    // would drop, for a join sent without a callback, what only the unread ack would carry).
+    const [snapshot, page, cursor]: [JoinSnapshot, MemberPage, CursorState] = read.value;
     const { seq } = snapshot;
     const since = dto.sinceSeq ?? 0;
     const { history, more, updates, updatesCut, all } = boundJoinAck(snapshot, dto.sinceSeq, {
@@ -215,6 +204,33 @@ export class ChatService {
       unread: cursor.unread,
       mine,
     };
+  }
+
+  /**
+   * Makes `socket` a local member of `room`, its live messages held back until the ack's
+   * history is read: the user's standing (a ban refuses, a mute is kept) and the room's member
+   * cap are read while the room is bound here (a bind a refusal made is undone, and the linger
+   * makes it cheap), so a join waits for one round trip of the two instead of both.
+   */
+  private async enter(room: string, socket: ChatSocket): Promise<void> {
+    const state = stateOf(socket);
+    state.rooms.add(room);
+    const [standing, bound] = await Promise.allSettled([
+      Promise.all([this.applyStanding(room, state), this.assertRoomHasSpace(room, state)]),
+      this.registry.add(room, socket.id),
+    ]);
+    if (standing.status === 'rejected' || bound.status === 'rejected') {
+      state.rooms.delete(room);
+      void this.registry.remove(room, socket.id).catch(() => undefined);
+      if (standing.status === 'rejected') throw standing.reason;
+      throw this.unavailable(
+        'the message broker or Redis',
+        room,
+        (bound as PromiseRejectedResult).reason,
+      );
+    }
+    this.delivery.holdBack(room, socket);
+    await socket.join(chatSocketRoom(room));
   }
 
   /** The ack waits for presence to apply the leave, as a join's does. */

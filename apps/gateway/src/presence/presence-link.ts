@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GroupCommit, type ItemOutcome } from '@roomcast/batching';
+import { batchOptions } from '@roomcast/config';
 import {
   PresenceEvent,
+  type BatchedChange,
   type InstanceCounts,
   type PresenceEventMap,
   type SyncEvent,
@@ -45,11 +48,40 @@ export class PresenceLink {
   /** How long a check may hold new requests back before it lets them go. */
   checkHoldMs = 1000;
 
+  /**
+   * Socket changes go through a group commit (BATCH_MAX_ITEMS, BATCH_MAX_WAIT_MS, as sends do):
+   * alone at low load, as it always did; under load, what waits for the request in flight goes
+   * as one `presence.batch`, one broker message and one answer for many joins and leaves. A
+   * socket has one change in flight at most (the chat service orders them), so a batch never
+   * holds two of one socket that presence could reorder.
+   */
+  private readonly changes: GroupCommit<BatchedChange>;
+
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayEnv,
     private readonly presence: PresenceEvents,
     private readonly delivery: LocalDelivery,
-  ) {}
+  ) {
+    this.changes = new GroupCommit((batch) => this.commit(batch), batchOptions(config));
+  }
+
+  private async commit(batch: BatchedChange[]): Promise<ItemOutcome<void>[]> {
+    if (batch.length === 1) {
+      const [{ event, payload }] = batch;
+      await this.presence.request(event, payload as never);
+      return [{ status: 'fulfilled', value: undefined }];
+    }
+    const { results } = await this.presence.request(PresenceEvent.Batch, {
+      instanceId: this.config.INSTANCE_ID,
+      changes: batch,
+    });
+    // An answer of another length fails the whole batch (GroupCommit: never a false ok).
+    return (results ?? []).map((r) =>
+      r === null
+        ? { status: 'fulfilled', value: undefined }
+        : { status: 'rejected', reason: new Error(`presence: ${r.error}`) },
+    );
+  }
 
   /**
    * Sends one change of a socket (already made locally) and resolves once presence applied it.
@@ -63,7 +95,7 @@ export class PresenceLink {
   ): Promise<void> {
     const epoch = this.epoch;
     while (this.gate) await this.gate;
-    const sent = this.presence.request(event, payload);
+    const sent = this.changes.submit({ event, payload } as BatchedChange);
     this.inflight.add(sent);
     try {
       await sent;

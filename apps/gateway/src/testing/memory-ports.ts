@@ -72,6 +72,12 @@ export class MemoryPresenceEvents extends PresenceEvents {
       this.failRequests--;
       throw new Error(`no answer to ${event} (test)`);
     }
+    if (event === 'presence.batch') {
+      // A batch is kept as its changes, each in its place, all applied.
+      const { changes } = payload as PresenceEventMap['presence.batch'];
+      for (const c of changes) this.events.push(c);
+      return { results: changes.map(() => null) } as PresenceAnswerMap[E];
+    }
     this.events.push({ event, payload });
     return (event === 'presence.check' ? { ...this.counts } : null) as PresenceAnswerMap[E];
   }

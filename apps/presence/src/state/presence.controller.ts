@@ -2,6 +2,9 @@ import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   PresenceEvent,
+  type BatchAnswer,
+  type BatchedChange,
+  type BatchRequest,
   type CheckRequest,
   type ConnectEvent,
   type DisconnectEvent,
@@ -60,6 +63,54 @@ export class PresenceController {
   async onSync(@Payload() e: SyncEvent): Promise<null> {
     await this.presence.sync(e);
     return this.applied(PresenceEvent.Sync);
+  }
+
+  /**
+   * Socket changes a gateway grouped under load: each applied as if it came alone, a socket's
+   * changes one after another in the batch's order, different sockets' side by side; the answer
+   * says, per change, whether it was applied. A change of a kind presence does not take fails on
+   * its own, the rest still apply.
+   */
+  @MessagePattern(PresenceEvent.Batch)
+  async onBatch(@Payload() e: BatchRequest): Promise<BatchAnswer> {
+    const changes: unknown[] = Array.isArray(e?.changes) ? e.changes : [];
+    const results: BatchAnswer['results'] = new Array(changes.length).fill(null);
+    const bySocket = new Map<string, number[]>();
+    changes.forEach((c, i) => {
+      const socketId = String((c as BatchedChange)?.payload?.socketId);
+      const list = bySocket.get(socketId);
+      if (list) list.push(i);
+      else bySocket.set(socketId, [i]);
+    });
+    await Promise.all(
+      [...bySocket.values()].map(async (indexes) => {
+        for (const i of indexes) {
+          try {
+            await this.applyChange(changes[i] as BatchedChange);
+          } catch (err) {
+            results[i] = { error: err instanceof Error ? err.message : String(err) };
+          }
+        }
+      }),
+    );
+    return { results };
+  }
+
+  private applyChange(change: BatchedChange): Promise<null> {
+    switch (change?.event) {
+      case PresenceEvent.Connect:
+        return this.onConnect(change.payload);
+      case PresenceEvent.Join:
+        return this.onJoin(change.payload);
+      case PresenceEvent.Leave:
+        return this.onLeave(change.payload);
+      case PresenceEvent.Disconnect:
+        return this.onDisconnect(change.payload);
+      default:
+        return Promise.reject(
+          new Error(`not a socket change: ${String((change as { event?: unknown })?.event)}`),
+        );
+    }
   }
 
   @MessagePattern(PresenceEvent.Check)
