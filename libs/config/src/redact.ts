@@ -3,10 +3,7 @@
  * as AMQP_URL's clusters) without passwords.
  */
 export function redactUrl(url: string): string {
-  return url
-    .split(';')
-    .map(redactList)
-    .join(';');
+  return url.split(';').map(redactList).join(';');
 }
 
 function redactList(url: string): string {

@@ -27,7 +27,7 @@ describe('ShardedRoomPublisher', () => {
     }
   });
 
-  it("fails only the rooms of a cluster whose publisher fails", async () => {
+  it('fails only the rooms of a cluster whose publisher fails', async () => {
     const shards = [shard(), shard(true)];
     const sharded = new ShardedRoomPublisher(shards);
     const outcomes = await Promise.allSettled(rooms.map((r) => sharded.publish(r, envelope(r))));

@@ -205,7 +205,10 @@ export function webhookUrlProblem(value: string): string | undefined {
 
 /** QUEUE_GONE_GRACE_MS, or its default for this AMQP_URL. */
 export function queueGoneGraceMs(config: PresenceEnv): number {
-  return config.QUEUE_GONE_GRACE_MS ?? (amqpClusters(config.AMQP_URL).some((nodes) => nodes.length > 1) ? 3000 : 0);
+  return (
+    config.QUEUE_GONE_GRACE_MS ??
+    (amqpClusters(config.AMQP_URL).some((nodes) => nodes.length > 1) ? 3000 : 0)
+  );
 }
 
 export const PRESENCE_CONFIG = Symbol('PRESENCE_CONFIG');
