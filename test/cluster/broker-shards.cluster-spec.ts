@@ -14,6 +14,7 @@ import { alive, historyAfter, sleep } from './sends';
 
 /** A send's ack wait: longer than a publish's 4 s timeout after a Redis append. */
 const ACK_TIMEOUT_MS = 10000;
+const API_TOKEN = 'api-token-for-the-broker-shards-test';
 /** How long a room on the restarted cluster may take to serve again (a node boots in 5-10 s). */
 const RECOVERED_WITHIN_MS = 30000;
 
@@ -76,13 +77,27 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
   const deployment: Deployment = {
     name: 'two RabbitMQ clusters (AMQP_URL "A;B")',
     requires: ['redis'],
-    options: () => ({ env: { AMQP_URL: `${a!.url};${b!.url}` } }),
+    options: () => ({
+      env: { AMQP_URL: `${a!.url};${b!.url}` },
+      // The server API's publish, which must publish a room on the room's cluster too.
+      apiEnv: { API_TOKEN },
+    }),
   };
 
   chatSuite(deployment, (ctx) => {
     const [onA, freshOnA] = roomsOn(0, 'shard', 2);
     const [onB, freshOnB, laterOnB] = roomsOn(1, 'shard', 3);
     const clients: TestClient[] = [];
+    /** A server API publish to `room`: its status, and its seq or the error code of a refusal. */
+    const publish = async (room: string, text: string) => {
+      const res = await fetch(`${ctx.cluster().api.url}/api/rooms/${room}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+        body: JSON.stringify({ text, user: { id: 'ops', name: 'Ops' } }),
+      });
+      const body = (await res.json()) as { seq?: number; error?: { code: string } };
+      return { status: res.status, code: body.error?.code, seq: body.seq };
+    };
     /**
      * Runs a test, then closes its clients and waits until /stats counts none (the suite's own
      * afterEach expects no connection left).
@@ -246,6 +261,11 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
             5000,
             'a message in a room on A delivered across gateways while B is down',
           );
+          // The server API: a room on A is published, a room on B answered 503 UNAVAILABLE.
+          const apiOnA = await publish(onA, 'from the server API while B is down');
+          expect(apiOnA.status).toBe(201);
+          acked.push({ room: onA, seq: apiOnA.seq!, text: 'from the server API while B is down' });
+          expect(await publish(onB, 'not now')).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
           // Readiness holds (rooms on A serve), and the gauge says which cluster is lost.
           for (const g of c.gateways.slice(0, 2)) {
             expect((await fetch(`${g.url}/ready`)).status).toBe(200);
@@ -263,6 +283,20 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
             0,
           ).then(() => Date.now() - restartAt);
           for (let i = 0; i < 5; i++) expect(await send(onB)).toBe('ok');
+          const apiOnB = await waitFor(
+            async () => {
+              const r = await publish(onB, 'from the server API after the restart');
+              return r.status === 201 ? r : (await sleep(200), undefined);
+            },
+            RECOVERED_WITHIN_MS,
+            `a server API publish to ${onB} accepted after B's restart`,
+            0,
+          );
+          acked.push({
+            room: onB,
+            seq: apiOnB.seq!,
+            text: 'from the server API after the restart',
+          });
           // The room on B that could not be joined while B was down can be now.
           expect(await bob.code('room:join', { room: laterOnB })).toBe('ok');
           expect(await bob.code('room:join', { room: freshOnB })).toBe('ok');
