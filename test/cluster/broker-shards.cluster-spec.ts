@@ -261,6 +261,9 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
             5000,
             'a message in a room on A delivered across gateways while B is down',
           );
+          // Presence keeps both users (their sockets' changes and the gateways' heartbeats go
+          // over A now): /stats still counts both connections.
+          expect(await c.getStats()).toMatchObject({ connections: 2, online: 2 });
           // The server API: a room on A is published, a room on B answered 503 UNAVAILABLE.
           const apiOnA = await publish(onA, 'from the server API while B is down');
           expect(apiOnA.status).toBe(201);
@@ -301,6 +304,11 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
           expect(await bob.code('room:join', { room: laterOnB })).toBe('ok');
           expect(await bob.code('room:join', { room: freshOnB })).toBe('ok');
 
+          await waitFor(
+            async () => (await c.getStats()).connections === 2,
+            5000,
+            '/stats counting both connections after the restart',
+          );
           // No acked message lost: each at Bob (on the other gateway) and in its room's history.
           for (const room of [onA, onB]) {
             const mine = acked.filter((m) => m.room === room);
