@@ -6,16 +6,23 @@ const entry = (app) => path.join(root, 'dist', 'apps', app, 'src', 'main.js');
 
 /**
  * With AMQP_URL listing a RabbitMQ cluster's nodes, the list starting at node `i` (round), so the
- * services' connections spread over the nodes; nothing to set with one broker.
+ * services' connections spread over the nodes; nothing to set with one broker. With several
+ * clusters (separated by `;`) each cluster's nodes turn so, and the clusters keep their order:
+ * a cluster's position decides which rooms it carries.
  */
 function brokerOrder(env, i) {
-  const urls = (env.AMQP_URL ?? '')
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean);
-  if (urls.length < 2) return {};
-  const k = i % urls.length;
-  return { AMQP_URL: [...urls.slice(k), ...urls.slice(0, k)].join(',') };
+  const clusters = (env.AMQP_URL ?? '').split(';').map((cluster) =>
+    cluster
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+  );
+  if (clusters.every((urls) => urls.length < 2)) return {};
+  const turned = clusters.map((urls) => {
+    const k = i % Math.max(urls.length, 1);
+    return [...urls.slice(k), ...urls.slice(0, k)].join(',');
+  });
+  return { AMQP_URL: turned.join(';') };
 }
 
 function clusterServices(env = process.env, gateways = Number(env.GATEWAYS ?? 3)) {

@@ -15,6 +15,20 @@ describe('npm start: the local cluster (scripts/services.js)', () => {
     ]);
   });
 
+  it("turns each broker cluster's nodes and keeps the clusters in their order", () => {
+    expect(gatewayUrls({ AMQP_URL: 'amqp://a:1,amqp://b:2;amqp://c:3', GATEWAYS: '3' })).toEqual([
+      'amqp://a:1,amqp://b:2;amqp://c:3',
+      'amqp://b:2,amqp://a:1;amqp://c:3',
+      'amqp://a:1,amqp://b:2;amqp://c:3',
+    ]);
+    // Single-node clusters: nothing to turn, the environment passes it through.
+    expect(gatewayUrls({ AMQP_URL: 'amqp://a:1;amqp://c:3' })).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('leaves one broker as it is (the environment passes it through)', () => {
     expect(gatewayUrls({ AMQP_URL: 'amqp://a:1' })).toEqual([undefined, undefined, undefined]);
     expect(gatewayUrls({})).toEqual([undefined, undefined, undefined]);

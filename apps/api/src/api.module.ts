@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { opsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import {
+  amqpClusters,
   amqpUrls,
   batchOptions,
   loadConfig,
@@ -9,7 +10,7 @@ import {
   RoomPolicies,
 } from '@roomcast/config';
 import { PresenceQueries, StoreModule, storeOptions, RoomHistory } from '@roomcast/store';
-import { RoomFanout, RoomWriter, webhookPublisher } from '@roomcast/delivery';
+import { RoomFanout, RoomWriter, ShardedRoomPublisher, webhookPublisher } from '@roomcast/delivery';
 import { ApiTokenGuard } from './server-api/api-token.guard';
 import { BrokerLink } from './broker/broker-link';
 import { PublishController } from './server-api/publish.controller';
@@ -43,20 +44,31 @@ export class ApiModule {
             {
               // Opened in the background: the service serves without the broker (BrokerLink).
               provide: BrokerLink,
-              useFactory: () => new BrokerLink(publisherOptions(config)),
+              // One link per broker cluster of AMQP_URL (one in most deployments).
+              useFactory: () =>
+                new BrokerLink(
+                  amqpClusters(config.AMQP_URL).map((_, i) => publisherOptions(config, i)),
+                ),
             },
             {
               provide: RoomWriter,
               inject: [RoomHistory, BrokerLink],
-              useFactory: (log: RoomHistory, broker: BrokerLink) =>
-                new RoomWriter(
+              useFactory: (log: RoomHistory, broker: BrokerLink) => {
+                // A group commit per cluster; a room's writes go to its cluster's.
+                const fanouts = Array.from(
+                  { length: broker.clusters },
+                  (_, i) =>
+                    new RoomFanout(
+                      (key, body, options) => broker.publishOn(i, key, body, options),
+                      batchOptions(config),
+                    ),
+                );
+                return new RoomWriter(
                   log,
-                  new RoomFanout(
-                    (key, body, options) => broker.publish(key, body, options),
-                    batchOptions(config),
-                  ),
+                  fanouts.length === 1 ? fanouts[0] : new ShardedRoomPublisher(fanouts),
                   webhookPublisher((key, data) => broker.publish(key, data)),
-                ),
+                );
+              },
             },
           ],
         }

@@ -25,8 +25,11 @@ import { GatewayMetrics } from './metrics/gateway.metrics';
 
 @Module({})
 export class GatewayModule {
-  /** `server` is the transport consuming this instance's queue; rooms bind and unbind on it. */
-  static forRoot(config: GatewayEnv, server: AmqpTopicServer): DynamicModule {
+  /**
+   * `servers` are the transports consuming this instance's queue, one per broker cluster of
+   * AMQP_URL (one in most deployments); rooms bind and unbind on their cluster's.
+   */
+  static forRoot(config: GatewayEnv, servers: AmqpTopicServer[]): DynamicModule {
     // ROOM_RULES, read and checked now: a broken file stops the start with its mistakes.
     const policies = roomPolicies(config);
     return {
@@ -39,7 +42,7 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RoomPolicies, useValue: policies },
-        ...brokerProviders(config, server),
+        ...brokerProviders(config, servers),
         {
           provide: RoomSequencer,
           inject: [RoomHistory, LocalDelivery, GatewayMetrics],

@@ -7,7 +7,8 @@ import { AmqpTopicServer, probeBroker, QueueInUseError } from '@roomcast/amqp-tr
 import { gatewayQueueName, gatewayRoutingKey } from '@roomcast/contracts';
 import {
   allowedOrigins,
-  amqpUrls,
+  amqpClusters,
+  clusterSuffix,
   ConfigError,
   loadConfig,
   serviceLogger,
@@ -24,24 +25,30 @@ runService('gateway', async () => {
   const unsafe = unsafeConfig(config);
   if (unsafe) throw new ConfigError([unsafe]);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-  await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
+  const clusters = amqpClusters(config.AMQP_URL);
+  for (const urls of clusters) await probeBroker({ urls, exchange: config.EXCHANGE });
   // An exclusive queue named by the instance: it lives and dies with this instance's broker
   // connection, so presence learns of a crash from the broker (the queue is gone) at once, and a
   // second process with the same INSTANCE_ID is refused instead of sharing it. Room bindings are
-  // added to it only while the room has local members.
+  // added to it only while the room has local members. With several broker clusters the instance
+  // has that queue on each, and a room binds on its own cluster's (broker.providers.ts).
   const queue = gatewayQueueName(config.EXCHANGE, config.INSTANCE_ID);
-  const server = new AmqpTopicServer({
-    urls: amqpUrls(config.AMQP_URL),
-    name: `${config.INSTANCE_ID}/consume`,
-    exchange: config.EXCHANGE,
-    queue,
-    exclusive: true,
-    noAck: true,
-    // Its own key, for the server API's notices about its connections (moderation).
-    bindings: [gatewayRoutingKey(config.INSTANCE_ID)],
-  });
+  const servers = clusters.map(
+    (urls, i) =>
+      new AmqpTopicServer({
+        urls,
+        name: `${config.INSTANCE_ID}/consume${clusterSuffix(config.AMQP_URL, i)}`,
+        exchange: config.EXCHANGE,
+        queue,
+        exclusive: true,
+        noAck: true,
+        // Its own key, for the server API's notices about its connections (moderation), which
+        // come over any one cluster.
+        bindings: [gatewayRoutingKey(config.INSTANCE_ID)],
+      }),
+  );
   const app = await NestFactory.create<NestExpressApplication>(
-    GatewayModule.forRoot(config, server),
+    GatewayModule.forRoot(config, servers),
     {
       logger: serviceLogger(config.LOG_LEVEL),
       // Throw start-up errors to runService, which prints one line, instead of exiting here.
@@ -51,7 +58,9 @@ runService('gateway', async () => {
   app.useWebSocketAdapter(new GatewayIoAdapter(app, config));
   const origins = allowedOrigins(config);
   app.enableCors({ origin: origins ?? true });
-  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  for (const server of servers) {
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  }
   // The web client (built into dist/web) at `/`, when it has been built.
   const web = resolve(__dirname, '../../../web');
   if (existsSync(web)) app.useStaticAssets(web);

@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AmqpTopicServer, probeBroker, QueueTypeMismatchError } from '@roomcast/amqp-transport';
 import { ALL_PRESENCE_PATTERN } from '@roomcast/contracts';
-import { amqpUrls, loadConfig, serviceLogger, runService, StartupError } from '@roomcast/config';
+import {
+  amqpClusters,
+  clusterSuffix,
+  loadConfig,
+  serviceLogger,
+  runService,
+  StartupError,
+} from '@roomcast/config';
 import { probeRedis } from '@roomcast/store';
 import { PresenceEnv } from './config/presence.env';
 import { PresenceModule } from './presence.module';
@@ -10,29 +17,34 @@ import { PresenceModule } from './presence.module';
 runService('presence', async () => {
   const config = loadConfig(PresenceEnv);
   await probeRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-  await probeBroker({ urls: amqpUrls(config.AMQP_URL), exchange: config.EXCHANGE });
+  const clusters = amqpClusters(config.AMQP_URL);
+  for (const urls of clusters) await probeBroker({ urls, exchange: config.EXCHANGE });
   const app = await NestFactory.create(PresenceModule.forRoot(config), {
     logger: serviceLogger(config.LOG_LEVEL),
     // Throw start-up errors to runService, which prints one line, instead of exiting here.
     abortOnError: false,
   });
-  app.connectMicroservice(
-    {
-      strategy: new AmqpTopicServer({
-        urls: amqpUrls(config.AMQP_URL),
-        name: `${config.INSTANCE_ID}/consume`,
-        exchange: config.EXCHANGE,
-        queue: config.PRESENCE_QUEUE,
-        // Replicated over the broker cluster's nodes, so presence events survive a node's loss.
-        queueType: 'quorum',
-        bindings: [ALL_PRESENCE_PATTERN],
-        // Requests are applied side by side: a gateway sends a socket's next change only once
-        // its last one is answered, so one socket's changes never overlap.
-        prefetch: config.PRESENCE_PREFETCH,
-      }),
-    },
-    { inheritAppConfig: true },
-  );
+  // The presence queue on every broker cluster of AMQP_URL (one in most deployments): gateways
+  // send each socket's changes to one cluster (the socket's), any cluster's come here.
+  for (const [i, urls] of clusters.entries()) {
+    app.connectMicroservice(
+      {
+        strategy: new AmqpTopicServer({
+          urls,
+          name: `${config.INSTANCE_ID}/consume${clusterSuffix(config.AMQP_URL, i)}`,
+          exchange: config.EXCHANGE,
+          queue: config.PRESENCE_QUEUE,
+          // Replicated over the broker cluster's nodes, so presence events survive a node's loss.
+          queueType: 'quorum',
+          bindings: [ALL_PRESENCE_PATTERN],
+          // Requests are applied side by side: a gateway sends a socket's next change only once
+          // its last one is answered, so one socket's changes never overlap.
+          prefetch: config.PRESENCE_PREFETCH,
+        }),
+      },
+      { inheritAppConfig: true },
+    );
+  }
   app.enableShutdownHooks();
   await app.startAllMicroservices().catch((err: unknown) => {
     if (err instanceof QueueTypeMismatchError) {

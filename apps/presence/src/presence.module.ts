@@ -1,14 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import {
-  AmqpTopicClient,
-  provideAmqpQueueProbe,
-  provideAmqpTopicClient,
-} from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
-import { amqpUrls, batchOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
+import { batchOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './broker/outbox';
+import { brokerProviders, ClusterClients } from './broker/broker.providers';
 import { PresenceController } from './state/presence.controller';
 import { PresenceMetrics } from './state/presence.metrics';
 import { PresenceService } from './state/presence.service';
@@ -32,30 +28,22 @@ export class PresenceModule {
       providers: [
         { provide: PRESENCE_CONFIG, useValue: config },
         { provide: RoomPolicies, useValue: policies },
-        provideAmqpTopicClient({
-          urls: amqpUrls(config.AMQP_URL),
-          name: `${config.INSTANCE_ID}/publish`,
-          exchange: config.EXCHANGE,
-        }),
-        // A connection of its own: failed passive declares close channels, never the publisher's.
-        provideAmqpQueueProbe({
-          urls: amqpUrls(config.AMQP_URL),
-          name: `${config.INSTANCE_ID}/probe`,
-          exchange: config.EXCHANGE,
-        }),
+        ...brokerProviders(config),
         {
           provide: READINESS_CHECKS,
-          inject: [PresenceStore, AmqpTopicClient],
-          useFactory: (store: PresenceStore, broker: AmqpTopicClient): ReadinessCheck[] => [
+          inject: [PresenceStore, ClusterClients],
+          useFactory: (store: PresenceStore, broker: ClusterClients): ReadinessCheck[] => [
             { name: 'redis', check: () => store.ping() },
-            { name: 'rabbitmq', check: () => broker.isConnected },
+            // With several broker clusters: ready while any answers, as the gateways (its
+            // queue is consumed on each; the rooms of the others go on).
+            { name: 'rabbitmq', check: () => broker.clients.some((c) => c.isConnected) },
           ],
         },
         {
           provide: PresenceOutbox,
-          inject: [AmqpTopicClient],
-          useFactory: (client: AmqpTopicClient) =>
-            new AmqpPresenceOutbox(client, batchOptions(config)),
+          inject: [ClusterClients],
+          useFactory: ({ clients }: ClusterClients) =>
+            new AmqpPresenceOutbox(clients, batchOptions(config)),
         },
         PresenceMetrics,
         PresenceService,

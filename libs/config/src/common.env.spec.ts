@@ -1,4 +1,13 @@
-import { amqpUrls, CommonEnv, redisUrlProblem, redisUrls } from './common.env';
+import {
+  amqpClusters,
+  amqpUrls,
+  clusterSuffix,
+  CommonEnv,
+  publisherOptions,
+  redisUrlProblem,
+  redisUrls,
+  WriterEnv,
+} from './common.env';
 import { ConfigError, loadConfig } from './load-config';
 
 function problem(env: Record<string, string>): string | undefined {
@@ -103,6 +112,65 @@ describe('AMQP_URL', () => {
     expect(message).toMatch(/AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL/);
     expect(message).toContain(`(not: ${bad}`);
     expect(message).not.toMatch(/\n/);
+  });
+
+  it.each([
+    'amqp://a:1;amqp://b:1',
+    'amqp://a1:1,amqp://a2:1;amqp://b1:1 ; amqps://c:5671',
+    // The same host on another port, or another vhost of one broker, is another broker.
+    'amqp://a:1;amqp://a:2',
+  ])('accepts several clusters: %s', (url) => {
+    expect(problem({ AMQP_URL: url })).toBeUndefined();
+  });
+
+  it('splits clusters on semicolons and nodes on commas, in the order given', () => {
+    expect(amqpClusters('amqp://a1:1, amqp://a2:1 ; amqp://b:1')).toEqual([
+      ['amqp://a1:1', 'amqp://a2:1'],
+      ['amqp://b:1'],
+    ]);
+    expect(amqpClusters('amqp://a:1,amqp://b:1')).toEqual([['amqp://a:1', 'amqp://b:1']]);
+    // The first cluster is the home one (webhook queues): amqpUrls names its nodes.
+    expect(amqpUrls('amqp://a1:1,amqp://a2:1;amqp://b:1')).toEqual(['amqp://a1:1', 'amqp://a2:1']);
+  });
+
+  it('names publishing connections as before with one cluster, by cluster with several', () => {
+    const one = loadConfig(WriterEnv, { AMQP_URL: 'amqp://a:1', INSTANCE_ID: 'g1' });
+    expect(publisherOptions(one)).toMatchObject({ urls: ['amqp://a:1'], name: 'g1/publish' });
+    expect(clusterSuffix(one.AMQP_URL, 0)).toBe('');
+    const two = loadConfig(WriterEnv, { AMQP_URL: 'amqp://a:1;amqp://b:1', INSTANCE_ID: 'g1' });
+    expect(publisherOptions(two)).toMatchObject({
+      urls: ['amqp://a:1'],
+      name: 'g1/publish/cluster-0',
+    });
+    expect(publisherOptions(two, 1)).toMatchObject({
+      urls: ['amqp://b:1'],
+      name: 'g1/publish/cluster-1',
+    });
+  });
+
+  it.each([
+    ['amqp://a:1;', 'number 2 of 2'],
+    [';amqp://a:1', 'number 1 of 2'],
+    ['amqp://a:1;;amqp://b:1', 'number 2 of 3'],
+  ])('refuses an empty cluster in %s in one line', (url, which) => {
+    const message = problem({ AMQP_URL: url });
+    expect(message).toContain(`AMQP_URL has an empty cluster (${which})`);
+    expect(message).not.toMatch(/\n/);
+  });
+
+  it('refuses a bad URL in a later cluster, naming it', () => {
+    const message = problem({ AMQP_URL: 'amqp://a:1;amqp://b:1,http://c:1' });
+    expect(message).toMatch(/AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL/);
+    expect(message).toContain('(not: http://c:1/)');
+  });
+
+  it('refuses one broker named in two clusters', () => {
+    const message = problem({ AMQP_URL: 'amqp://u:p@a:5672,amqp://b:1;amqp://a' });
+    expect(message).toContain(
+      'AMQP_URL names the broker a:5672/ in clusters 1 and 2: a broker belongs to one cluster',
+    );
+    // The setting as printed keeps its clusters and hides the password.
+    expect(message).toContain('AMQP_URL=amqp://u:***@a:5672,amqp://b:1;amqp://a:');
   });
 
   it('never prints a password of a refused URL', () => {

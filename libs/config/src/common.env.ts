@@ -40,6 +40,10 @@ export class CommonEnv {
    * One broker, or the nodes of one RabbitMQ cluster separated by commas
    * (`amqp://u:p@10.0.0.1:5672,amqp://u:p@10.0.0.2:5672`): a service connects to the first and,
    * when that node is lost or does not answer, moves on down the list (round and round).
+   * Several independent clusters are separated by semicolons
+   * (`amqp://a1:5672,amqp://a2:5672;amqp://b1:5672`): each room's traffic goes over one of them
+   * (clusterOf, rendezvous hashing of the room name), so append a new cluster at the end and never
+   * reorder or remove one (docs/scaling.md, "Several broker clusters").
    */
   @IsString()
   @ValidateBy({
@@ -186,35 +190,89 @@ function urlList(url: string): string[] {
   return url.split(',').map((u) => u.trim());
 }
 
-/** The broker URLs of an AMQP_URL: one, or a cluster's nodes separated by commas. */
-export const amqpUrls = urlList;
+/**
+ * The clusters of an AMQP_URL, each as its nodes' URLs (trimmed): `;` separates independent
+ * clusters, `,` the nodes of one cluster. One cluster (no `;`) is how most deployments run.
+ */
+export function amqpClusters(url: string): string[][] {
+  return url.split(';').map(urlList);
+}
+
+/**
+ * The broker URLs of the first cluster of an AMQP_URL (with no `;`, the only one: one URL, or a
+ * cluster's nodes separated by commas). With several clusters the first is the home cluster:
+ * webhook queues and their dead letters live there only.
+ */
+export function amqpUrls(url: string): string[] {
+  return amqpClusters(url)[0];
+}
 
 /**
  * The options of a writer's publishing client (the transport's AmqpTopicClientOptions): the
- * broker, the exchange, the confirm timeout, and a connection name that says whose it is.
+ * broker (cluster `cluster` of AMQP_URL, the first by default), the exchange, the confirm
+ * timeout, and a connection name that says whose it is (and, with several clusters, which one).
  */
-export function publisherOptions(config: WriterEnv): {
+export function publisherOptions(
+  config: WriterEnv,
+  cluster = 0,
+): {
   urls: string[];
   name: string;
   exchange: string;
   publishTimeoutMs: number;
 } {
   return {
-    urls: amqpUrls(config.AMQP_URL),
-    name: `${config.INSTANCE_ID}/publish`,
+    urls: amqpClusters(config.AMQP_URL)[cluster],
+    name: `${config.INSTANCE_ID}/publish${clusterSuffix(config.AMQP_URL, cluster)}`,
     exchange: config.EXCHANGE,
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
   };
 }
 
+/**
+ * What a connection's name gets to say which cluster it reaches: nothing with one cluster (names
+ * as they always were), `/cluster-<i>` with several.
+ */
+export function clusterSuffix(url: string, cluster: number): string {
+  return amqpClusters(url).length > 1 ? `/cluster-${cluster}` : '';
+}
+
 /** Why AMQP_URL cannot be used, in one line, or undefined. */
 export function amqpUrlProblem(url: string): string | undefined {
-  const bad = amqpUrls(url).filter((u) => !parsesAs(u, /^amqps?:$/));
-  if (bad.length === 0) return undefined;
-  return (
-    'AMQP_URL must be an amqp:// or amqps:// URL, or the nodes of one RabbitMQ cluster as such ' +
-    `URLs separated by commas (not: ${bad.map((b) => (b === '' ? '""' : redactOne(b))).join(', ')})`
-  );
+  const clusters = amqpClusters(url);
+  const several = clusters.length > 1;
+  const empty = clusters.findIndex((c) => c.length === 1 && c[0] === '');
+  if (several && empty >= 0) {
+    return (
+      `AMQP_URL has an empty cluster (number ${empty + 1} of ${clusters.length}): ` +
+      "';' separates clusters, each one or more amqp:// URLs; remove the extra ';'"
+    );
+  }
+  const bad = clusters.flat().filter((u) => !parsesAs(u, /^amqps?:$/));
+  if (bad.length > 0) {
+    return (
+      'AMQP_URL must be an amqp:// or amqps:// URL, or the nodes of one RabbitMQ cluster as such ' +
+      "URLs separated by commas (several clusters separated by ';') " +
+      `(not: ${bad.map((b) => (b === '' ? '""' : redactOne(b))).join(', ')})`
+    );
+  }
+  // One broker named in two clusters would carry both clusters' rooms and fail with both.
+  const seen = new Map<string, number>();
+  for (const [i, nodes] of clusters.entries()) {
+    for (const node of nodes) {
+      const u = new URL(node);
+      const where = `${u.hostname}:${u.port || (u.protocol === 'amqps:' ? 5671 : 5672)}${u.pathname || '/'}`;
+      const first = seen.get(where);
+      if (first !== undefined && first !== i) {
+        return (
+          `AMQP_URL names the broker ${where} in clusters ${first + 1} and ${i + 1}: ` +
+          'a broker belongs to one cluster'
+        );
+      }
+      seen.set(where, i);
+    }
+  }
+  return undefined;
 }
 
 /** The URLs of a REDIS_URL: one, or a Redis Cluster's seed nodes separated by commas. */

@@ -1,5 +1,12 @@
-/** The URL (or comma-separated URLs, as a Redis Cluster's REDIS_URL) without passwords. */
+/**
+ * The URL (or comma-separated URLs, as a Redis Cluster's REDIS_URL, in groups separated by `;`
+ * as AMQP_URL's clusters) without passwords.
+ */
 export function redactUrl(url: string): string {
+  return url.split(';').map(redactList).join(';');
+}
+
+function redactList(url: string): string {
   return url
     .split(',')
     .map((one) => {

@@ -11,3 +11,4 @@ export * from './text';
 export * from './socket-events';
 export * from './webhooks';
 export * from './moderation';
+export * from './shards';

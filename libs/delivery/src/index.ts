@@ -4,3 +4,4 @@ export * from './webhook-events';
 export * from './webhook-queues';
 export * from './names';
 export * from './webhook-signature';
+export * from './sharded-publisher';

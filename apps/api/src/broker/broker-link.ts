@@ -1,4 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { clusterOf } from '@roomcast/contracts';
+import { firstConnected } from '@roomcast/delivery';
 import {
   AmqpTopicClient,
   type AmqpPublishOptions,
@@ -9,14 +11,14 @@ import {
 export const BROKER_RETRY_MS = 1000;
 
 /**
- * The publish API's link to the broker. Only that route needs the broker, so the stats service
+ * The publish API's link to one broker cluster. Only that route needs the broker, so the stats service
  * starts and serves the Stats API and /admin without it: the link is opened in the background,
  * and tried again every BROKER_RETRY_MS until it connects; meanwhile a publish fails at once
  * (the API answers 503 UNAVAILABLE). Once connected, amqp-connection-manager keeps reconnecting
  * on its own, and a publish over a link known to be down fails at once too (AmqpTopicClient).
  */
-export class BrokerLink implements OnApplicationShutdown {
-  private readonly logger = new Logger(BrokerLink.name);
+export class ClusterLink implements OnApplicationShutdown {
+  private readonly logger = new Logger(ClusterLink.name);
   private client?: AmqpTopicClient;
   private retry?: NodeJS.Timeout;
   private closed = false;
@@ -63,5 +65,64 @@ export class BrokerLink implements OnApplicationShutdown {
     if (this.closed) return void (await client.close());
     if (this.failures > 0) this.logger.log(`broker reachable after ${this.failures} attempts`);
     this.client = client;
+  }
+}
+
+/**
+ * The server API's links to the broker clusters of AMQP_URL (one in most deployments), each a
+ * ClusterLink. A room's traffic goes to the room's cluster (`publishOn(clusterOf(room))`);
+ * webhook events to the first cluster (`publish`), where presence keeps the webhook queues;
+ * notices to gateways (`notify`) to any connected cluster, since every gateway consumes its own
+ * queue on each.
+ */
+export class BrokerLink implements OnApplicationShutdown {
+  private readonly links: ClusterLink[];
+
+  constructor(
+    options: AmqpTopicClientOptions | AmqpTopicClientOptions[],
+    retryMs = BROKER_RETRY_MS,
+  ) {
+    const all = Array.isArray(options) ? options : [options];
+    this.links = all.map((o) => new ClusterLink(o, retryMs));
+  }
+
+  /** How many clusters. */
+  get clusters(): number {
+    return this.links.length;
+  }
+
+  /** Some cluster is connected. */
+  get connected(): boolean {
+    return this.links.some((l) => l.connected);
+  }
+
+  /** The cluster carrying `room` is connected: a write to the room can be published. */
+  reaches(room: string): boolean {
+    return this.links[clusterOf(room, this.links.length)].connected;
+  }
+
+  /** Publishes on the first (home) cluster and resolves once its broker confirmed it. */
+  publish(routingKey: string, data: unknown, options?: AmqpPublishOptions): Promise<void> {
+    return this.links[0].publish(routingKey, data, options);
+  }
+
+  /** Publishes on cluster `cluster` (AMQP_URL's order) and resolves once it confirmed it. */
+  publishOn(
+    cluster: number,
+    routingKey: string,
+    data: unknown,
+    options?: AmqpPublishOptions,
+  ): Promise<void> {
+    return this.links[cluster].publish(routingKey, data, options);
+  }
+
+  /** Publishes a message to gateways (their own keys) on the first connected cluster. */
+  notify(routingKey: string, data: unknown, options?: AmqpPublishOptions): Promise<void> {
+    const links = this.links.map((l) => ({ isConnected: l.connected }));
+    return this.links[firstConnected(links)].publish(routingKey, data, options);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.onApplicationShutdown()));
   }
 }

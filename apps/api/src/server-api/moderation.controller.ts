@@ -406,7 +406,7 @@ export class ModerationController {
     if (instances.length === 0) return;
     const [first, ...rest] = instances.map(gatewayRoutingKey);
     try {
-      await this.broker.publish(first, notice, rest.length ? { bcc: rest } : {});
+      await this.broker.notify(first, notice, rest.length ? { bcc: rest } : {});
     } catch (err) {
       this.logger.warn(`moderation notice for ${userId}: ${(err as Error).message}`);
       throw unavailable('the message broker');

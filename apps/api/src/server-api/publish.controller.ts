@@ -125,9 +125,9 @@ export class PublishController {
       });
     }
     const dto = bodyOf(PublishMessageDto, body, idempotencyKey);
-    // A broker known to be unreachable: 503 before the append, so nothing is stored for a
+    // A broker (the room's cluster) known to be unreachable: 503 before the append, so nothing is stored for a
     // message answered 503 (one whose confirm fails after the append may still be delivered).
-    if (!this.broker.connected)
+    if (!this.broker.reaches(room))
       throw this.unavailable(room, 'the message broker', 'the broker link is down');
     try {
       const { ack } = await this.writer.accept({
@@ -198,7 +198,7 @@ export class PublishController {
   ): Promise<UpdateResult> {
     bodyOf(DeleteMessageDto, { room, id });
     const dto = bodyOf(ModeratorDeleteDto, body, idempotencyKey);
-    if (!this.broker.connected)
+    if (!this.broker.reaches(room))
       throw this.unavailable(room, 'the message broker', 'the broker link is down');
     try {
       return await this.writer.acceptUpdate({

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { amqpUrls, WriterEnv, ToBoolean } from '@roomcast/config';
+import { amqpClusters, WriterEnv, ToBoolean } from '@roomcast/config';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
 export class GatewayEnv extends WriterEnv {
@@ -149,13 +149,15 @@ export function unsafeConfig(config: GatewayEnv): string | undefined {
     if (config.AUTH_MODE === 'open' && !config.ALLOW_OPEN_AUTH_IN_PRODUCTION) {
       return 'NODE_ENV=production refuses AUTH_MODE=open (anyone can claim any name); use AUTH_MODE=jwt or set ALLOW_OPEN_AUTH_IN_PRODUCTION=true';
     }
-    const guest = amqpUrls(config.AMQP_URL).some((url) => {
-      const broker = new URL(url);
-      return (
-        decodeURIComponent(broker.username || 'guest') === 'guest' &&
-        decodeURIComponent(broker.password || 'guest') === 'guest'
-      );
-    });
+    const guest = amqpClusters(config.AMQP_URL)
+      .flat()
+      .some((url) => {
+        const broker = new URL(url);
+        return (
+          decodeURIComponent(broker.username || 'guest') === 'guest' &&
+          decodeURIComponent(broker.password || 'guest') === 'guest'
+        );
+      });
     if (guest && !config.ALLOW_GUEST_BROKER_IN_PRODUCTION) {
       return 'NODE_ENV=production refuses the broker account guest:guest; set AMQP_URL credentials or ALLOW_GUEST_BROKER_IN_PRODUCTION=true';
     }

@@ -6,6 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { AmqpQueueProbe, type QueueState } from '@roomcast/amqp-transport';
+import type { QueueProbe } from './cluster-probes';
 import { gatewayQueueName } from '@roomcast/contracts';
 import { PresenceStore } from '@roomcast/store';
 import { PRESENCE_CONFIG, PresenceEnv, queueGoneGraceMs } from '../config/presence.env';
@@ -111,7 +112,7 @@ export class QueueWatch implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     store: PresenceStore,
     presence: PresenceService,
-    probe: AmqpQueueProbe,
+    @Inject(AmqpQueueProbe) probe: QueueProbe,
     @Inject(PRESENCE_CONFIG) private readonly config: PresenceEnv,
   ) {
     const lockMs = Math.max(config.LIVENESS_CHECK_MS - 50, 50);

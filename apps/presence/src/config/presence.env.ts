@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { amqpUrls, CommonEnv } from '@roomcast/config';
+import { amqpClusters, CommonEnv } from '@roomcast/config';
 import { webhookSecretProblem } from '@roomcast/delivery';
 import {
   IsInt,
@@ -58,7 +58,8 @@ export class PresenceEnv extends CommonEnv {
    * How long a gateway's queue must stay missing before the gateway is removed. On a broker
    * cluster a gateway's queue also goes when the broker node it lives on goes, and the gateway
    * declares it again on another node within about a second; a crashed gateway never does.
-   * Default: 0 with one broker URL, 3000 with several (AMQP_URL lists a cluster's nodes).
+   * Default: 0 with one broker URL per cluster, 3000 when a cluster of AMQP_URL lists several
+   * nodes.
    */
   @IsOptional()
   @Type(() => Number)
@@ -204,7 +205,10 @@ export function webhookUrlProblem(value: string): string | undefined {
 
 /** QUEUE_GONE_GRACE_MS, or its default for this AMQP_URL. */
 export function queueGoneGraceMs(config: PresenceEnv): number {
-  return config.QUEUE_GONE_GRACE_MS ?? (amqpUrls(config.AMQP_URL).length > 1 ? 3000 : 0);
+  return (
+    config.QUEUE_GONE_GRACE_MS ??
+    (amqpClusters(config.AMQP_URL).some((nodes) => nodes.length > 1) ? 3000 : 0)
+  );
 }
 
 export const PRESENCE_CONFIG = Symbol('PRESENCE_CONFIG');
