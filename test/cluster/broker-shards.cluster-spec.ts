@@ -247,6 +247,10 @@ describe('on two RabbitMQ clusters (two single nodes, AMQP_URL "A;B")', () => {
           expect(await send(onB)).toBe('UNAVAILABLE');
           // A join that binds a room on B cannot: UNAVAILABLE, in the contract's words.
           expect(await bob.code('room:join', { room: freshOnB })).toBe('UNAVAILABLE');
+          // So does a join of a room on B that the gateway has bound already (no broker call).
+          const carl = await connect(c, 1, 'Carl');
+          expect(await carl.code('room:join', { room: onB })).toBe('UNAVAILABLE');
+          carl.close();
           // Rooms on A: sends, deliveries across gateways and fresh joins all go on.
           for (let i = 0; i < 10; i++) expect(await send(onA)).toBe('ok');
           expect(await bob.code('room:join', { room: freshOnA })).toBe('ok');

@@ -21,6 +21,13 @@ export abstract class RoomTraffic {
   abstract unbind(room: string): Promise<void>;
   /** Webhook events (`message.created`), in order; resolves once the broker has them all. */
   abstract publishWebhooks(envelopes: WebhookEnvelope[]): Promise<void>;
+  /**
+   * Whether the room's broker is connected now (with several clusters, the room's one): a join
+   * of a room already bound here makes no broker call, so it asks this first.
+   */
+  reaches(_room: string): boolean {
+    return true;
+  }
 }
 
 /** What this instance tells the presence service, in the order it tells it. */

@@ -100,6 +100,33 @@ describe('ShardedPresenceEvents', () => {
     }
   });
 
+  it("splits a batch of many sockets' changes by the sockets' clusters, answers in its order", async () => {
+    const { shards, presence } = setup();
+    shards[1].failRequests = 1;
+    const changes = sockets.map((socketId) => ({
+      event: PresenceEvent.Leave,
+      payload: { instanceId: 'g1', socketId, room: 'a' },
+    }));
+    const { results } = await presence.request(PresenceEvent.Batch, { instanceId: 'g1', changes });
+    // Cluster 2 did not answer: its changes fail, cluster 1's are applied, each in its place.
+    expect(results.map((r) => (r === null ? 'ok' : 'failed'))).toEqual(
+      sockets.map((s) => (clusterOf(s, 2) === 0 ? 'ok' : 'failed')),
+    );
+    expect(shards[0].of(PresenceEvent.Leave).map((e) => e.socketId)).toEqual(
+      sockets.filter((s) => clusterOf(s, 2) === 0),
+    );
+    expect(shards[1].of(PresenceEvent.Leave)).toEqual([]);
+  });
+
+  it('answers a room as reachable only while its cluster is connected', () => {
+    const traffic = new ShardedRoomTraffic(
+      [new MemoryRoomTraffic(), new MemoryRoomTraffic()],
+      [{ isConnected: true }, { isConnected: false }],
+    );
+    expect(traffic.reaches(onCluster(0)[0])).toBe(true);
+    expect(traffic.reaches(onCluster(1)[0])).toBe(false);
+  });
+
   it("sends a socket's changes to the next cluster of its ranking while its own is down", async () => {
     const { shards, clusters, presence } = setup();
     const socketId = sockets.find((s) => clusterOf(s, 2) === 1)!;

@@ -2,7 +2,9 @@ import {
   clusterOf,
   clusterRanking,
   type PresenceAnswerMap,
-  type PresenceEvent,
+  PresenceEvent,
+  type BatchAnswer,
+  type BatchRequest,
   type PresenceEventMap,
   type PresenceRequest,
   type RoomEnvelope,
@@ -63,6 +65,10 @@ export class ShardedRoomTraffic extends RoomTraffic {
     return this.shards[this.clusterOf(room)].publish(room, envelope);
   }
 
+  override reaches(room: string): boolean {
+    return this.clusters[this.clusterOf(room)].isConnected;
+  }
+
   async bind(room: string): Promise<void> {
     const c = this.clusterOf(room);
     if (!this.clusters[c].isConnected) throw new ClusterDown(c, room);
@@ -111,7 +117,42 @@ export class ShardedPresenceEvents extends PresenceEvents {
     event: E,
     payload: PresenceEventMap[E],
   ): Promise<PresenceAnswerMap[E]> {
+    if (event === PresenceEvent.Batch)
+      return this.requestBatch(payload as BatchRequest) as Promise<PresenceAnswerMap[E]>;
     return this.shards[this.clusterFor(payload)].request(event, payload);
+  }
+
+  /**
+   * A batch holds changes of many sockets: each goes with its socket's cluster, as a batch of
+   * its own there, and the answers are put back in the batch's order. A cluster that did not
+   * answer fails its changes alone.
+   */
+  private async requestBatch({ instanceId, changes }: BatchRequest): Promise<BatchAnswer> {
+    const byCluster = new Map<number, number[]>();
+    changes.forEach((c, i) => {
+      const cluster = this.clusterFor(c.payload);
+      const list = byCluster.get(cluster);
+      if (list) list.push(i);
+      else byCluster.set(cluster, [i]);
+    });
+    const results: BatchAnswer['results'] = new Array(changes.length).fill(null);
+    await Promise.all(
+      [...byCluster].map(async ([cluster, indexes]) => {
+        try {
+          const answer = await this.shards[cluster].request(PresenceEvent.Batch, {
+            instanceId,
+            changes: indexes.map((i) => changes[i]),
+          });
+          indexes.forEach(
+            (i, j) =>
+              (results[i] = j < answer.results.length ? answer.results[j] : { error: 'no answer' }),
+          );
+        } catch (err) {
+          for (const i of indexes) results[i] = { error: (err as Error).message };
+        }
+      }),
+    );
+    return { results };
   }
 }
 

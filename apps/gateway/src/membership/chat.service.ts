@@ -117,6 +117,9 @@ export class ChatService {
     const state = stateOf(socket);
     if (!socket.connected) throw new ChatError(ErrorCode.NotInRoom, 'the connection is closing');
     this.assertMayEnter(room, state);
+    if (!this.traffic.reaches(room)) {
+      throw this.unavailable('the message broker', room, new Error("the room's cluster is down"));
+    }
     const isNew = !state.rooms.has(room);
     if (isNew && state.rooms.size >= this.config.MAX_ROOMS_PER_CONNECTION) {
       throw new ChatError(
