@@ -747,7 +747,7 @@ function report(plans, budget, joins, linger) {
       row(
         "linger's unused queue deliveries/s (of all)",
         (p) =>
-          `${f0(p.traffic.unusedDeliveriesPerSec)} (${pct(p.traffic.unusedDeliveriesPerSec / p.traffic.queueDeliveriesPerSec)})`,
+          `${f0(p.traffic.unusedDeliveriesPerSec)} (${((100 * p.traffic.unusedDeliveriesPerSec) / p.traffic.queueDeliveriesPerSec).toFixed(2)}%)`,
       ),
       row('**gateways** (bound by)', (p) => `**${f0(p.gateways.count)}** (${p.gateways.bound})`),
       row(
