@@ -10,45 +10,84 @@
 //      members sends as one of that size (people do not write faster because more read), scaled
 //      so that deliveries to clients total `--deliveries`; presence changes from sessions of
 //      `--session-min` minutes (connect, a join per room, a leave per room, disconnect);
-//   4. per-gateway bindings, connections and CPU; broker publishes, fan-out (gateways per
-//      message) and bind churn; presence changes; appends per Redis group (64 groups: a room's
-//      keys live in one) and per master;
-//   5. the instances each needs from the budget bench/scaling.mjs measured (its JSON; built-in
-//      defaults for a figure it lacks, flagged), and the fixed ceilings (one presence queue, one
-//      cluster's binding changes, one Redis group) with how much of each the load uses.
-import { existsSync, readFileSync } from 'node:fs';
+//   4. binding churn with lingering bindings: a leave that is a brief absence (`--rejoin-share`,
+//      back within `--rejoin-within-s`) costs no operation when the linger (`--linger-s`) covers
+//      it; every leave keeps its room bound for up to the linger, its messages reaching the
+//      gateway unused;
+//   5. per-gateway bindings, connections and CPU; k broker clusters (`--clusters`, or the least
+//      k that fits): rooms hashed to clusters, presence's queue one per cluster, and per cluster
+//      publishes, queue deliveries, binding churn and presence messages; appends per Redis group
+//      (64 groups: a room's keys live in one) and per master;
+//   6. the instances each needs from the budget bench/scaling.mjs measured (its JSON; built-in
+//      defaults for a figure it lacks, flagged), the joins' CPU from docs/benchmarks/joins.json
+//      when it exists (else the budget's, flagged), and the fixed ceilings (a cluster's binding
+//      changes, its presence queue, a gateway's channel and queue, one Redis group), each with the
+//      measured figure it is held against and where that figure comes from.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { medianOf as med } from './lib/stats.mjs';
+import {
+  bindOpsPerSec as bindOps,
+  leastClusters,
+  lingerCovers,
+  lingerIdleSeconds,
+  lingerSaving,
+  splitByCluster,
+} from './lib/scaling/model.mjs';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
     budget: { type: 'string', default: 'docs/benchmarks/scaling.json' },
+    joins: { type: 'string', default: 'docs/benchmarks/joins.json' },
+    'joins-system': { type: 'string', default: 'O' },
+    linger: { type: 'string', default: 'docs/benchmarks/linger.json' },
     scales: { type: 'string', default: '1000000:100000,10000000:1000000' },
     'rooms-per-conn': { type: 'string', default: '3' },
     alpha: { type: 'string', default: '2.2' },
     'max-room': { type: 'string', default: '50000' },
     'send-cap': { type: 'string', default: '100' },
     'session-min': { type: 'string', default: '30' },
-    'broker-node-cores': { type: 'string', default: '4' },
+    'linger-s': { type: 'string', default: '5' },
+    'rejoin-share': { type: 'string', default: '0.5' },
+    'rejoin-within-s': { type: 'string', default: '2' },
+    clusters: { type: 'string', default: 'auto' },
+    headroom: { type: 'string' },
+    'broker-node-cores': { type: 'string', default: '2' },
     'gateway-mem-gib': { type: 'string', default: '2' },
     'gateway-fds': { type: 'string', default: '1048576' },
     utilisation: { type: 'string', default: '0.6' },
     'bind-ceiling': { type: 'string' },
     seed: { type: 'string', default: '42' },
     json: { type: 'boolean', default: false },
+    markdown: { type: 'boolean', default: false },
+    'write-doc': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(`usage: npm run bench:model -- [options]
   --budget FILE          the sweep's JSON (default docs/benchmarks/scaling.json)
+  --joins FILE           the joins bench's JSON (default docs/benchmarks/joins.json): gateway and
+                         presence CPU per join; when absent, the budget's CPU per change (flagged)
+  --joins-system S       which system of it (default O)
+  --linger FILE          bench:linger's JSON (default docs/benchmarks/linger.json): the time away
+                         whose traffic a covered rejoin leaves unused
   --scales C:D,...       connections:deliveries/s (default 1000000:100000,10000000:1000000)
   --rooms-per-conn N     rooms each connection is in (default 3)
   --alpha A              room sizes ~ s^-A on [2, --max-room] (default 2.2, max 50000)
   --send-cap N           a room above N members sends as one of N (default 100)
   --session-min N        mean session length, for presence changes and bind churn (default 30)
-  --broker-node-cores N  cores of one RabbitMQ node (default 4)
+  --linger-s S           UNBIND_LINGER_MS in seconds (default 5, the gateway's default)
+  --rejoin-share R       share of leaves that are a brief absence: the member joins the same room
+                         on the same gateway again (reconnect, reload, tab switch) (default 0.5)
+  --rejoin-within-s S    such an absence lasts up to S seconds, evenly spread (default 2, as in
+                         bench:linger)
+  --clusters K|auto      RabbitMQ clusters rooms are hashed over (default auto: the least K whose
+                         busiest cluster stays within --headroom of every measured ceiling)
+  --headroom H           the share of a measured ceiling a plan may use (default --utilisation)
+  --broker-node-cores N  cores of one RabbitMQ node (default 2; the measured cluster's 3 nodes
+                         shared 2 cores)
   --gateway-mem-gib N    memory of one gateway process (default 2)
   --gateway-fds N        its open-file limit (default 1048576, a container's usual nofile; the
                          sweep's machine had 20000)
@@ -57,23 +96,50 @@ if (args.help) {
                          rate and what --broker-node-cores allow at the measured CPU per op
   --seed N               PRNG seed (default 42)
   --json                 the result as JSON instead of tables
+  --markdown             the block docs/scaling.md shows (between its bench:model markers)
+  --write-doc FILE       replace that block in FILE (npm run bench:model -- --write-doc docs/scaling.md)
 `);
   process.exit(0);
 }
 
+/** A numeric option, or exit 2 naming it when it is not a number in [min, max]. */
+function num(name, { min = -Infinity, max = Infinity, int = false } = {}) {
+  const raw = args[name];
+  const x = Number(raw);
+  if (
+    raw === undefined ||
+    raw.trim() === '' ||
+    !Number.isFinite(x) ||
+    x < min ||
+    x > max ||
+    (int && !Number.isInteger(x))
+  ) {
+    process.stderr.write(
+      `bench:model: --${name} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(raw)}\n`,
+    );
+    process.exit(2);
+  }
+  return x;
+}
+
 const A = {
-  roomsPerConn: Number(args['rooms-per-conn']),
-  alpha: Number(args.alpha),
-  maxRoom: Number(args['max-room']),
-  sendCap: Number(args['send-cap']),
-  sessionS: Number(args['session-min']) * 60,
-  brokerNodeCores: Number(args['broker-node-cores']),
-  gatewayMemGiB: Number(args['gateway-mem-gib']),
-  gatewayFds: Number(args['gateway-fds']),
-  util: Number(args.utilisation),
-  bindCeiling: args['bind-ceiling'] === undefined ? null : Number(args['bind-ceiling']),
-  seed: Number(args.seed),
+  roomsPerConn: num('rooms-per-conn', { min: 1 }),
+  alpha: num('alpha', { min: 1.01 }),
+  maxRoom: num('max-room', { min: 2, int: true }),
+  sendCap: num('send-cap', { min: 1 }),
+  sessionS: num('session-min', { min: 0.01 }) * 60,
+  lingerS: num('linger-s', { min: 0 }),
+  rejoinShare: num('rejoin-share', { min: 0, max: 1 }),
+  rejoinWithinS: num('rejoin-within-s', { min: 0 }),
+  clusters: args.clusters === 'auto' ? 'auto' : num('clusters', { min: 1, max: 1000, int: true }),
+  brokerNodeCores: num('broker-node-cores', { min: 0.1 }),
+  gatewayMemGiB: num('gateway-mem-gib', { min: 0.25 }),
+  gatewayFds: num('gateway-fds', { min: 1 }),
+  util: num('utilisation', { min: 0.01, max: 1 }),
+  bindCeiling: args['bind-ceiling'] === undefined ? null : num('bind-ceiling', { min: 1 }),
+  seed: num('seed', { int: true }),
 };
+A.headroom = args.headroom === undefined ? A.util : num('headroom', { min: 0.01, max: 1 });
 
 /**
  * Figures the model cannot run without. A figure missing from the JSON falls back to these, and
@@ -95,6 +161,7 @@ const DEFAULTS = {
   brokerUsPerChangeCluster3: 300,
   rawBindOpsPerSecPerChannelCluster3: 500,
   rawBindOpsPerSecCluster3: 500,
+  classicQueueMsgsPerSec: 15000,
   quorumQueueMsgsPerSec: 5000,
   presenceCeilingPerCore: 5000,
   redisUsPerAppend: 32,
@@ -102,17 +169,27 @@ const DEFAULTS = {
 };
 const GROUPS = 64; // libs/presence-store/src/keys.ts: a room's keys live in one of 64 groups
 
+/**
+ * The budget: each figure with where it came from (`from`, shown beside every ceiling), the
+ * JSON's field or the built-in default.
+ */
 function loadBudget(file) {
   const used = {};
+  const from = {};
   const defaulted = [];
   let json = null;
   if (existsSync(file)) json = JSON.parse(readFileSync(file, 'utf8'));
+  const name = file.replace(/^.*\//, '');
   const f = json?.budget?.figures ?? {};
-  const pick = (key, value) => {
+  const pick = (key, value, field = `budget.figures.${key}`) => {
     if (value === null || value === undefined || !Number.isFinite(value)) {
       used[key] = DEFAULTS[key];
+      from[key] = 'built-in default';
       defaulted.push(key);
-    } else used[key] = value;
+    } else {
+      used[key] = value;
+      from[key] = `${name} ${field}`;
+    }
   };
   const b = json?.budget ?? {};
   // Memory per connection: the larger of heap and RSS growth (RSS can grow less than the heap
@@ -122,6 +199,7 @@ function loadBudget(file) {
     f.gatewayChatRssKiBPerConn === null || f.gatewayChatRssKiBPerConn === undefined
       ? null
       : Math.max(f.gatewayChatRssKiBPerConn, f.gatewayChatHeapKiBPerConn ?? 0),
+    'budget.figures.gatewayChat{Rss,Heap}KiBPerConn',
   );
   pick('gatewayBaselineRssMiB', f.gatewayBaselineRssMiB);
   pick('gatewayFdsPerConn', f.gatewayFdsPerConn);
@@ -136,14 +214,89 @@ function loadBudget(file) {
   pick(
     'brokerUsPerChangeCluster3',
     med(b.presence?.find((p) => p.label.includes('cluster'))?.brokerUsPerChange),
+    'budget.presence[cluster].brokerUsPerChange',
   );
   pick('rawBindOpsPerSecPerChannelCluster3', f.rawBindOpsPerSecPerChannelCluster3);
   pick('rawBindOpsPerSecCluster3', f.rawBindOpsPerSecCluster3);
+  pick('classicQueueMsgsPerSec', f.classicQueueMsgsPerSec);
   pick('quorumQueueMsgsPerSec', f.quorumQueueMsgsPerSec);
   pick('presenceCeilingPerCore', f.presenceCeilingPerCore);
-  pick('redisUsPerAppend', f.redisAppendsPerMasterCore ? 1e6 / f.redisAppendsPerMasterCore : null);
-  pick('redisUsPerChange', med(b.presence?.[0]?.redisUsPerChange));
-  return { file: json ? file : null, measuredAt: json?.meta?.startedAt, used, defaulted };
+  pick(
+    'redisUsPerAppend',
+    f.redisAppendsPerMasterCore ? 1e6 / f.redisAppendsPerMasterCore : null,
+    'budget.figures.redisAppendsPerMasterCore',
+  );
+  pick(
+    'redisUsPerChange',
+    med(b.presence?.[0]?.redisUsPerChange),
+    'budget.presence[0].redisUsPerChange',
+  );
+  return { file: json ? file : null, measuredAt: json?.meta?.startedAt, used, from, defaulted };
+}
+
+/**
+ * The joins bench (docs/benchmarks/joins.json, `systems[S]`): gateway and presence CPU per join.
+ * When the file or a figure is missing, the budget's CPU per presence change stands in, flagged.
+ */
+function loadJoins(file, system, budget) {
+  const json = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  const s = json?.systems?.[system];
+  const name = file.replace(/^.*\//, '');
+  const ok = (x) => typeof x === 'number' && Number.isFinite(x) && x > 0;
+  const out = { file: json ? file : null, system, fallback: [] };
+  if (ok(s?.gatewayCpuMsPerJoin)) {
+    out.gatewayUsPerChange = s.gatewayCpuMsPerJoin * 1000;
+    out.gatewayFrom = `${name} systems.${system}.gatewayCpuMsPerJoin`;
+  } else {
+    out.gatewayUsPerChange = budget.used.gatewayUsPerChange;
+    out.gatewayFrom = `${budget.from.gatewayUsPerChange} (no ${name} systems.${system}.gatewayCpuMsPerJoin)`;
+    out.fallback.push('gatewayCpuMsPerJoin');
+  }
+  if (ok(s?.presenceCpuMsPerJoin)) {
+    out.presencePerCore = 1000 / s.presenceCpuMsPerJoin;
+    out.presenceFrom = `${name} systems.${system}.presenceCpuMsPerJoin`;
+  } else {
+    out.presencePerCore = budget.used.presenceCeilingPerCore;
+    out.presenceFrom = `${budget.from.presenceCeilingPerCore} (no ${name} systems.${system}.presenceCpuMsPerJoin)`;
+    out.fallback.push('presenceCpuMsPerJoin');
+  }
+  for (const k of ['joinsPerSec', 'ackP50Ms', 'ackP99Ms']) out[k] = ok(s?.[k]) ? s[k] : null;
+  return out;
+}
+
+/**
+ * bench:linger's figures: the seconds of a room's traffic one reconnect covered by the linger left
+ * unused (unused entries beyond the no-linger run's, per reconnect, over the room's send rate),
+ * from its longest linger; and its binding operations per linger, which the model's saving is
+ * checked against. Falls back to half the rejoin window (absences spread evenly), flagged.
+ */
+function loadLinger(file) {
+  const json = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+  const results = json?.results ?? [];
+  const none = results.find((r) => r.lingerMs === 0);
+  const longest = [...results].sort((x, y) => y.lingerMs - x.lingerMs)[0];
+  const name = file.replace(/^.*\//, '');
+  if (!none || !longest || longest.lingerMs === 0 || !json.setup?.rooms || !json.setup?.seconds) {
+    return {
+      file: null,
+      awayS: A.rejoinWithinS / 2,
+      awayFrom: `built-in: half of --rejoin-within-s (no ${name})`,
+      runs: [],
+    };
+  }
+  const perRoomRate = longest.sends / json.setup.seconds / json.setup.rooms;
+  const awayS = (longest.unusedEntries - none.unusedEntries) / longest.reconnects / perRoomRate;
+  return {
+    file,
+    at: json.at,
+    awayS,
+    awayFrom: `${name} results[lingerMs=${longest.lingerMs}]: (unusedEntries ${longest.unusedEntries} − ${none.unusedEntries}) / ${longest.reconnects} reconnects / ${perRoomRate.toFixed(2)} msgs/s per room`,
+    runs: results.map((r) => ({
+      lingerMs: r.lingerMs,
+      reconnects: r.reconnects,
+      bindingOps: r.bindingOps,
+    })),
+  };
 }
 
 /** mulberry32: a small, fast, seedable PRNG (the same plan on every machine). */
@@ -184,7 +337,7 @@ function drawRooms(connections, rand) {
 
 /**
  * Places every member on one of `g` gateways and totals per gateway. `rate[r]` is room r's
- * sends/s. Returns per-gateway arrays and broker-wide totals.
+ * sends/s. Returns per-gateway arrays, per-room single-member pairs and broker-wide totals.
  */
 function place(sizes, rate, g, rand) {
   const bindings = new Float64Array(g);
@@ -192,6 +345,8 @@ function place(sizes, rate, g, rand) {
   const brokerDel = new Float64Array(g);
   const sends = new Float64Array(g);
   const members = new Float64Array(g);
+  const singlesGw = new Float64Array(g);
+  const singlesRateGw = new Float64Array(g);
   const local = new Int32Array(g);
   const touched = [];
   let queueDeliveries = 0;
@@ -199,6 +354,7 @@ function place(sizes, rate, g, rand) {
   let fanoutWeighted = 0;
   let maxFanout = 0;
   const bound = new Int32Array(sizes.length);
+  const singlesRoom = new Int32Array(sizes.length);
   for (let r = 0; r < sizes.length; r++) {
     const s = sizes[r];
     touched.length = 0;
@@ -218,7 +374,12 @@ function place(sizes, rate, g, rand) {
       clientDel[gw] += rate[r] * l;
       brokerDel[gw] += rate[r];
       sends[gw] += (rate[r] * l) / s;
-      if (l === 1) singles++;
+      if (l === 1) {
+        singles++;
+        singlesRoom[r]++;
+        singlesGw[gw]++;
+        singlesRateGw[gw] += rate[r];
+      }
       local[gw] = 0;
     }
   }
@@ -228,8 +389,11 @@ function place(sizes, rate, g, rand) {
     brokerDel,
     sends,
     members,
+    singlesGw,
+    singlesRateGw,
     queueDeliveries,
     singles,
+    singlesRoom,
     fanoutWeighted,
     maxFanout,
     bound,
@@ -241,7 +405,7 @@ const max = (a) => a.reduce((x, y) => (y > x ? y : x), -Infinity);
 const mean = (a) => sum(a) / a.length;
 
 /** The plan for `connections` online connections and `deliveries` deliveries/s to clients. */
-function plan(connections, deliveries, budget) {
+function plan(connections, deliveries, budget, joins, linger) {
   const B = budget.used;
   const rand = prng(A.seed);
   const { sizes, memberships } = drawRooms(connections, rand);
@@ -253,6 +417,17 @@ function plan(connections, deliveries, budget) {
   // Presence: a session is a connect, a join per room, a leave per room and a disconnect.
   const changesPerSec = (connections * (2 + 2 * A.roomsPerConn)) / A.sessionS;
 
+  // The linger: the share of single-member pairs' binding operations it saves, and the seconds
+  // per leave a room stays bound with no member (its traffic then reaches the gateway unused).
+  const lingerArgs = {
+    rejoinShare: A.rejoinShare,
+    rejoinWithinS: A.rejoinWithinS,
+    lingerS: A.lingerS,
+    awayS: linger.awayS,
+  };
+  const saving = lingerSaving(lingerArgs);
+  const idleS = lingerIdleSeconds(lingerArgs);
+
   // Gateways: enough for memory, file descriptors and CPU on the busiest one; placement depends
   // on the count, so iterate until it settles.
   const util = A.util;
@@ -262,16 +437,18 @@ function plan(connections, deliveries, budget) {
   let g = Math.max(1, Math.ceil(connections / Math.min(gwMemConns * util, gwFdConns)));
   let p;
   let gwCores;
+  let unusedGw;
   for (let i = 0; i < 8; i++) {
     p = place(sizes, rate, g, prng(A.seed + 1));
     const conns = Float64Array.from(p.members, (m) => m / A.roomsPerConn);
+    unusedGw = Float64Array.from(p.singlesRateGw, (x) => (x * idleS) / A.sessionS);
     gwCores = conns.map(
       (c, k) =>
         (B.gatewayIdleCoresPer1kConns * c) / 1000 +
         (p.sends[k] * B.gatewayUsPerSend +
-          p.brokerDel[k] * B.gatewayUsPerBrokerDelivery +
+          (p.brokerDel[k] + unusedGw[k]) * B.gatewayUsPerBrokerDelivery +
           p.clientDel[k] * B.gatewayUsPerClientDelivery +
-          (changesPerSec / g) * B.gatewayUsPerChange) /
+          (changesPerSec / g) * joins.gatewayUsPerChange) /
           1e6,
     );
     const needCpu = Math.ceil((g * max(gwCores)) / util);
@@ -288,33 +465,102 @@ function plan(connections, deliveries, budget) {
       : gwMemConns <= gwFdConns
         ? 'memory'
         : 'file descriptors';
+  const changesCoresPerGw = ((changesPerSec / g) * joins.gatewayUsPerChange) / 1e6;
 
   // Binding churn: a (room, gateway) pair with one local member binds when it joins and unbinds
-  // when it leaves, once per session (pairs with more members change less often: a lower bound).
-  const bindOpsPerSec = (2 * p.singles) / A.sessionS;
-  const publishes = sendsPerSec;
-  const brokerCores =
-    (publishes * B.brokerUsPerPublish +
-      p.queueDeliveries * B.brokerUsPerQueueDelivery +
-      changesPerSec * B.brokerUsPerChangeCluster3 +
-      bindOpsPerSec * B.brokerUsPerBindOpCluster3) /
-    1e6;
-  const brokerNodes = Math.max(3, Math.ceil(brokerCores / (A.brokerNodeCores * util)));
+  // when it leaves, once per session, less the rejoins the linger covers (pairs with more
+  // members change less often: a lower bound without the linger).
+  const opsNoLinger = bindOps({ singles: p.singles, sessionS: A.sessionS, saving: 0 });
+  const bindOpsPerSec = bindOps({ singles: p.singles, sessionS: A.sessionS, saving });
+  const unusedPerSec = sum(unusedGw);
+
+  // Per room, what lands on its cluster: publishes, deliveries into gateway queues (used and
+  // unused), binding operations.
+  const perRoom = {
+    publishes: rate,
+    queueDeliveries: Float64Array.from(rate, (x, r) => x * p.bound[r]),
+    unused: Float64Array.from(rate, (x, r) => (x * p.singlesRoom[r] * idleS) / A.sessionS),
+    bindOps: Float64Array.from(p.singlesRoom, (n) =>
+      bindOps({ singles: n, sessionS: A.sessionS, saving }),
+    ),
+  };
   // Every node applies every binding change (cluster-wide metadata), one after another: more
   // nodes or more channels add no capacity for it (3 channels took no more than 1 in the sweep).
   // The ceiling is what the measured cluster took at once, or what a node's CPU allows at its
   // share of an op (the cluster's CPU per op over 3), whichever is lower.
-  const bindCapacity =
-    A.bindCeiling ??
-    Math.min(
-      B.rawBindOpsPerSecCluster3,
-      (A.brokerNodeCores * util * 1e6) / (B.brokerUsPerBindOpCluster3 / 3),
-    );
+  const cpuBindCeiling = (A.brokerNodeCores * util * 1e6) / (B.brokerUsPerBindOpCluster3 / 3);
+  const bindCapacity = A.bindCeiling ?? Math.min(B.rawBindOpsPerSecCluster3, cpuBindCeiling);
+  const bindFrom =
+    A.bindCeiling !== null
+      ? '--bind-ceiling'
+      : bindCapacity === B.rawBindOpsPerSecCluster3
+        ? budget.from.rawBindOpsPerSecCluster3
+        : `${A.brokerNodeCores} cores × ${pct(util)} / (${budget.from.brokerUsPerBindOpCluster3} / 3)`;
 
-  const presenceReplicas = Math.max(
-    2,
-    Math.ceil(changesPerSec / (B.presenceCeilingPerCore * util)),
-  );
+  // The gateways' per-gateway figures at the busiest gateway; a gateway has a channel and a
+  // queue on each cluster, each taking about 1/k of its binding changes and deliveries.
+  const gwOpsMax = bindOps({ singles: max(p.singlesGw), sessionS: A.sessionS, saving });
+  const gwQueueMax = max(Float64Array.from(p.brokerDel, (x, i) => x + unusedGw[i]));
+
+  /** The clusters at k: rooms hashed to clusters (a draw per room, as rendezvous hashing). */
+  const atK = (k) => {
+    const crand = prng(A.seed + 3 + k);
+    const of = new Int32Array(sizes.length);
+    for (let r = 0; r < of.length; r++) of[r] = Math.floor(crand() * k);
+    const per = splitByCluster(perRoom, k, (r) => of[r]);
+    const presence = changesPerSec / k; // sockets hashed to clusters: millions, an even split
+    const cores = Float64Array.from(
+      per.publishes,
+      (_, c) =>
+        (per.publishes[c] * B.brokerUsPerPublish +
+          (per.queueDeliveries[c] + per.unused[c]) * B.brokerUsPerQueueDelivery +
+          presence * B.brokerUsPerChangeCluster3 +
+          per.bindOps[c] * B.brokerUsPerBindOpCluster3) /
+        1e6,
+    );
+    const ceilings = [
+      {
+        what: "binding changes, busiest cluster's",
+        unit: 'ops/s',
+        load: max(per.bindOps),
+        limit: bindCapacity,
+        from: bindFrom,
+      },
+      {
+        what: 'presence queue, one per cluster (quorum)',
+        unit: 'msgs/s',
+        load: presence,
+        limit: B.quorumQueueMsgsPerSec,
+        from: budget.from.quorumQueueMsgsPerSec,
+      },
+      {
+        what: "a gateway's channel to one cluster, binding changes",
+        unit: 'ops/s',
+        load: gwOpsMax / k,
+        limit: B.rawBindOpsPerSecPerChannelCluster3,
+        from: budget.from.rawBindOpsPerSecPerChannelCluster3,
+      },
+      {
+        what: "a gateway's queue on one cluster (classic)",
+        unit: 'msgs/s',
+        load: gwQueueMax / k,
+        limit: B.classicQueueMsgsPerSec,
+        from: budget.from.classicQueueMsgsPerSec,
+      },
+    ];
+    return { k, per, presence, cores, ceilings };
+  };
+  let k = A.clusters;
+  if (k === 'auto') {
+    k = leastClusters((n) => atK(n).ceilings, A.headroom);
+    if (k === null) throw new Error('no cluster count up to 1000 fits: see --headroom');
+  }
+  const C = atK(k);
+  const clusterCores = max(C.cores);
+  const nodesPerCluster = Math.max(3, Math.ceil(clusterCores / (A.brokerNodeCores * util)));
+  const brokerCores = sum(C.cores);
+
+  const presenceReplicas = Math.max(2, Math.ceil(changesPerSec / (joins.presencePerCore * util)));
 
   // Redis: a room's appends go to its group's master; groups spread evenly over the masters.
   const group = new Float64Array(GROUPS);
@@ -325,7 +571,7 @@ function plan(connections, deliveries, budget) {
   masters = Math.min(GROUPS, masters);
   const perMaster = (m) => {
     const loads = new Float64Array(m);
-    for (let k = 0; k < GROUPS; k++) loads[k % m] += group[k];
+    for (let j = 0; j < GROUPS; j++) loads[j % m] += group[j];
     return loads;
   };
   const masterCores = (m) =>
@@ -335,35 +581,20 @@ function plan(connections, deliveries, budget) {
   const hottestRoom = max(rate);
 
   const ceilings = [
-    {
-      what: 'presence queue (one quorum queue)',
-      load: changesPerSec,
-      limit: B.quorumQueueMsgsPerSec,
-      unit: 'msgs/s',
-    },
-    {
-      what: 'binding changes (one RabbitMQ cluster)',
-      load: bindOpsPerSec,
-      limit: bindCapacity,
-      unit: 'ops/s',
-    },
-    {
-      what: "a gateway's binding changes (one channel)",
-      load: bindOpsPerSec / g,
-      limit: B.rawBindOpsPerSecPerChannelCluster3,
-      unit: 'ops/s',
-    },
+    ...C.ceilings,
     {
       what: 'hottest Redis group (one master)',
+      unit: 'appends/s',
       load: max(group),
       limit: (util * 1e6) / B.redisUsPerAppend,
-      unit: 'appends/s',
+      from: `${pct(util)} of ${budget.from.redisUsPerAppend}`,
     },
     {
       what: 'Redis masters (64 groups)',
+      unit: 'masters',
       load: redisCores / util,
       limit: GROUPS,
-      unit: 'masters',
+      from: 'libs/presence-store/src/keys.ts',
     },
   ].map((c) => ({ ...c, share: c.load / c.limit }));
   const first = [...ceilings].sort((x, y) => y.share - x.share)[0];
@@ -388,7 +619,12 @@ function plan(connections, deliveries, budget) {
       meanFanout: p.fanoutWeighted / sendsPerSec,
       maxFanout: p.maxFanout,
       presenceChangesPerSec: changesPerSec,
+      singlePairs: p.singles,
+      bindOpsNoLingerPerSec: opsNoLinger,
+      lingerSaving: saving,
       bindOpsPerSec,
+      lingerIdleSPerLeave: idleS,
+      unusedDeliveriesPerSec: unusedPerSec,
     },
     gateways: {
       count: g,
@@ -399,12 +635,29 @@ function plan(connections, deliveries, budget) {
       bindingsMean: mean(p.bindings),
       bindingsMax: max(p.bindings),
       clientDeliveriesMax: max(p.clientDel),
-      brokerDeliveriesMax: max(p.brokerDel),
+      brokerDeliveriesMax: gwQueueMax,
       coresMax: max(gwCores),
       coresMean: mean(gwCores),
+      changesCores: changesCoresPerGw,
     },
-    broker: { cores: brokerCores, nodes: brokerNodes, nodeCores: A.brokerNodeCores, bindCapacity },
-    presence: { replicas: presenceReplicas, changesPerSec },
+    clusters: {
+      count: k,
+      chosen: A.clusters === 'auto' ? 'auto' : 'given',
+      publishesMax: max(C.per.publishes),
+      queueDeliveriesMax: max(C.per.queueDeliveries),
+      unusedMax: max(C.per.unused),
+      bindOpsMax: max(C.per.bindOps),
+      presenceMsgs: C.presence,
+      coresMax: clusterCores,
+      nodesEach: nodesPerCluster,
+    },
+    broker: {
+      cores: brokerCores,
+      nodes: k * nodesPerCluster,
+      nodeCores: A.brokerNodeCores,
+      bindCapacity,
+    },
+    presence: { replicas: presenceReplicas, changesPerSec, queues: k },
     redis: {
       masters,
       cores: redisCores,
@@ -416,83 +669,219 @@ function plan(connections, deliveries, budget) {
   };
 }
 
-const budget = loadBudget(args.budget);
-const scales = args.scales.split(',').map((x) => x.split(':').map(Number));
-const plans = scales.map(([c, d]) => plan(c, d, budget));
-
-if (args.json) {
-  process.stdout.write(JSON.stringify({ assumptions: A, budget, plans }, null, 2) + '\n');
-  process.exit(0);
-}
-
 const f0 = (x) => (x < 10 && x > 0 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
 const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
-const cols = plans.map((p) => `${f0(p.connections)} conns, ${f0(p.deliveries)} deliv/s`);
-const row = (label, f) => `| ${label} | ${plans.map(f).join(' | ')} |`;
-const out = [];
-out.push(
-  `budget: ${budget.file ?? '(none: built-in defaults)'}${budget.measuredAt ? ` (measured ${budget.measuredAt})` : ''}`,
-);
-if (budget.defaulted.length) out.push(`defaults used for: ${budget.defaulted.join(', ')}`);
-out.push(
-  `assumptions: ${A.roomsPerConn} rooms per connection, sizes ~ s^-${A.alpha} on [2, ${A.maxRoom}], ` +
-    `send cap ${A.sendCap}, sessions of ${A.sessionS / 60} min, ${A.brokerNodeCores}-core broker nodes, ` +
-    (A.bindCeiling ? `binding ceiling ${A.bindCeiling}/s, ` : '') +
-    `${A.gatewayMemGiB} GiB gateways, ${pct(A.util)} utilisation, seed ${A.seed}`,
-  '',
-  `|  | ${cols.join(' | ')} |`,
-  `| --- | ${cols.map(() => '---:').join(' | ')} |`,
-  row('rooms (mean size)', (p) => `${f0(p.rooms.count)} (${f1(p.rooms.meanSize)})`),
-  row(
-    'rooms of 2-10 / over 1,000 members',
-    (p) => `${pct(p.rooms.share2to10)} / ${f0(p.rooms.shareOver1000 * p.rooms.count)}`,
-  ),
-  row('sends/s (appends/s)', (p) => f0(p.traffic.sendsPerSec)),
-  row('broker queue deliveries/s', (p) => f0(p.traffic.queueDeliveriesPerSec)),
-  row(
-    'fan-out: gateways per message, mean (max)',
-    (p) => `${f2(p.traffic.meanFanout)} (${f0(p.traffic.maxFanout)})`,
-  ),
-  row('presence changes/s', (p) => f0(p.traffic.presenceChangesPerSec)),
-  row('bind + unbind ops/s', (p) => f0(p.traffic.bindOpsPerSec)),
-  row('**gateways** (bound by)', (p) => `**${f0(p.gateways.count)}** (${p.gateways.bound})`),
-  row(
-    'connections per gateway, mean / max (limit)',
-    (p) =>
-      `${f0(p.gateways.connsMean)} / ${f0(p.gateways.connsMax)} (${f0(p.gateways.connsLimit)})`,
-  ),
-  row(
-    'bindings per gateway, mean / max',
-    (p) => `${f0(p.gateways.bindingsMean)} / ${f0(p.gateways.bindingsMax)}`,
-  ),
-  row('client deliveries/s on the busiest gateway', (p) => f0(p.gateways.clientDeliveriesMax)),
-  row('cores of the busiest gateway', (p) => f2(p.gateways.coresMax)),
-  row(
-    'broker cores (**nodes**)',
-    (p) => `${f1(p.broker.cores)} (**${p.broker.nodes}** × ${p.broker.nodeCores})`,
-  ),
-  row(
-    '**Redis masters** (hottest master cores)',
-    (p) => `**${p.redis.masters}** (${f2(p.redis.hottestMasterCores)})`,
-  ),
-  row('**presence replicas**', (p) => `**${p.presence.replicas}**`),
-  '',
-  'fixed ceilings (adding instances does not raise them): load / limit',
-  '',
-  `| ceiling | ${cols.join(' | ')} |`,
-  `| --- | ${cols.map(() => '---:').join(' | ')} |`,
-  ...plans[0].ceilings.map((c, i) =>
-    row(
+
+/**
+ * A markdown table as prettier aligns it: the first column and those in `left` left-aligned (no
+ * colon), the others right-aligned.
+ */
+function mdTable(head, rows, left = [0]) {
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(3, ...all.map((r) => r[i].length)));
+  const isLeft = (i) => left.includes(i) || left.includes(i - head.length);
+  const cell = (s, i) => (isLeft(i) ? s.padEnd(w[i]) : s.padStart(w[i]));
+  const line = (r) => `| ${r.map(cell).join(' | ')} |`;
+  const sep = `| ${w.map((n, i) => (isLeft(i) ? '-'.repeat(n) : '-'.repeat(n - 1) + ':')).join(' | ')} |`;
+  return [line(head), sep, ...rows.map(line)];
+}
+
+const BEGIN = '<!-- bench:model begin -->';
+const END = '<!-- bench:model end -->';
+
+/** The lines the model prints (and docs/scaling.md shows between its markers). */
+function report(plans, budget, joins, linger) {
+  const cols = plans.map((p) => `${f0(p.connections)} conns, ${f0(p.deliveries)} deliv/s`);
+  const row = (label, f) => [label, ...plans.map(f)];
+  const head = [
+    `budget: ${budget.file ?? '(none: built-in defaults)'}${budget.measuredAt ? ` (measured ${budget.measuredAt})` : ''}`,
+  ];
+  if (budget.defaulted.length) head.push(`defaults used for: ${budget.defaulted.join(', ')}`);
+  head.push(
+    joins.fallback.length
+      ? `joins: ${joins.file ? `${joins.file} lacks systems.${joins.system}.${joins.fallback.join(', ')}` : `${args.joins} absent`}: ` +
+          `gateway CPU per join or leave ${f0(joins.gatewayUsPerChange)} µs from ${joins.gatewayFrom}; ` +
+          `presence ${f0(joins.presencePerCore)} changes/s per core from ${joins.presenceFrom}`
+      : `joins: ${joins.file} system ${joins.system}: gateway CPU per join or leave ${f0(joins.gatewayUsPerChange)} µs, ` +
+          `presence ${f0(joins.presencePerCore)} changes/s per core` +
+          (joins.joinsPerSec ? `, ${f0(joins.joinsPerSec)} joins/s` : '') +
+          (joins.ackP99Ms ? `, ack p50 ${f1(joins.ackP50Ms)} / p99 ${f1(joins.ackP99Ms)} ms` : ''),
+    `linger: ${A.lingerS} s; ${pct(A.rejoinShare)} of leaves are a rejoin within ${A.rejoinWithinS} s (assumed), ` +
+      `${pct(lingerCovers(A))} of them covered; a covered rejoin leaves ${f2(linger.awayS)} s of its room's traffic unused (${linger.awayFrom})`,
+  );
+  if (linger.runs.length)
+    head.push(
+      `bench:linger check (${linger.at}): binding ops ${linger.runs.map((r) => `${r.bindingOps} at ${r.lingerMs / 1000} s`).join(', ')} ` +
+        `for ~${linger.runs[0].reconnects} reconnects within 2 s; the model saves ` +
+        `${linger.runs.map((r) => pct(lingerCovers({ rejoinWithinS: 2, lingerS: r.lingerMs / 1000 }))).join(', ')} of them`,
+    );
+  head.push(
+    `assumptions: ${A.roomsPerConn} rooms per connection, sizes ~ s^-${A.alpha} on [2, ${A.maxRoom}], ` +
+      `send cap ${A.sendCap}, sessions of ${A.sessionS / 60} min, ${A.clusters === 'auto' ? 'least k' : A.clusters} broker clusters ` +
+      `(ceilings at most ${pct(A.headroom)}), ${A.brokerNodeCores}-core broker nodes, ` +
+      (A.bindCeiling ? `binding ceiling ${A.bindCeiling}/s, ` : '') +
+      `${A.gatewayMemGiB} GiB gateways, ${pct(A.util)} utilisation, seed ${A.seed}`,
+  );
+  const planTable = mdTable(
+    ['', ...cols],
+    [
+      row('rooms (mean size)', (p) => `${f0(p.rooms.count)} (${f1(p.rooms.meanSize)})`),
+      row(
+        'rooms of 2-10 / over 1,000 members',
+        (p) => `${pct(p.rooms.share2to10)} / ${f0(p.rooms.shareOver1000 * p.rooms.count)}`,
+      ),
+      row('sends/s (appends/s)', (p) => f0(p.traffic.sendsPerSec)),
+      row('broker queue deliveries/s', (p) => f0(p.traffic.queueDeliveriesPerSec)),
+      row(
+        'fan-out: gateways per message, mean (max)',
+        (p) => `${f2(p.traffic.meanFanout)} (${f0(p.traffic.maxFanout)})`,
+      ),
+      row('presence changes/s', (p) => f0(p.traffic.presenceChangesPerSec)),
+      row(
+        'bind + unbind ops/s, no linger → linger (saved)',
+        (p) =>
+          `${f0(p.traffic.bindOpsNoLingerPerSec)} → ${f0(p.traffic.bindOpsPerSec)} (${pct(p.traffic.lingerSaving)})`,
+      ),
+      row(
+        "linger's unused queue deliveries/s (of all)",
+        (p) =>
+          `${f0(p.traffic.unusedDeliveriesPerSec)} (${((100 * p.traffic.unusedDeliveriesPerSec) / p.traffic.queueDeliveriesPerSec).toFixed(2)}%)`,
+      ),
+      row('**gateways** (bound by)', (p) => `**${f0(p.gateways.count)}** (${p.gateways.bound})`),
+      row(
+        'connections per gateway, mean / max (limit)',
+        (p) =>
+          `${f0(p.gateways.connsMean)} / ${f0(p.gateways.connsMax)} (${f0(p.gateways.connsLimit)})`,
+      ),
+      row(
+        'bindings per gateway, mean / max',
+        (p) => `${f0(p.gateways.bindingsMean)} / ${f0(p.gateways.bindingsMax)}`,
+      ),
+      row('client deliveries/s on the busiest gateway', (p) => f0(p.gateways.clientDeliveriesMax)),
+      row(
+        'cores of the busiest gateway (joins and leaves)',
+        (p) => `${f2(p.gateways.coresMax)} (${f2(p.gateways.changesCores)})`,
+      ),
+      row(
+        '**broker clusters** (k)',
+        (p) =>
+          `**${p.clusters.count}** (${p.clusters.chosen === 'auto' ? 'least that fits' : 'given'})`,
+      ),
+      row('busiest cluster: publishes/s', (p) => f0(p.clusters.publishesMax)),
+      row(
+        'busiest cluster: queue deliveries/s (+ unused)',
+        (p) => `${f0(p.clusters.queueDeliveriesMax)} (+ ${f0(p.clusters.unusedMax)})`,
+      ),
+      row('busiest cluster: bind + unbind ops/s', (p) => f0(p.clusters.bindOpsMax)),
+      row('a cluster: presence queue msgs/s', (p) => f0(p.clusters.presenceMsgs)),
+      row(
+        'broker cores: busiest cluster (of its nodes at ' + pct(A.util) + '), all',
+        (p) =>
+          `${f2(p.clusters.coresMax)} (of ${f1(p.clusters.nodesEach * p.broker.nodeCores * A.util)}), ${f1(p.broker.cores)}`,
+      ),
+      row(
+        '**broker nodes**: clusters × nodes × cores',
+        (p) => `**${p.clusters.count} × ${p.clusters.nodesEach}** × ${p.broker.nodeCores}`,
+      ),
+      row(
+        '**Redis masters** (hottest master cores)',
+        (p) => `**${p.redis.masters}** (${f2(p.redis.hottestMasterCores)})`,
+      ),
+      row(
+        '**presence replicas** (queues)',
+        (p) => `**${p.presence.replicas}** (${p.presence.queues})`,
+      ),
+    ],
+  );
+  const ceilTable = mdTable(
+    ['ceiling', ...cols, 'measured limit from'],
+    plans[0].ceilings.map((c, i) => [
       `${c.what}, ${c.unit}`,
-      (p) => `${f0(p.ceilings[i].load)} / ${f0(p.ceilings[i].limit)} (${pct(p.ceilings[i].share)})`,
+      ...plans.map(
+        (p) =>
+          `${f0(p.ceilings[i].load)} / ${f0(p.ceilings[i].limit)} (${pct(p.ceilings[i].share)})`,
+      ),
+      c.from,
+    ]),
+    [0, -1],
+  );
+  return {
+    head,
+    planTable,
+    ceilTable,
+    firsts: plans.map(
+      (p) =>
+        `first to run out at ${f0(p.connections)}: ${p.first.what} (${pct(p.first.share)} of ${f0(p.first.limit)} ${p.first.unit}, ${p.first.from})`,
     ),
-  ),
+  };
+}
+
+const budget = loadBudget(args.budget);
+const joins = loadJoins(args.joins, args['joins-system'], budget);
+const linger = loadLinger(args.linger);
+const scales = args.scales.split(',').map((x) => x.split(':').map(Number));
+if (scales.some((s) => s.length !== 2 || s.some((x) => !Number.isFinite(x) || x <= 0))) {
+  process.stderr.write(
+    `bench:model: --scales must be C:D pairs of positive numbers, got ${JSON.stringify(args.scales)}\n`,
+  );
+  process.exit(2);
+}
+const plans = scales.map(([c, d]) => plan(c, d, budget, joins, linger));
+
+if (args.json) {
+  process.stdout.write(
+    JSON.stringify({ assumptions: A, budget, joins, linger, plans }, null, 2) + '\n',
+  );
+  process.exit(0);
+}
+
+const r = report(plans, budget, joins, linger);
+const block = [
+  BEGIN,
   '',
-  ...plans.map(
-    (p) =>
-      `first to run out at ${f0(p.connections)}: ${p.first.what} (${pct(p.first.share)} of its limit)`,
-  ),
-);
-process.stdout.write(out.join('\n') + '\n');
+  '```text',
+  ...r.head,
+  '```',
+  '',
+  ...r.planTable,
+  '',
+  'Fixed ceilings (adding instances does not raise them; the plan keeps each at most ' +
+    `${pct(A.headroom)}), load / limit:`,
+  '',
+  ...r.ceilTable,
+  '',
+  ...r.firsts.map((x) => `- ${x}`),
+  '',
+  END,
+].join('\n');
+
+if (args['write-doc']) {
+  const file = args['write-doc'];
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) {
+    process.stderr.write(`bench:model: ${file} has no ${BEGIN} … ${END} block\n`);
+    process.exit(2);
+  }
+  writeFileSync(file, text.slice(0, a) + block + text.slice(b + END.length));
+  process.stdout.write(`bench:model: wrote the plan into ${file}\n`);
+} else if (args.markdown) {
+  process.stdout.write(block + '\n');
+} else {
+  process.stdout.write(
+    [
+      ...r.head,
+      '',
+      ...r.planTable,
+      '',
+      'fixed ceilings: load / limit',
+      '',
+      ...r.ceilTable,
+      '',
+      ...r.firsts,
+    ].join('\n') + '\n',
+  );
+}
