@@ -167,7 +167,7 @@ const DEFAULTS = {
   redisUsPerAppend: 32,
   redisUsPerChange: 33,
 };
-const GROUPS = 64; // libs/presence-store/src/keys.ts: a room's keys live in one of 64 groups
+const GROUPS = 64; // libs/store/src/redis/keys.ts: a room's keys live in one of 64 groups
 
 /**
  * The budget: each figure with where it came from (`from`, shown beside every ceiling), the
@@ -594,7 +594,7 @@ function plan(connections, deliveries, budget, joins, linger) {
       unit: 'masters',
       load: redisCores / util,
       limit: GROUPS,
-      from: 'libs/presence-store/src/keys.ts',
+      from: 'libs/store/src/redis/keys.ts',
     },
   ].map((c) => ({ ...c, share: c.load / c.limit }));
   const first = [...ceilings].sort((x, y) => y.share - x.share)[0];
