@@ -7,13 +7,14 @@
 // figures are medians over the rounds. Writes docs/benchmarks/joins.json and joins.md.
 //   node bench/joins.mjs [--systems O,B] [--before DIR] [--connections 2000] [--rooms 10]
 //                        [--repeats 3] [--out DIR]
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { io } from 'socket.io-client';
 import { DOCS_DIR, ROOMCAST, SYSTEMS } from './lib/constants.mjs';
 import { analyse } from './lib/profile.mjs';
+import { writePretty } from './lib/report/write.mjs';
 import { REDIS_URL, killAll } from './lib/harness.mjs';
 import { cpuDelta, findInfrastructure, snapshotCpu, sumUs } from './lib/proc.mjs';
 import { round, roundedSummary, spread } from './lib/stats.mjs';
@@ -290,8 +291,8 @@ async function main() {
     systems: Object.fromEntries(systems.map((k) => [k, aggregate(rounds[k])])),
     rounds,
   };
-  writeFileSync(join(args.out, 'joins.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(args.out, 'joins.md'), markdown(result));
+  await writePretty(join(args.out, 'joins.json'), JSON.stringify(result));
+  await writePretty(join(args.out, 'joins.md'), markdown(result));
   log(`wrote ${join(args.out, 'joins.json')} and joins.md`);
   process.stdout.write(markdown(result));
 }

@@ -60,10 +60,7 @@ export interface SyncEvent {
 
 /** A change of one socket that presence applies and answers (connect, join, leave, disconnect). */
 export type SocketChangeEvent =
-  | 'presence.connect'
-  | 'presence.join'
-  | 'presence.leave'
-  | 'presence.disconnect';
+  'presence.connect' | 'presence.join' | 'presence.leave' | 'presence.disconnect';
 
 /** One socket change in a batch: its event and that event's payload. */
 export type BatchedChange = {
