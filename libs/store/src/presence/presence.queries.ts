@@ -2,6 +2,8 @@ import type { InstanceMetrics, User } from '@roomcast/contracts';
 import { GROUPS, groupOf, RedisKeys } from '../redis/keys';
 import { execAll } from './presence.store';
 import type { RedisClient } from '../redis/connection';
+import { ScriptRunner } from '../redis/script-runner';
+import * as scripts from '../redis/scripts';
 
 export interface InstanceStats {
   id: string;
@@ -100,12 +102,14 @@ const sum = (values: (string | number)[]) => values.reduce<number>((s, n) => s +
  */
 export class PresenceQueries {
   readonly keys: RedisKeys;
+  private readonly scripts: ScriptRunner;
 
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = new RedisKeys(prefix);
+    this.scripts = new ScriptRunner(redis);
   }
 
   /** Cluster-wide counts; private rooms count only with `includePrivate`. */
@@ -186,27 +190,19 @@ export class PresenceQueries {
    * One page of a room's members in user-id order (Redis's byte order), after `cursor` (the
    * `next` of the page before): one ZRANGEBYLEX on `room:<r>:members` from that id, so a page
    * costs O(log members + limit), in a room of 50,000 as in a room of 10. The page, the count and
-   * `hasUser` are read in one MULTI, so they agree with each other. One more id than the page is
+   * `hasUser` are read in one script (MEMBER_PAGE), so they agree with each other. One more id than the page is
    * read to tell whether a page follows.
    */
   async members(room: string, { cursor, limit = 100, user }: PageQuery = {}): Promise<MemberPage> {
     const k = this.keys;
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString();
-    const tx = this.redis
-      .multi()
-      .zrangebylex(
-        k.roomMembers(room),
-        after === undefined ? '-' : `(${after}`,
-        '+',
-        'LIMIT',
-        0,
-        limit + 1,
-      )
-      .zcard(k.roomMembers(room));
-    if (user !== undefined) tx.hexists(k.roomUsers(room), user);
-    const [found, count, has] = (await execAll(tx)) as [string[], number, number?];
+    // One script in the room's slot: the page, its names, the count and the user (MEMBER_PAGE).
+    const [found, names, count, has] = (await this.scripts.run(
+      scripts.MEMBER_PAGE,
+      [k.roomMembers(room), k.roomUsers(room), k.roomNames(room)],
+      [after === undefined ? '-' : `(${after}`, limit + 1, user ?? ''],
+    )) as [string[], (string | null)[], number, number];
     const ids = found.slice(0, limit);
-    const names = ids.length ? await this.redis.hmget(k.roomNames(room), ...ids) : [];
     const members = ids.map((id, i) => ({ id, name: names[i] ?? id }));
     const more = found.length > limit;
     return {

@@ -43,3 +43,7 @@ export const UPDATE_MESSAGE = loadLua('update-message');
 export const JOIN_SNAPSHOT = loadLua('join-snapshot');
 /** A user's read cursor in a room and the unread count after it. */
 export const READ_CURSOR = loadLua('read-cursor');
+/** The user's index of rooms with a cursor: the room first, the oldest past the cap out. */
+export const CURSOR_INDEX = loadLua('cursor-index');
+/** One page of a room's members with their names, its count and whether a user is one. */
+export const MEMBER_PAGE = loadLua('member-page');

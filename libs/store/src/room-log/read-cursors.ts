@@ -145,21 +145,14 @@ export class ReadCursors {
 
   /**
    * Puts the room first in the user's index, keeping the most recent 200, and removes the
-   * user's cursor from the rooms that fell out (each in its own slot, so after the MULTI).
+   * user's cursor from the rooms that fell out (each in its own slot, so after the script).
    */
   private async index(userId: string, room: string, now: number): Promise<void> {
-    const key = this.keys.userCursors(userId);
-    const replies = await this.redis
-      .multi()
-      .zadd(key, now, room)
-      .zrange(key, 0, String(-(MAX_CURSOR_ROOMS + 1)))
-      .zremrangebyrank(key, 0, -(MAX_CURSOR_ROOMS + 1))
-      .pexpire(key, this.ttlMs)
-      .exec();
-    const [err, dropped] = replies?.[1] ?? [new Error('no reply to the index MULTI'), []];
-    if (err) throw err;
-    await Promise.all(
-      (dropped as string[]).map((r) => this.redis.hdel(this.keys.roomReads(r), userId)),
-    );
+    const dropped = (await this.scripts.run(
+      scripts.CURSOR_INDEX,
+      [this.keys.userCursors(userId)],
+      [room, now, MAX_CURSOR_ROOMS, this.ttlMs],
+    )) as string[];
+    await Promise.all(dropped.map((r) => this.redis.hdel(this.keys.roomReads(r), userId)));
   }
 }
