@@ -11,7 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { io } from 'socket.io-client';
+import { connectOne, pool } from './lib/clients.mjs';
 import { DOCS_DIR, ROOMCAST, SYSTEMS } from './lib/constants.mjs';
 import { analyse } from './lib/profile.mjs';
 import { writePretty } from './lib/report/write.mjs';
@@ -50,34 +50,6 @@ const log = (s) => process.stdout.write(`[joins] ${s}\n`);
 
 /** Connection i's k-th room: rooms of ROOMS_PER_CONN members, on every instance. */
 const roomOf = (tag, i, k) => `${tag}-r${(i + k * (ROOM_COUNT / ROOMS_PER_CONN)) % ROOM_COUNT}`;
-
-function connectOne(url, name) {
-  return new Promise((resolve, reject) => {
-    const sock = io(url, {
-      transports: ['websocket'],
-      auth: { name },
-      reconnection: false,
-      forceNew: true,
-      timeout: 30000,
-    });
-    sock.once('connect', () => resolve(sock));
-    sock.once('connect_error', (err) => {
-      sock.close();
-      reject(new Error(`connect to ${url} as ${name}: ${err.message}`));
-    });
-  });
-}
-
-async function pool(items, limit, fn) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * Every socket emits `event` for each of its rooms at once (back to back, none awaited); resolves

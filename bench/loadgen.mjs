@@ -7,7 +7,7 @@
 //   - out of order: with `seq` (roomcast, U), a seq not above the last one seen in the room;
 //     without it (A, B), a sender's messages not in the order it sent them.
 import { performance } from 'node:perf_hooks';
-import { io } from 'socket.io-client';
+import { connectOne, pool } from './lib/clients.mjs';
 import { summary } from './lib/stats.mjs';
 
 const TEXT_BYTES = Number(process.env.BENCH_TEXT_BYTES ?? 150);
@@ -26,35 +26,6 @@ let lastError = null;
 
 const reply = (msg) => process.send(msg);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function connectOne(url, name) {
-  return new Promise((resolve, reject) => {
-    const sock = io(url, {
-      transports: ['websocket'],
-      auth: { name },
-      reconnection: false,
-      forceNew: true,
-      timeout: 30000,
-    });
-    sock.once('connect', () => resolve(sock));
-    sock.once('connect_error', (err) => {
-      sock.close();
-      reject(new Error(`connect to ${url} as ${name}: ${err.message}`));
-    });
-  });
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool(items, limit, fn) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 function withTimeout(promise, ms, what) {
   let timer;

@@ -1,5 +1,5 @@
 import type { Message } from '@roomcast/contracts';
-import { gatewayQueueName, gatewayRoutingKey, roomRoutingKey } from '@roomcast/contracts';
+import { gatewayQueueName, roomRoutingKey } from '@roomcast/contracts';
 import {
   connectClient,
   readMetric,
@@ -125,33 +125,14 @@ describe('on a RabbitMQ cluster of 3 nodes and a Redis Cluster of 3 masters', ()
      * The broker's room bindings of each gateway's queue on the run's exchange, sorted (each
      * queue also has its gateway's own key, `gateway.<id>`, from its start: not a room's).
      */
-    const bindings = async (): Promise<string[][]> => {
-      const out = await rabbit!.ctl(
+    const bindings = (): Promise<string[][]> =>
+      rabbit!.roomBindings(
         rabbit!.nodes.find((n) => n.name !== stopped?.name)!,
-        'list_bindings',
-        'source_name',
-        'destination_name',
-        'routing_key',
-        '--formatter',
-        'json',
+        cluster.env.EXCHANGE,
+        cluster.gateways.map((_, i) =>
+          gatewayQueueName(cluster.env.EXCHANGE, cluster.gatewayId(i)),
+        ),
       );
-      const rows = JSON.parse(out) as {
-        source_name: string;
-        destination_name: string;
-        routing_key: string;
-      }[];
-      return cluster.gateways.map((_, i) =>
-        rows
-          .filter(
-            (r) =>
-              r.source_name === cluster.env.EXCHANGE &&
-              r.destination_name === gatewayQueueName(cluster.env.EXCHANGE, cluster.gatewayId(i)) &&
-              r.routing_key !== gatewayRoutingKey(cluster.gatewayId(i)),
-          )
-          .map((r) => r.routing_key)
-          .sort(),
-      );
-    };
     let stopped: RabbitNode | undefined;
 
     /** What the users saw through a node's stop, as {@link stopNodeUnderLoad} found it. */

@@ -1,4 +1,4 @@
-import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
+import { AMQP_URL, dropExchange, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { AmqpTopicClient } from './amqp-topic.client';
 import { AmqpTopicServer } from './amqp-topic.server';
@@ -39,13 +39,8 @@ describe('AmqpTopicServer and AmqpTopicClient (real RabbitMQ)', () => {
   afterEach(async () => {
     await client.close();
     // Remove the exchange this test made; the exclusive queue goes with the connection.
-    const admin = await openConnection({ urls: [AMQP_URL], exchange });
-    const ch = admin.createChannel();
-    await ch.waitForConnect();
-    await ch.deleteExchange(exchange).catch(() => undefined);
+    await dropExchange(exchange);
     await server.close();
-    await ch.close();
-    await admin.close();
   });
 
   it('receives a room only while bound to it', async () => {

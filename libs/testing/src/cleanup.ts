@@ -53,6 +53,19 @@ export async function dropRunState(run: RunState): Promise<void> {
   if (failures.length) throw new Error(`clean-up of ${run.redisPrefix}*: ${failures.join('; ')}`);
 }
 
+/** Deletes a test's exchange (gone already is fine) over a connection of its own. */
+export async function dropExchange(exchange: string, url = AMQP_URL): Promise<void> {
+  const conn = await openConnection({ urls: amqpUrls(url), exchange });
+  try {
+    const ch = conn.createChannel();
+    await ch.waitForConnect();
+    await ch.deleteExchange(exchange).catch(() => undefined);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
 /** Unlinks the keys under `prefix` on one Redis (or one cluster master), and disconnects it. */
 async function dropKeys(redis: Redis, prefix: string, oneByOne = false): Promise<void> {
   // Reported through the failed command; without a listener ioredis logs each retry.

@@ -9,6 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { roomRoutingKey } from '@roomcast/contracts';
 import { tmpdir, userInfo } from 'node:os';
 import { connect } from 'node:net';
 import * as path from 'node:path';
@@ -54,6 +55,11 @@ export interface RabbitCluster {
   leaderOf(queue: string, asSeenBy?: RabbitNode): Promise<RabbitNode>;
   /** The node holding `name`'s connection, or undefined. */
   nodeOfConnection(name: string): Promise<RabbitNode | undefined>;
+  /**
+   * The room keys (`room.*`) bound from `exchange` to each of `queues`, sorted, as `node` lists
+   * them: which rooms reach which gateway's queue on this broker.
+   */
+  roomBindings(node: RabbitNode, exchange: string, queues: string[]): Promise<string[][]>;
   /** The nodes of several named connections, from one listing (one rabbitmqctl call). */
   nodesOfConnections(names: string[]): Promise<(RabbitNode | undefined)[]>;
   /** Kills every node and removes its files. */
@@ -364,6 +370,32 @@ export async function startRabbitCluster(
       return (await nodesOfConnections([name]))[0];
     },
     nodesOfConnections,
+    async roomBindings(node, exchange, queues) {
+      const out = await ctlRaw(find(node), [
+        'list_bindings',
+        'source_name',
+        'destination_name',
+        'routing_key',
+        '--formatter',
+        'json',
+      ]);
+      const rows = JSON.parse(out) as {
+        source_name: string;
+        destination_name: string;
+        routing_key: string;
+      }[];
+      return queues.map((queue) =>
+        rows
+          .filter(
+            (r) =>
+              r.source_name === exchange &&
+              r.destination_name === queue &&
+              r.routing_key.startsWith(roomRoutingKey('')),
+          )
+          .map((r) => r.routing_key)
+          .sort(),
+      );
+    },
     stop,
   };
 }

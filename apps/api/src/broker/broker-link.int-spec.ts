@@ -1,6 +1,6 @@
-import { AmqpTopicServer, openConnection } from '@roomcast/amqp-transport';
+import { AmqpTopicServer } from '@roomcast/amqp-transport';
 import { clusterOf } from '@roomcast/contracts';
-import { AMQP_URL, requireServices, runPrefix, waitFor } from '@roomcast/testing';
+import { AMQP_URL, dropExchange, requireServices, runPrefix, waitFor } from '@roomcast/testing';
 import { BrokerLink } from './broker-link';
 
 /** A port nothing listens on: a broker cluster that is down. */
@@ -46,13 +46,8 @@ describe('BrokerLink over several clusters (real RabbitMQ and one that is down)'
   afterEach(async () => {
     await link?.onApplicationShutdown();
     link = undefined;
-    const admin = await openConnection({ urls: [AMQP_URL], exchange });
-    const ch = admin.createChannel();
-    await ch.waitForConnect();
-    await ch.deleteExchange(exchange).catch(() => undefined);
+    await dropExchange(exchange);
     await server.close();
-    await ch.close();
-    await admin.close();
   });
 
   /** A short connect timeout, so an attempt on DOWN in flight at the end is over soon. */
