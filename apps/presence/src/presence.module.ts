@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ClusterPublishers } from '@roomcast/amqp-transport';
 import { OpsController, OpsModule, READINESS_CHECKS, type ReadinessCheck } from '@roomcast/ops';
 import { PresenceStore, StoreModule, storeOptions } from '@roomcast/store';
 import { batchOptions, roomPolicies, RoomPolicies } from '@roomcast/config';
 import { PRESENCE_CONFIG, webhookUrls, type PresenceEnv } from './config/presence.env';
 import { AmqpPresenceOutbox, PresenceOutbox } from './broker/outbox';
-import { brokerProviders, ClusterClients } from './broker/broker.providers';
+import { brokerProviders } from './broker/broker.providers';
 import { PresenceController } from './state/presence.controller';
 import { PresenceMetrics } from './state/presence.metrics';
 import { PresenceService } from './state/presence.service';
@@ -31,18 +32,18 @@ export class PresenceModule {
         ...brokerProviders(config),
         {
           provide: READINESS_CHECKS,
-          inject: [PresenceStore, ClusterClients],
-          useFactory: (store: PresenceStore, broker: ClusterClients): ReadinessCheck[] => [
+          inject: [PresenceStore, ClusterPublishers],
+          useFactory: (store: PresenceStore, broker: ClusterPublishers): ReadinessCheck[] => [
             { name: 'redis', check: () => store.ping() },
             // With several broker clusters: ready while any answers, as the gateways (its
             // queue is consumed on each; the rooms of the others go on).
-            { name: 'rabbitmq', check: () => broker.clients.some((c) => c.isConnected) },
+            { name: 'rabbitmq', check: () => broker.links.some((c) => c.isConnected) },
           ],
         },
         {
           provide: PresenceOutbox,
-          inject: [ClusterClients],
-          useFactory: ({ clients }: ClusterClients) =>
+          inject: [ClusterPublishers],
+          useFactory: ({ links: clients }: ClusterPublishers) =>
             new AmqpPresenceOutbox(clients, batchOptions(config)),
         },
         PresenceMetrics,

@@ -7,3 +7,4 @@ export * from './amqp-topic.client';
 export * from './amqp-queue.probe';
 export { openConnection, probeBroker } from './connection';
 export { queueMessageCounts } from './queue-counts';
+export * from './cluster-links';

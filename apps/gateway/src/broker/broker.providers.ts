@@ -1,5 +1,11 @@
 import type { Provider } from '@nestjs/common';
-import { AmqpTopicClient, AmqpTopicServer, provideAmqpTopicClient } from '@roomcast/amqp-transport';
+import {
+  AmqpTopicClient,
+  AmqpTopicServer,
+  ClusterLinks,
+  ClusterPublishers,
+  provideAmqpTopicClient,
+} from '@roomcast/amqp-transport';
 import { batchOptions, publisherOptions } from '@roomcast/config';
 import { Gauge, Registry } from 'prom-client';
 import type { GatewayEnv } from '../config/gateway.env';
@@ -62,36 +68,23 @@ function oneCluster(config: GatewayEnv, server: AmqpTopicServer): Provider[] {
   ];
 }
 
-/** The publishers of every cluster, in AMQP_URL's order (closed by Nest on shutdown). */
-class ClusterPublishers {
-  constructor(readonly clients: AmqpTopicClient[]) {}
-
-  onApplicationShutdown(): Promise<unknown> {
-    return Promise.all(this.clients.map((c) => c.close()));
-  }
-}
-
 function severalClusters(config: GatewayEnv, servers: AmqpTopicServer[]): Provider[] {
   return [
     // The first cluster's consumer, as the one-cluster wiring provides it.
     { provide: AmqpTopicServer, useValue: servers[0] },
     {
       provide: ClusterPublishers,
-      useFactory: async () => {
-        const clients = servers.map((_, i) => new AmqpTopicClient(publisherOptions(config, i)));
-        try {
-          await Promise.all(clients.map((c) => c.connect()));
-        } catch (err) {
-          await Promise.all(clients.map((c) => c.close()));
-          throw err;
-        }
-        return new ClusterPublishers(clients);
-      },
+      useFactory: async () =>
+        new ClusterPublishers(
+          await ClusterLinks.open(
+            servers.map((_, i) => new AmqpTopicClient(publisherOptions(config, i))),
+          ),
+        ),
     },
     {
       provide: RoomTraffic,
       inject: [ClusterPublishers, GatewayMetrics],
-      useFactory: ({ clients }: ClusterPublishers, metrics: GatewayMetrics) =>
+      useFactory: ({ links: clients }: ClusterPublishers, metrics: GatewayMetrics) =>
         new ShardedRoomTraffic(
           clients.map((client, i) => roomTraffic(config, client, servers[i], metrics)),
           servers,
@@ -100,7 +93,7 @@ function severalClusters(config: GatewayEnv, servers: AmqpTopicServer[]): Provid
     {
       provide: PresenceEvents,
       inject: [ClusterPublishers],
-      useFactory: ({ clients }: ClusterPublishers) =>
+      useFactory: ({ links: clients }: ClusterPublishers) =>
         new ShardedPresenceEvents(
           clients.map((client) => presenceEvents(config, client)),
           clients,
@@ -109,7 +102,7 @@ function severalClusters(config: GatewayEnv, servers: AmqpTopicServer[]): Provid
     {
       provide: BrokerLink,
       inject: [ClusterPublishers, Registry],
-      useFactory: ({ clients }: ClusterPublishers, registry: Registry) => {
+      useFactory: ({ links: clients }: ClusterPublishers, registry: Registry) => {
         const link = new ShardedBrokerLink(
           clients.map((client, i) => new AmqpBrokerLink(servers[i], client)),
         );
