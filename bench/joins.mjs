@@ -7,7 +7,7 @@
 // figures are medians over the rounds. Writes docs/benchmarks/joins.json and joins.md.
 //   node bench/joins.mjs [--systems O,B] [--before DIR] [--connections 2000] [--rooms 10]
 //                        [--repeats 3] [--out DIR]
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +16,7 @@ import { DOCS_DIR, ROOMCAST, SYSTEMS } from './lib/constants.mjs';
 import { analyse } from './lib/profile.mjs';
 import { writePretty } from './lib/report/write.mjs';
 import { REDIS_URL, killAll } from './lib/harness.mjs';
-import { cpuDelta, findInfrastructure, snapshotCpu, sumUs } from './lib/proc.mjs';
+import { cpuDelta, findInfrastructure, snapshotCpu, sumUs, writeCalls } from './lib/proc.mjs';
 import { round, roundedSummary, spread } from './lib/stats.mjs';
 import { startSystem } from './lib/systems.mjs';
 import { shortHead } from './lib/meta.mjs';
@@ -88,11 +88,16 @@ const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 async function measure(sys, socks, tag, event) {
   const cpu0 = snapshotCpu(sys.procs);
+  const instances = sys.procs.filter((p) => /^(gateway|server)/.test(p.name));
+  const writes = () => instances.reduce((a, p) => a + (writeCalls(p.pid) ?? NaN), 0);
+  const writes0 = writes();
   const from = monoUs();
   const s = await storm(socks, tag, event);
   windows[event] = { from, to: monoUs() };
   const cpu = cpuDelta(cpu0, snapshotCpu(sys.procs));
   const n = socks.length * ROOMS_PER_CONN;
+  // System calls that write (to clients, Redis and the broker) per join, over the 3 instances.
+  const writesPerOp = round((writes() - writes0) / n, 3);
   const perOp = (us) => round(us / n / 1000, 4);
   return {
     ops: n,
@@ -100,6 +105,7 @@ async function measure(sys, socks, tag, event) {
     stormMs: round(s.ms, 1),
     ackMs: roundedSummary(s.latencies),
     failures: s.failures,
+    writesPerOp,
     cpuMsPerOp: {
       gateways: perOp(sumUs(cpu.per, 'gateway') + sumUs(cpu.per, 'server')),
       presence: perOp(sumUs(cpu.per, 'presence')),
@@ -151,6 +157,8 @@ async function printProfile(sys, kind) {
   const file = readdirSync(dir).find((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile'));
   if (!file) return log(`no profile of ${name} (pid ${pid}) in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  // The storms' windows beside the profile, for a look of one's own at its samples.
+  writeFileSync(join(dir, `${file}.windows.json`), JSON.stringify(windows));
   const pct = (x) => `${(x.share * 100).toFixed(1)}%`;
   for (const [event, w] of Object.entries(windows)) {
     const a = analyse(profile, w.from, w.to);
@@ -179,6 +187,7 @@ function aggregate(rounds) {
     ackP50Ms: spreadOf(rounds, (r) => r[phase].ackMs.p50),
     ackP99Ms: spreadOf(rounds, (r) => r[phase].ackMs.p99),
     gatewayCpuMsPerOp: spreadOf(rounds, (r) => r[phase].cpuMsPerOp.gateways),
+    gatewayWritesPerOp: spreadOf(rounds, (r) => r[phase].writesPerOp),
     presenceCpuMsPerOp: spreadOf(rounds, (r) => r[phase].cpuMsPerOp.presence),
     redisCpuMsPerOp: spreadOf(rounds, (r) => r[phase].cpuMsPerOp.redis),
     rabbitmqCpuMsPerOp: spreadOf(rounds, (r) => r[phase].cpuMsPerOp.rabbitmq),
@@ -223,6 +232,9 @@ function markdown(result) {
       row(`${one} ack p50 (ms)`, (s) => fig(s[phase].ackP50Ms)),
       row(`${one} ack p99 (ms)`, (s) => fig(s[phase].ackP99Ms)),
       row(`gateway CPU per ${one} (ms, all instances)`, (s) => fig(s[phase].gatewayCpuMsPerOp)),
+      row(`gateway write system calls per ${one} (all instances)`, (s) =>
+        fig(s[phase].gatewayWritesPerOp),
+      ),
       row(`presence CPU per ${one} (ms)`, (s) => fig(s[phase].presenceCpuMsPerOp)),
       row(`Redis CPU per ${one} (ms)`, (s) => fig(s[phase].redisCpuMsPerOp)),
       row(`RabbitMQ CPU per ${one} (ms)`, (s) => fig(s[phase].rabbitmqCpuMsPerOp)),
@@ -244,7 +256,7 @@ async function main() {
       const one = await runOne(kind, r, infra);
       log(
         `round ${r + 1} ${kind}: ${one.joins.perSec} joins/s (p99 ${one.joins.ackMs.p99} ms, ` +
-          `gateways ${one.joins.cpuMsPerOp.gateways} ms CPU/join, presence ${one.joins.cpuMsPerOp.presence}), ` +
+          `gateways ${one.joins.cpuMsPerOp.gateways} ms CPU/join, ${one.joins.writesPerOp} writes/join, presence ${one.joins.cpuMsPerOp.presence}), ` +
           `${one.leaves.perSec} leaves/s (gateways ${one.leaves.cpuMsPerOp.gateways} ms CPU/leave)` +
           `${Object.keys(one.joins.failures).length ? `; join failures ${JSON.stringify(one.joins.failures)}` : ''}`,
       );

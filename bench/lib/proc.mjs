@@ -100,3 +100,13 @@ export const sumUs = (us, prefix) =>
   Object.entries(us)
     .filter(([n]) => n.startsWith(prefix))
     .reduce((a, [, v]) => a + v, 0);
+
+/** Write system calls (write, writev, sendto...) one process has made so far; null when gone. */
+export function writeCalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/^syscw:\s*(\d+)/m.exec(io)?.[1] ?? NaN);
+  } catch {
+    return null;
+  }
+}

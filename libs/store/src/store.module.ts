@@ -5,7 +5,12 @@ import { Cluster } from 'ioredis';
 import { migrateLayout } from './redis/migration';
 import { PresenceQueries } from './presence/presence.queries';
 import { PresenceStore } from './presence/presence.store';
-import { redisReady, redisConnectionOptions, type RedisClient } from './redis/connection';
+import {
+  coalesceRedisWrites,
+  redisReady,
+  redisConnectionOptions,
+  type RedisClient,
+} from './redis/connection';
 import { Moderation } from './moderation/moderation';
 import { WebhookNumbers } from './moderation/webhook-numbers';
 import { ReadCursors } from './room-log/read-cursors';
@@ -89,6 +94,7 @@ export class StoreModule {
           inject: [getRedisConnectionToken()],
           useFactory: async (redis: RedisClient) => {
             if (redis instanceof Cluster) await redisReady(redis);
+            coalesceRedisWrites(redis);
             ScriptRunner.configure(redis, options.batching);
             await migrateLayout(redis, options.prefix, `${hostname()}-${process.pid}`, (m) =>
               logger.log(m),

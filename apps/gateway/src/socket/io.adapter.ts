@@ -3,8 +3,9 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { allowedOrigins } from '@roomcast/config';
 import { isObservable } from 'rxjs';
-import type { ServerOptions, Socket } from 'socket.io';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { GatewayEnv } from '../config/gateway.env';
+import { coalesceConnectionWrites } from './write-coalescing';
 
 /** The largest payload a client may send; larger frames are cut off by the transport. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -24,7 +25,7 @@ export class GatewayIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: Partial<ServerOptions>) {
     const origins = allowedOrigins(this.config);
-    return super.createIOServer(port, {
+    const server: Server = super.createIOServer(port, {
       ...(options as ServerOptions),
       maxHttpBufferSize: MAX_PAYLOAD_BYTES,
       cors: { origin: origins ?? true, credentials: true },
@@ -33,6 +34,8 @@ export class GatewayIoAdapter extends IoAdapter {
         callback(null, !origins || origin === undefined || origins.includes(origin));
       },
     });
+    server.engine.on('connection', coalesceConnectionWrites);
+    return server;
   }
 
   /**

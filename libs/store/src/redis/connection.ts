@@ -6,6 +6,8 @@ import {
   UnreachableError,
 } from '@roomcast/config';
 import type { RedisModuleOptions } from '@nestjs-modules/ioredis';
+import type { Socket } from 'node:net';
+import { coalesceWrites } from '@roomcast/batching';
 import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /** A client of either deployment: one Redis, or a Redis Cluster (REDIS_CLUSTER=true). */
@@ -112,6 +114,25 @@ export function createRedisClient(t: RedisTarget | string): RedisClient {
   return options.type === 'cluster'
     ? new Cluster(options.nodes, options.options)
     : new Redis(options.url!, options.options ?? {});
+}
+
+/**
+ * Sends the commands a client writes in one pass of the job queues with one system call
+ * (`coalesceWrites`) instead of one each: on each connection it opens (a reconnect opens a new
+ * one; a cluster client has one per node). ioredis's auto-pipelining does the same with a
+ * pipeline object per pass, which cost more CPU than it saved here (docs/benchmarks/README.md).
+ */
+export function coalesceRedisWrites(client: RedisClient): void {
+  if (client instanceof Cluster) {
+    for (const node of client.nodes()) coalesceRedisWrites(node);
+    client.on('+node', (node: Redis) => coalesceRedisWrites(node));
+    return;
+  }
+  const patch = () => {
+    if (client.stream) coalesceWrites(client.stream as Socket);
+  };
+  patch();
+  client.on('connect', patch);
 }
 
 /** Resolves once `client` is ready; fails with one line after `timeoutMs`. */

@@ -1,0 +1,42 @@
+import type { Socket as TcpSocket } from 'node:net';
+import { corkForPass } from '@roomcast/batching';
+
+/** The parts of engine.io's transport and ws's WebSocket read here (outside their typings). */
+interface EngineTransport {
+  name: string;
+  send(packets: unknown[]): void;
+  socket?: { _socket?: TcpSocket };
+}
+
+/** An engine.io connection: its transport, and `upgrade` when it moves to another one. */
+interface EngineConnection {
+  transport?: EngineTransport;
+  on(event: 'upgrade', listener: (transport: EngineTransport) => void): unknown;
+}
+
+const COALESCED = Symbol('roomcast.coalesced');
+
+/**
+ * Writes a WebSocket connection's frames of one pass of the job queues with one system call
+ * (`corkForPass`): engine.io sends each packet as its own frame, and ws writes each frame at once.
+ * A join's ack and the presence notices, acks and messages sent to the same connection in that
+ * pass leave together.
+ */
+export function coalesceTransportWrites(transport: EngineTransport | undefined): void {
+  if (transport?.name !== 'websocket') return;
+  const tagged = transport as EngineTransport & { [COALESCED]?: true };
+  if (tagged[COALESCED]) return;
+  tagged[COALESCED] = true;
+  const send = transport.send.bind(transport);
+  transport.send = (packets) => {
+    const tcp = transport.socket?._socket;
+    if (tcp && typeof tcp.cork === 'function') corkForPass(tcp);
+    send(packets);
+  };
+}
+
+/** Applies `coalesceTransportWrites` to a connection's transport now and to any it upgrades to. */
+export function coalesceConnectionWrites(conn: EngineConnection): void {
+  coalesceTransportWrites(conn.transport);
+  conn.on('upgrade', (transport) => coalesceTransportWrites(transport));
+}
