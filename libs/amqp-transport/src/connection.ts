@@ -1,5 +1,3 @@
-import type { Socket } from 'node:net';
-import { coalesceWrites } from '@roomcast/batching';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import {
   CLUSTER_RECONNECT_SECONDS,
@@ -27,12 +25,6 @@ export async function openConnection(
       noDelay: true,
       ...(options.name ? { clientProperties: { connection_name: options.name } } : {}),
     },
-  });
-  // The frames written in one pass (publishes, binds, acks, of every channel) leave in one
-  // system call, on each connection the manager opens.
-  connection.on('connect', ({ connection: model }) => {
-    const stream = (model as unknown as { connection?: { stream?: Socket } }).connection?.stream;
-    if (typeof stream?.cork === 'function') coalesceWrites(stream);
   });
   // Without a listener, a failed connect attempt would be an unhandled 'error' event.
   const failures = new Map<string, string>();
