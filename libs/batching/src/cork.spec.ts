@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { setImmediate as turn } from 'node:timers/promises';
+import { countWriteCalls } from '@roomcast/testing';
 import { coalesceWrites, corkForPass } from './cork';
 
 /** A loopback TCP pair: what the client writes, as the server reads it, and its write calls. */
@@ -21,20 +22,10 @@ async function pair(): Promise<{
   const { port } = server.address() as { port: number };
   const client = connect(port, '127.0.0.1');
   await once(client, 'connect');
-  // Each call of these hands the kernel one write (write or writev).
-  let calls = 0;
-  const internals = client as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
-  for (const method of ['_write', '_writev'] as const) {
-    const original = internals[method].bind(client);
-    internals[method] = (...args: unknown[]) => {
-      calls++;
-      original(...args);
-    };
-  }
   return {
     client,
     received: () => data,
-    writeCalls: () => calls,
+    writeCalls: countWriteCalls(client),
     close: async () => {
       client.destroy();
       for (const s of accepted) s.destroy();

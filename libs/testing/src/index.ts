@@ -13,3 +13,4 @@ export * from './arbitraries';
 export * from './redis-cluster';
 export * from './rabbit-cluster';
 export * from './webhooks';
+export * from './write-calls';

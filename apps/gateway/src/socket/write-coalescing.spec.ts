@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket as TcpSocket } from 'node:net';
+import { countWriteCalls } from '@roomcast/testing';
 import { Server, type Socket } from 'socket.io';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { coalesceConnectionWrites } from './write-coalescing';
@@ -8,20 +9,6 @@ import { coalesceConnectionWrites } from './write-coalescing';
 function tcpOf(socket: Socket): TcpSocket {
   const conn = socket.conn as unknown as { transport: { socket: { _socket: TcpSocket } } };
   return conn.transport.socket._socket;
-}
-
-/** Counts the writes handed to the kernel on `tcp` (each call of these is one). */
-function countWrites(tcp: TcpSocket): () => number {
-  let calls = 0;
-  const internals = tcp as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
-  for (const method of ['_write', '_writev'] as const) {
-    const original = internals[method].bind(tcp);
-    internals[method] = (...args: unknown[]) => {
-      calls++;
-      original(...args);
-    };
-  }
-  return () => calls;
 }
 
 describe('coalesceConnectionWrites (a real Socket.IO server and client)', () => {
@@ -62,7 +49,7 @@ describe('coalesceConnectionWrites (a real Socket.IO server and client)', () => 
   ])("sends one pass's events in order with one write, on %s (%s)", async (transports) => {
     const socket = await connected(transports);
     const client = clients.at(-1)!;
-    const writes = countWrites(tcpOf(socket));
+    const writes = countWriteCalls(tcpOf(socket));
     const got: number[] = [];
     const all = new Promise<void>((resolve) =>
       client.on('n', (i: number) => {
