@@ -21,16 +21,32 @@ export function corkForPass(socket: Socket): void {
   process.nextTick(uncork, socket);
 }
 
-/** A writable stream whose writes `corkForPass` groups: its `write` corks first. */
-export function coalesceWrites(socket: Socket): void {
-  const tagged = socket as Socket & { [COALESCED]?: true };
-  if (tagged[COALESCED]) return;
-  tagged[COALESCED] = true;
-  const write = socket.write;
-  socket.write = function (this: Socket, ...args: unknown[]) {
-    corkForPass(this);
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as Socket['write'];
+/** The objects whose method a `corkBefore` already wraps, by method. */
+const wrapped = new WeakMap<object, Set<PropertyKey>>();
+
+/**
+ * Wraps `target[method]` so that each call first holds the socket it writes to for the pass
+ * (`corkForPass`); `socketOf` finds that socket at the call (none: the call goes as it was).
+ * Wrapping the same method of the same object again changes nothing.
+ */
+export function corkBefore<T extends object, K extends keyof T>(
+  target: T,
+  method: K,
+  socketOf: (target: T) => Socket | undefined,
+): void {
+  const methods = wrapped.get(target) ?? new Set<PropertyKey>();
+  if (methods.has(method)) return;
+  methods.add(method);
+  wrapped.set(target, methods);
+  const original = target[method] as (...args: unknown[]) => unknown;
+  target[method] = ((...args: unknown[]) => {
+    const socket = socketOf(target);
+    if (socket && typeof socket.cork === 'function') corkForPass(socket);
+    return original.apply(target, args);
+  }) as T[K];
 }
 
-const COALESCED = Symbol('roomcast.coalesced');
+/** A socket whose writes `corkForPass` groups: its `write` corks first. */
+export function coalesceWrites(socket: Socket): void {
+  corkBefore(socket, 'write', (s) => s);
+}

@@ -1,5 +1,5 @@
 import type { Socket as TcpSocket } from 'node:net';
-import { corkForPass } from '@roomcast/batching';
+import { corkBefore } from '@roomcast/batching';
 
 /** The parts of engine.io's transport and ws's WebSocket read here (outside their typings). */
 interface EngineTransport {
@@ -14,8 +14,6 @@ interface EngineConnection {
   on(event: 'upgrade', listener: (transport: EngineTransport) => void): unknown;
 }
 
-const COALESCED = Symbol('roomcast.coalesced');
-
 /**
  * Writes a WebSocket connection's frames of one pass of the job queues with one system call
  * (`corkForPass`): engine.io sends each packet as its own frame, and ws writes each frame at once.
@@ -24,15 +22,7 @@ const COALESCED = Symbol('roomcast.coalesced');
  */
 export function coalesceTransportWrites(transport: EngineTransport | undefined): void {
   if (transport?.name !== 'websocket') return;
-  const tagged = transport as EngineTransport & { [COALESCED]?: true };
-  if (tagged[COALESCED]) return;
-  tagged[COALESCED] = true;
-  const send = transport.send.bind(transport);
-  transport.send = (packets) => {
-    const tcp = transport.socket?._socket;
-    if (tcp && typeof tcp.cork === 'function') corkForPass(tcp);
-    send(packets);
-  };
+  corkBefore(transport, 'send', (t) => t.socket?._socket);
 }
 
 /** Applies `coalesceTransportWrites` to a connection's transport now and to any it upgrades to. */
