@@ -5,9 +5,12 @@
 // latency from its emit, and the CPU each process took per join (from /proc, the server processes
 // only: the clients run in this process and are not counted). Systems interleave in each round;
 // figures are medians over the rounds. Writes docs/benchmarks/joins.json and joins.md.
-//   node bench/joins.mjs [--systems O,B] [--before DIR] [--connections 2000] [--rooms 10]
+// Q is O whose storm rooms share no members (a room rule with presence: false): no `presence`
+// notice, as B sends none, where O's rooms of 10 tell each join to the other 9 members.
+//   node bench/joins.mjs [--systems O,Q,B] [--before DIR] [--connections 2000] [--rooms 10]
 //                        [--repeats 3] [--out DIR]
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +27,7 @@ import { shortHead } from './lib/meta.mjs';
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    systems: { type: 'string', default: 'O,B' },
+    systems: { type: 'string', default: 'O,Q,B' },
     before: { type: 'string' },
     connections: { type: 'string', default: '2000' },
     rooms: { type: 'string', default: '10' },
@@ -43,6 +46,12 @@ if (args.before && !systems.includes('P')) systems.splice(1, 0, 'P');
 const before = args.before ? resolve(args.before) : undefined;
 /** Rooms of ROOMS_PER_CONN members each: as many rooms as connections. */
 const ROOM_COUNT = CONNECTIONS;
+/** Q: O, its storm rooms without member notices (PROTOCOL.md's room rules, presence: false). */
+const QUIET = {
+  label: 'Q: roomcast, rooms without member notices (presence: false, as B)',
+  runs: 'O',
+};
+const labelOf = (kind) => (kind === 'Q' ? QUIET.label : SYSTEMS[kind].label);
 /** The last storm's window of each event, for the profile. */
 const windows = {};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -122,8 +131,25 @@ async function runOne(kind, round, infra) {
   const gatewayArgs = args.profile
     ? { 0: ['--cpu-prof', '--cpu-prof-dir', resolve(args.profile), '--cpu-prof-interval', '200'] }
     : {};
-  const sys = await startSystem(kind, { runId, redisUrl: REDIS_URL, infra, before, gatewayArgs });
   const tag = `js${runId}${kind}`;
+  // Q's rooms, and only they, under a rule that keeps their members to themselves.
+  const rulesDir = kind === 'Q' ? mkdtempSync(join(tmpdir(), 'roomcast-bench-rules-')) : undefined;
+  const env = {};
+  if (rulesDir) {
+    env.ROOM_RULES = join(rulesDir, 'rules.json');
+    writeFileSync(env.ROOM_RULES, JSON.stringify({ rules: { [tag]: { presence: false } } }));
+  }
+  const sys = await startSystem(kind === 'Q' ? QUIET.runs : kind, {
+    runId,
+    redisUrl: REDIS_URL,
+    infra,
+    before,
+    gatewayArgs,
+    env,
+  }).catch((err) => {
+    if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
+    throw err;
+  });
   const socks = [];
   try {
     await pool(
@@ -145,12 +171,13 @@ async function runOne(kind, round, infra) {
   } finally {
     for (const s of socks) s?.close();
     await sys.stop();
+    if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
   }
 }
 
 /** Instance 1's profile of the whole run (connects, joins, leaves): its top frames. */
 async function printProfile(sys, kind) {
-  const name = ROOMCAST.includes(kind) ? 'gateway1' : 'server1';
+  const name = ROOMCAST.includes(kind) || kind === 'Q' ? 'gateway1' : 'server1';
   const pid = sys.procs.find((p) => p.name === name).pid;
   await sys.exitCleanly(name);
   const dir = resolve(args.profile);
@@ -222,7 +249,7 @@ function markdown(result) {
       `every instance), then leave them at once; ${REPEATS} rounds, systems interleaved; ` +
       'median (min–max) over the rounds. CPU is of the server processes only, per join or leave.',
     '',
-    `| figure | ${kinds.map((k) => SYSTEMS[k].label).join(' | ')} |`,
+    `| figure | ${kinds.map(labelOf).join(' | ')} |`,
     `| --- | ${kinds.map(() => '---:').join(' | ')} |`,
   ];
   for (const phase of ['joins', 'leaves']) {
@@ -246,7 +273,7 @@ function markdown(result) {
 }
 
 async function main() {
-  for (const k of systems) if (!SYSTEMS[k]) throw new Error(`unknown system ${k}`);
+  for (const k of systems) if (!SYSTEMS[k] && k !== 'Q') throw new Error(`unknown system ${k}`);
   if (ROOM_COUNT % ROOMS_PER_CONN !== 0)
     throw new Error('--connections must be a multiple of --rooms');
   const infra = findInfrastructure(REDIS_URL);

@@ -69,14 +69,14 @@ export async function roomcastCounters(url) {
  * Presence, stats and 3 gateways (libs/testing's cluster), each under the memory probe; with
  * `redisCluster`, on a Redis Cluster the harness starts for them and stops with them.
  */
-async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root }) {
+async function startRoomcast({ id, probeDir, gatewayArgs, redisCluster, root, env = {} }) {
   const cluster = await startCluster({
     label: 'bench',
     prefix: id,
     gateways: 3,
     redisCluster,
     root,
-    env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir },
+    env: { NODE_ENV: 'development', BENCH_PROBE_DIR: probeDir, ...env },
     // As deployed: the default linger (the test harness runs 0), or UNBIND_LINGER_MS given.
     gatewayEnv: { ...LIFTED_LIMITS, UNBIND_LINGER_MS: process.env.UNBIND_LINGER_MS ?? '5000' },
     nodeArgs: (name) => [
@@ -166,9 +166,13 @@ async function dropKeys(redisUrl, prefix) {
 /**
  * Starts system `kind` (U, A, B, S, O or C). Returns { kind, urls: one per instance, procs: the
  * processes that count as its cost ({ name, pid }), memory(): the socket-holding processes',
- * counters(): broker deliveries and unused ones summed over instances, stop() }.
+ * counters(): broker deliveries and unused ones summed over instances, stop() }. `env`: more
+ * environment for roomcast's services (ROOM_RULES, say); the Socket.IO servers take none.
  */
-export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = {}, before }) {
+export async function startSystem(
+  kind,
+  { runId, redisUrl, infra, gatewayArgs = {}, before, env = {} },
+) {
   // Checked before starting anything: a system whose cost cannot be read in full is not run.
   if (kind !== 'U' && kind !== 'C' && !infra.redisPid) {
     throw new Error('redis-server process not found: CPU would be incomplete');
@@ -187,6 +191,7 @@ export async function startSystem(kind, { runId, redisUrl, infra, gatewayArgs = 
           gatewayArgs,
           redisCluster: kind === 'C' ? REDIS_CLUSTER : undefined,
           root: kind === 'P' ? before : undefined,
+          env,
         })
       : await startSocketIo({ kind, id, probeDir, redisUrl, gatewayArgs });
   } catch (err) {
