@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ROOT, scripts } from './root';
 import { waitFor } from './wait';
@@ -72,8 +72,50 @@ export function spawnGroup(
   return { child, logs };
 }
 
-/** A port the OS says is free right now. */
-export function freePort(): Promise<number> {
+/** The lowest port the kernel gives outgoing connections (ip_local_port_range), else 32768. */
+export function ephemeralLow(
+  read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): number {
+  try {
+    const low = Number(read().trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0 && low <= 65535) return low;
+  } catch {
+    // not Linux, or not readable: the usual default
+  }
+  return 32768;
+}
+
+/** The lowest port `freePort` hands out: clear of the well-known and registered services here. */
+const LOWEST_PORT = 10000;
+/** Ports this process already handed out: never twice, even once closed again. */
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free right now and below the kernel's ephemeral range, so that no outgoing connection
+ * (this machine's clients, Redis's and RabbitMQ's own) takes it as its local port in the seconds
+ * before the server it is for listens on it: a RabbitMQ node listens only once it has booted, and
+ * a node restarted on its port must find it free. Ports are picked at random and never handed
+ * out twice by one process. Where that range leaves no room, the OS picks (port 0). `random` is
+ * for tests.
+ */
+export async function freePort(random: () => number = Math.random): Promise<number> {
+  const highest = ephemeralLow() - 1;
+  if (highest - LOWEST_PORT >= 1000) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const port = LOWEST_PORT + Math.floor(random() * (highest - LOWEST_PORT + 1));
+      if (handedOut.has(port) || !(await canListen(port))) continue;
+      handedOut.add(port);
+      return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -174,11 +174,15 @@ export async function startRabbitCluster(
   };
   const alive = (n: NodeProcess) =>
     n.proc !== undefined && n.proc.child.exitCode === null && n.proc.child.signalCode === null;
-  /** Until the node answers and has booted (epmd may not know it for its first second). */
-  const awaitBoot = (n: NodeProcess, ms: number) =>
-    waitFor(
+  /**
+   * Until the node answers and has booted (epmd may not know it for its first second); a node
+   * that exits meanwhile fails at once, with the end of its output.
+   */
+  const awaitBoot = async (n: NodeProcess, ms: number) => {
+    let gone = false;
+    await waitFor(
       async () => {
-        if (!alive(n)) throw new Error(`exited: ${n.proc?.logs.join('').slice(-2000)}`);
+        if (!alive(n)) return (gone = true);
         await ctlRaw(n, ['await_startup', '--timeout', '5'], 10000);
         return true;
       },
@@ -186,6 +190,12 @@ export async function startRabbitCluster(
       `RabbitMQ node ${n.name} booted`,
       250,
     );
+    if (gone) {
+      throw new Error(
+        `RabbitMQ node ${n.name} exited while booting: ${n.proc?.logs.join('').slice(-2000)}`,
+      );
+    }
+  };
   const running = async (from: NodeProcess): Promise<string[]> => {
     const out = await ctlRaw(from, ['cluster_status', '--formatter', 'json'], 10000);
     return (JSON.parse(out) as { running_nodes: string[] }).running_nodes;
