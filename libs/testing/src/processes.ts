@@ -90,11 +90,15 @@ const LOWEST_PORT = 10000;
 /** Ports this process already handed out: never twice, even once closed again. */
 const handedOut = new Set<number>();
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+/** Listens on `port` of 127.0.0.1 (0: one the OS picks) and closes again: the port it had. */
+function listenOnce(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: had } = srv.address() as { port: number };
+      srv.close(() => resolve(had));
+    });
   });
 }
 
@@ -111,19 +115,17 @@ export async function freePort(random: () => number = Math.random): Promise<numb
   if (highest - LOWEST_PORT >= 1000) {
     for (let attempt = 0; attempt < 100; attempt++) {
       const port = LOWEST_PORT + Math.floor(random() * (highest - LOWEST_PORT + 1));
-      if (handedOut.has(port) || !(await canListen(port))) continue;
+      if (handedOut.has(port)) continue;
+      const free = await listenOnce(port).then(
+        () => true,
+        () => false,
+      );
+      if (!free) continue;
       handedOut.add(port);
       return port;
     }
   }
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+  return listenOnce(0);
 }
 
 /** Polls `url` until it answers 2xx; the failure names the process's output if it exited. */
