@@ -47,11 +47,10 @@ const before = args.before ? resolve(args.before) : undefined;
 /** Rooms of ROOMS_PER_CONN members each: as many rooms as connections. */
 const ROOM_COUNT = CONNECTIONS;
 /** Q: O, its storm rooms without member notices (PROTOCOL.md's room rules, presence: false). */
-const QUIET = {
-  label: 'Q: roomcast, rooms without member notices (presence: false, as B)',
-  runs: 'O',
-};
-const labelOf = (kind) => (kind === 'Q' ? QUIET.label : SYSTEMS[kind].label);
+const QUIET_LABEL = 'Q: roomcast, rooms without member notices (presence: false, as B)';
+/** The system a kind starts: Q is O. */
+const systemOf = (kind) => (kind === 'Q' ? 'O' : kind);
+const labelOf = (kind) => (kind === 'Q' ? QUIET_LABEL : SYSTEMS[kind].label);
 /** The last storm's window of each event, for the profile. */
 const windows = {};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -139,45 +138,45 @@ async function runOne(kind, round, infra) {
     env.ROOM_RULES = join(rulesDir, 'rules.json');
     writeFileSync(env.ROOM_RULES, JSON.stringify({ rules: { [tag]: { presence: false } } }));
   }
-  const sys = await startSystem(kind === 'Q' ? QUIET.runs : kind, {
-    runId,
-    redisUrl: REDIS_URL,
-    infra,
-    before,
-    gatewayArgs,
-    env,
-  }).catch((err) => {
-    if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
-    throw err;
-  });
-  const socks = [];
   try {
-    await pool(
-      Array.from({ length: CONNECTIONS }, (_, i) => i),
-      200,
-      async (i) => {
-        socks[i] = await connectOne(sys.urls[i % sys.urls.length], `${tag}-${i}`);
-      },
-    );
-    // Presence has every connection before the storm starts.
-    await sleep(1500);
-    const joins = await measure(sys, socks, tag, 'room:join');
-    // Lingers and timers of the joins' tail run out apart from the leaves.
-    await sleep(1500);
-    const leaves = await measure(sys, socks, tag, 'room:leave');
-    if (!sys.alive()) throw new Error(`${kind}: a process died\n${sys.logs()}`);
-    if (args.profile) await printProfile(sys, kind);
-    return { joins, leaves };
+    const sys = await startSystem(systemOf(kind), {
+      runId,
+      redisUrl: REDIS_URL,
+      infra,
+      before,
+      gatewayArgs,
+      env,
+    });
+    const socks = [];
+    try {
+      await pool(
+        Array.from({ length: CONNECTIONS }, (_, i) => i),
+        200,
+        async (i) => {
+          socks[i] = await connectOne(sys.urls[i % sys.urls.length], `${tag}-${i}`);
+        },
+      );
+      // Presence has every connection before the storm starts.
+      await sleep(1500);
+      const joins = await measure(sys, socks, tag, 'room:join');
+      // Lingers and timers of the joins' tail run out apart from the leaves.
+      await sleep(1500);
+      const leaves = await measure(sys, socks, tag, 'room:leave');
+      if (!sys.alive()) throw new Error(`${kind}: a process died\n${sys.logs()}`);
+      if (args.profile) await printProfile(sys, kind);
+      return { joins, leaves };
+    } finally {
+      for (const s of socks) s?.close();
+      await sys.stop();
+    }
   } finally {
-    for (const s of socks) s?.close();
-    await sys.stop();
     if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
   }
 }
 
 /** Instance 1's profile of the whole run (connects, joins, leaves): its top frames. */
 async function printProfile(sys, kind) {
-  const name = ROOMCAST.includes(kind) || kind === 'Q' ? 'gateway1' : 'server1';
+  const name = ROOMCAST.includes(systemOf(kind)) ? 'gateway1' : 'server1';
   const pid = sys.procs.find((p) => p.name === name).pid;
   await sys.exitCleanly(name);
   const dir = resolve(args.profile);
@@ -273,7 +272,7 @@ function markdown(result) {
 }
 
 async function main() {
-  for (const k of systems) if (!SYSTEMS[k] && k !== 'Q') throw new Error(`unknown system ${k}`);
+  for (const k of systems) if (!SYSTEMS[systemOf(k)]) throw new Error(`unknown system ${k}`);
   if (ROOM_COUNT % ROOMS_PER_CONN !== 0)
     throw new Error('--connections must be a multiple of --rooms');
   const infra = findInfrastructure(REDIS_URL);
