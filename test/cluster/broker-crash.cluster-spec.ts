@@ -95,18 +95,22 @@ describe('RabbitMQ nodes crashed with kill -9 under a busy room', () => {
   const joinEverywhere = (room: string, from: number): Promise<number[]> =>
     Promise.all(
       probes.map(async (p, i) => {
-        const ok = await waitFor(
+        await waitFor(
           async () => {
-            const ack = await p.ack<AnyAck>('room:join', { room }).catch(() => undefined);
-            if (ack?.ok) return true;
+            const ack = await p.ack<AnyAck>('room:join', { room }).catch((err: Error) => err);
+            if (!(ack instanceof Error) && ack.ok) return true;
             await sleep(200);
-            return false;
+            // The timeout's message names the last answer.
+            throw ack instanceof Error ? ack : new Error(JSON.stringify(ack));
           },
           SERVED_WITHIN_MS,
           `a join answered ok on gateway ${i + 1} after the crash`,
           0,
-        ).then(() => Date.now() - from);
-        return ok;
+        ).catch((err: Error) => {
+          const tail = cluster!.gateways[i].logs.join('').slice(-4000);
+          throw new Error(`${err.message}\ngateway ${i + 1}'s last output:\n${tail}`);
+        });
+        return Date.now() - from;
       }),
     );
 
