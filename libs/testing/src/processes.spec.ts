@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { ephemeralLow, freePort } from './processes';
 
@@ -53,6 +54,21 @@ describe('freePort', () => {
       expect(await freePort(() => draws.shift()!)).toBe(next);
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+
+  it("never hands out a port that fetch refuses (10080, one of the Fetch standard's bad ports)", async () => {
+    const low = ephemeralLow();
+    const at = (port: number) => (port - 10000 + 0.5) / (low - 10000);
+    const draws = [at(10080), at(10080), at(10090)];
+    const port = await freePort(() => draws.shift()!);
+    expect(port).toBe(10090);
+    const srv = createHttpServer((_req, res) => res.writeHead(200, { connection: 'close' }).end());
+    await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    } finally {
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
     }
   });
 });

@@ -87,6 +87,12 @@ export function ephemeralLow(
 
 /** The lowest port `freePort` hands out: clear of the well-known and registered services here. */
 const LOWEST_PORT = 10000;
+/**
+ * The Fetch standard's "bad ports" at or above `LOWEST_PORT`: Node's fetch and the browsers refuse
+ * to connect to them ("bad port"), so a server there could never be reached by a test (CI lost a
+ * whole suite to presence picking 10080).
+ */
+const FETCH_BAD_PORTS = new Set([10080]);
 /** Ports this process already handed out: never twice, even once closed again. */
 const handedOut = new Set<number>();
 
@@ -107,15 +113,15 @@ function listenOnce(port: number): Promise<number> {
  * (this machine's clients, Redis's and RabbitMQ's own) takes it as its local port in the seconds
  * before the server it is for listens on it: a RabbitMQ node listens only once it has booted, and
  * a node restarted on its port must find it free. Ports are picked at random and never handed
- * out twice by one process. Where that range leaves no room, the OS picks (port 0). `random` is
- * for tests.
+ * out twice by one process, nor one that fetch and browsers refuse. Where that range leaves no
+ * room, the OS picks (port 0). `random` is for tests.
  */
 export async function freePort(random: () => number = Math.random): Promise<number> {
   const highest = ephemeralLow() - 1;
   if (highest - LOWEST_PORT >= 1000) {
     for (let attempt = 0; attempt < 100; attempt++) {
       const port = LOWEST_PORT + Math.floor(random() * (highest - LOWEST_PORT + 1));
-      if (handedOut.has(port)) continue;
+      if (handedOut.has(port) || FETCH_BAD_PORTS.has(port)) continue;
       const free = await listenOnce(port).then(
         () => true,
         () => false,
