@@ -211,6 +211,33 @@ describe('createClient against a fake server', () => {
     expect(client.state).toBe('live');
   });
 
+  it("retries a failed refresh within the token's last stretch, however long its backoff", async () => {
+    // A 2 s token: refreshed 400 ms before it expires. The server answers UNAVAILABLE for the
+    // first 300 ms of that lead, and the backoff draws its longest waits (250, then 500 ms).
+    await start({ tokenLifeMs: 2000 });
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    try {
+      let n = 0;
+      const client = connect({ auth: { getToken: async () => `ann.${++n}` } });
+      const session = await new Promise<{ expiresAt?: number }>((r) => client.on('session', r));
+      const expiresAt = session.expiresAt!;
+      let downUntil = 0;
+      const refreshed: number[] = [];
+      server.hook = (call) => {
+        if (call.event !== 'auth:refresh') return;
+        if (!downUntil) downUntil = Date.now() + 300;
+        if (Date.now() < downUntil) return refusal('UNAVAILABLE', 'Redis is restarting', 1000);
+        refreshed.push(Date.now());
+      };
+      await waitFor(() => refreshed.length > 0, 4000, 'a refresh that went through');
+      expect(refreshed[0]).toBeLessThan(expiresAt);
+      expect(server.calledBy('auth:refresh').length).toBeGreaterThanOrEqual(3);
+      expect(sockets()).toBe(1);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
   it('sends nothing to a room before the room is rejoined on the new connection', async () => {
     await start();
     const room = connect().room('general');

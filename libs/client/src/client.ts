@@ -60,6 +60,9 @@ const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** How long requests wait for the session (and its limits) after a connect. */
 const SESSION_WAIT_MS = 1000;
 
+/** The shortest wait between two tries of a refresh, however close the token's expiry. */
+const REFRESH_RETRY_MIN_MS = 10;
+
 /** A connection that lasted this long was a good one: the next reconnect starts from no wait. */
 const STABLE_MS = 5000;
 
@@ -356,9 +359,13 @@ export class Client extends Emitter<ClientEvents> {
           if (this.conn === conn) this.scheduleRefresh(conn, next);
           return;
         } catch {
-          // Another try while the old token lasts; past it, the server ends the session and
-          // the reconnect fetches a fresh one.
-          await this.sleep(fullJitter(attempt, 250, 5000));
+          // Another try while the old token lasts, within half of what is left of it, so the
+          // lead's last stretch still gets tries (a dependency of the server's back in time);
+          // past it, the server ends the session and the reconnect fetches a fresh one.
+          const half = (expiresAt - Date.now()) / 2;
+          await this.sleep(
+            Math.max(REFRESH_RETRY_MIN_MS, Math.min(fullJitter(attempt, 250, 5000), half)),
+          );
         }
       }
     }, left - lead);
