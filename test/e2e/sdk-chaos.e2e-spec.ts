@@ -70,9 +70,9 @@ interface User {
  * The SDK's guarantees under faults (issue 30): ten clients through nginx in front of 3
  * gateways, in 3 rooms, sending and editing all the time while, in turn, the gateway they are
  * on is killed -9 and started again, that gateway's broker link is cut and restored, Redis is
- * restarted, and every token (8 s) is refreshed in-band by getToken before it runs out. At the end every
- * client's room equals the server's history (ids, seqs, texts, reactions), every change settled
- * exactly once, and every accepted message is held once.
+ * restarted, and every token (8 s) is refreshed in-band by getToken before it runs out. At the
+ * end every client's room equals the server's history (ids, seqs, texts, reactions), every change
+ * settled exactly once, and every accepted message is held once.
  */
 describe('@roomcast/client under faults (3 gateways behind nginx, 10 clients)', () => {
   let redis: RedisServer;

@@ -9,6 +9,9 @@ const listenOn = (port: number) =>
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
 
+/** A random draw that makes `freePort` pick `port` (its range starts at 10000). */
+const at = (port: number) => (port - 10000 + 0.5) / (ephemeralLow() - 10000);
+
 describe('ephemeralLow', () => {
   it("reads the range's lower end", () => {
     expect(ephemeralLow(() => '40000\t60999\n')).toBe(40000);
@@ -40,8 +43,6 @@ describe('freePort', () => {
 
   it('passes over a port something listens on, and one it handed out before', async () => {
     const low = ephemeralLow();
-    // Random draws that land on the given port.
-    const at = (port: number) => (port - 10000 + 0.5) / (low - 10000);
     const busy = 10000 + Math.floor((low - 10000) / 3);
     const handed = busy + 7;
     const next = busy + 11;
@@ -58,8 +59,6 @@ describe('freePort', () => {
   });
 
   it("never hands out a port that fetch refuses (10080, one of the Fetch standard's bad ports)", async () => {
-    const low = ephemeralLow();
-    const at = (port: number) => (port - 10000 + 0.5) / (low - 10000);
     const draws = [at(10080), at(10080), at(10090)];
     const port = await freePort(() => draws.shift()!);
     expect(port).toBe(10090);
